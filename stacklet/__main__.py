@@ -1,0 +1,5 @@
+import sys
+
+from stacklet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,80 @@
+"""The one ASGI application: every service mounted under its path prefix."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from stacklet import __version__, config as config_module
+from stacklet.cloud import Cloud
+from stacklet.common.models import ServiceRecord
+from stacklet.common.requestid import RequestIdMiddleware
+from stacklet.db import utcnow
+from stacklet.services import SERVICES
+
+LOG = logging.getLogger(__name__)
+HEARTBEAT_INTERVAL = 10
+
+
+def record_heartbeat(cloud: Cloud, names: list[str], *, started: bool = False,
+                     stopped: bool = False) -> None:
+    """Upsert this host's service rows so `stacklet status` can report them."""
+    now = utcnow()
+    with cloud.db.transaction() as session:
+        for name in names:
+            row = session.scalar(sa.select(ServiceRecord).filter_by(host=cloud.host, name=name))
+            if row is None:
+                row = ServiceRecord(host=cloud.host, name=name, kind="api")
+                session.add(row)
+            if started:
+                row.started_at = now
+            row.heartbeat_at = now
+            row.stopped = stopped
+            row.details = {"listener": cloud.config.public_url}
+
+
+def create_app(cloud: Cloud) -> Starlette:
+    service_names = [f"{info.type}-api" for info in SERVICES]
+
+    async def root(request: Request) -> JSONResponse:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse({"name": "stacklet", "version": __version__, "services": [
+            {"type": info.type, "url": f"{base}{info.prefix}"} for info in SERVICES]})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        await asyncio.to_thread(record_heartbeat, cloud, service_names, started=True)
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(HEARTBEAT_INTERVAL)
+                try:
+                    await asyncio.to_thread(record_heartbeat, cloud, service_names)
+                except Exception:  # a missed beat must not stop the API
+                    LOG.exception("could not record heartbeat")
+
+        task = asyncio.create_task(heartbeat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.to_thread(record_heartbeat, cloud, service_names, stopped=True)
+
+    routes = [Route("/", root)]
+    routes += [Mount(info.prefix, app=info.create_api(cloud).asgi_app()) for info in SERVICES]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
+    app.state.cloud = cloud
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for uvicorn worker processes: the data dir comes from STACKLET_DATA_DIR."""
+    return create_app(Cloud(config_module.load()))

@@ -1,0 +1,241 @@
+"""The `stacklet` command: up, status, identity rotate-keys."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import os
+import secrets
+import sys
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+from stacklet import config as config_module
+from stacklet.config import Config
+
+LOG = logging.getLogger("stacklet")
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="data directory (default: $STACKLET_DATA_DIR or "
+                        f"{config_module.default_data_dir()})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stacklet",
+                                     description="A lightweight OpenStack-compatible cloud.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="start the all-in-one cloud in the foreground")
+    _add_data_dir(up)
+    up.add_argument("--bind", help="HOST:PORT of the API listener "
+                    f"(default 127.0.0.1:{config_module.DEFAULT_PORT})")
+    up.add_argument("--public-url", help="base URL written in the catalog")
+    up.add_argument("--database-url", help="SQLAlchemy database URL (default: SQLite in the "
+                    "data dir)")
+    up.add_argument("--admin-password", help="password of the 'admin' user "
+                    "(default: $STACKLET_IDENTITY_ADMIN_PASSWORD or generated)")
+    up.add_argument("--workers", type=int, help="API worker processes (default 1)")
+
+    status = commands.add_parser("status", help="show what runs and where")
+    _add_data_dir(status)
+
+    identity = commands.add_parser("identity", help="identity administration")
+    identity_commands = identity.add_subparsers(dest="identity_command", required=True)
+    rotate = identity_commands.add_parser("rotate-keys", help="rotate the Fernet token keys")
+    _add_data_dir(rotate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "up":
+        return cmd_up(args)
+    if args.command == "status":
+        return cmd_status(args)
+    if args.command == "identity" and args.identity_command == "rotate-keys":
+        return cmd_rotate_keys(args)
+    return 2
+
+
+# -- up ------------------------------------------------------------------------
+
+def prepare(config: Config, admin_password: str | None) -> str:
+    """Create the data dir, migrate the database, bootstrap identity, write the
+    client files.  Returns the admin password in force."""
+    from stacklet.cloud import Cloud
+    from stacklet.identity.bootstrap import bootstrap
+
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not config.config_file.exists():
+        config_module.write_documented_file(config.config_file)
+    password, explicit = _admin_password(config, admin_password)
+    cloud = Cloud(config)
+    try:
+        print(f"stacklet: migrating the database ({cloud.db.describe()})", flush=True)
+        cloud.db.migrate()
+        cloud.keys.initialize()
+        print("stacklet: bootstrapping identity", flush=True)
+        bootstrap(cloud, password, reset_password=explicit)
+    finally:
+        cloud.close()
+    write_client_files(config, password)
+    return password
+
+
+def _admin_password(config: Config, given: str | None) -> tuple[str, bool]:
+    """The admin password and whether it was given explicitly (flag, env or config)."""
+    path = config.admin_password_file
+    password = given or config.get("identity", "admin_password")
+    explicit = password is not None
+    if password is None and path.exists():
+        password = path.read_text().strip()
+    if password is None:
+        password = secrets.token_urlsafe(18)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    os.chmod(path, 0o600)
+    return password, explicit
+
+
+def write_client_files(config: Config, password: str) -> None:
+    auth_url = f"{config.public_url}/identity/v3"
+    region = config.get("identity", "region")
+    clouds = {"clouds": {"stacklet": {
+        "auth": {"auth_url": auth_url, "username": "admin", "password": password,
+                 "project_name": "admin", "user_domain_name": "Default",
+                 "project_domain_name": "Default"},
+        "region_name": region, "interface": "public", "identity_api_version": 3,
+    }}}
+    _write_private(config.data_dir / "clouds.yaml", yaml.safe_dump(clouds, sort_keys=False))
+    openrc = "\n".join([
+        "# Source this file to use the openstack CLI with Stacklet as admin.",
+        f"export OS_AUTH_URL={auth_url}",
+        "export OS_IDENTITY_API_VERSION=3",
+        "export OS_USERNAME=admin",
+        f"export OS_PASSWORD='{password}'",
+        "export OS_PROJECT_NAME=admin",
+        "export OS_USER_DOMAIN_NAME=Default",
+        "export OS_PROJECT_DOMAIN_NAME=Default",
+        f"export OS_REGION_NAME={region}",
+        "export OS_INTERFACE=public", ""])
+    _write_private(config.data_dir / "openrc", openrc)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    config = config_module.load(args.data_dir, overrides={
+        ("api", "bind"): args.bind, ("api", "public_url"): args.public_url,
+        ("database", "url"): args.database_url, ("api", "workers"): args.workers})
+    level = config.get("logging", "level").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    prepare(config, args.admin_password)
+    host, port = config.bind
+    clouds_yaml = config.data_dir / "clouds.yaml"
+    print(f"stacklet: serving every API on {config.public_url} (data dir {config.data_dir})")
+    print(f"  export OS_CLIENT_CONFIG_FILE={clouds_yaml} OS_CLOUD=stacklet  "
+          "# then: openstack token issue")
+    print(f"  or: source {config.data_dir / 'openrc'}")
+    sys.stdout.flush()
+
+    # Worker processes rebuild the configuration from the environment.
+    os.environ["STACKLET_DATA_DIR"] = str(config.data_dir)
+    for (section, name), value in {("api", "bind"): args.bind,
+                                   ("api", "public_url"): args.public_url,
+                                   ("database", "url"): args.database_url}.items():
+        if value:
+            os.environ[config_module.OPTIONS_BY_KEY[(section, name)].env_name] = value
+    workers = config.get("api", "workers")
+    if workers > 1:
+        app = "stacklet.app:app_from_environment"
+    else:
+        from stacklet.app import create_app
+        from stacklet.cloud import Cloud
+        app = create_app(Cloud(config))
+    uvicorn.run(app, host=host, port=port, workers=workers if workers > 1 else None,
+                factory=workers > 1, log_level=level.lower(),
+                access_log=config.get("logging", "access_log"),
+                timeout_graceful_shutdown=5, server_header=False)
+    return 0
+
+
+# -- status --------------------------------------------------------------------
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from stacklet.common.models import ServiceRecord
+    from stacklet.db import Database, utcnow
+
+    config = config_module.load(args.data_dir)
+    print(f"data dir:  {config.data_dir}")
+    if not config.data_dir.exists():
+        print("state:     not initialised (run `stacklet up`)")
+        return 1
+    answering = _listener_answers(config.public_url)
+    print(f"listener:  {config.public_url} ({'answering' if answering else 'not answering'})")
+    db = Database(config.database_url)
+    print(f"database:  {db.describe()}")
+    try:
+        with db.session() as session:
+            rows = session.scalars(sa.select(ServiceRecord)
+                                   .order_by(ServiceRecord.kind, ServiceRecord.name)).all()
+    except sa.exc.SQLAlchemyError as exc:
+        print(f"database error: {exc.__class__.__name__}: {exc}")
+        return 1
+    finally:
+        db.dispose()
+    from stacklet.app import HEARTBEAT_INTERVAL
+    stale_after = datetime.timedelta(seconds=3 * HEARTBEAT_INTERVAL)
+    print("services:")
+    now = utcnow()
+    for row in rows:
+        age = (now - row.heartbeat_at).total_seconds()
+        if row.stopped:
+            state = "stopped"
+        elif now - row.heartbeat_at > stale_after:
+            state = "down"
+        else:
+            state = "up"
+        print(f"  {row.name:<20} {row.kind:<6} {row.host:<20} {state:<8} "
+              f"(last heartbeat {age:.0f}s ago)")
+    if not rows:
+        print("  none has run yet")
+    return 0 if answering else 3
+
+
+def _listener_answers(public_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(public_url + "/", timeout=3) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+# -- identity rotate-keys --------------------------------------------------------
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    from stacklet.identity.fernet import KeyRepository
+
+    config = config_module.load(args.data_dir)
+    repo = KeyRepository(config.fernet_key_dir, config.get("identity", "max_active_keys"))
+    repo.initialize()
+    primary = repo.rotate()
+    print(f"rotated the Fernet keys in {config.fernet_key_dir}: key {primary} is now primary; "
+          "running servers pick it up within a second")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,35 @@
+"""The pieces one Stacklet process shares: configuration, database, policy, tokens."""
+
+from __future__ import annotations
+
+import socket
+
+from stacklet.common.policy import PolicyEnforcer
+from stacklet.config import Config
+from stacklet.db import Database
+from stacklet.identity.fernet import KeyRepository
+from stacklet.identity.passwords import hash_secret
+from stacklet.identity.tokens import TokenService
+from stacklet.services import SERVICES
+
+
+class Cloud:
+    def __init__(self, config: Config):
+        self.config = config
+        self.host = socket.gethostname()
+        self.db = Database(config.database_url)
+        self.keys = KeyRepository(config.fernet_key_dir,
+                                  config.get("identity", "max_active_keys"))
+        self.tokens = TokenService(
+            self.db, self.keys,
+            expiration=config.get("identity", "token_expiration"),
+            allow_expired_window=config.get("identity", "allow_expired_window"),
+            cache_size=config.get("identity", "token_cache_size"))
+        self.policy = PolicyEnforcer(
+            config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
+
+    def hash_password(self, password: str) -> str:
+        return hash_secret(password, self.config.get("identity", "password_hash_rounds"))
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,194 @@
+"""How a service declares its HTTP API.
+
+A handler is a plain function ``handler(req: ApiRequest) -> result`` that
+reads top to bottom: context, policy, input, service call, output.  The
+framework around it reads and parses the body, authenticates lazily (only
+when the handler asks for ``req.ctx``), runs it in a worker thread (the
+service layer uses blocking database sessions), and turns the result or an
+``APIError`` into a response in the service's own format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable, Protocol
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from stacklet.common import errors
+from stacklet.common.context import RequestContext
+from stacklet.common.microversions import MicroversionSpec, Version
+
+LOG = logging.getLogger(__name__)
+
+# Bodies larger than this are refused before being parsed.
+MAX_JSON_BODY = 1 << 20
+
+
+class Authenticator(Protocol):
+    def authenticate(self, token: str) -> RequestContext:
+        """Validate a token and return who it speaks for; raise Unauthorized if invalid."""
+
+
+class ApiRequest:
+    """What a handler sees of one HTTP request."""
+
+    def __init__(self, request: Request, service: "ServiceAPI", body: Any,
+                 version: Version | None):
+        self.http = request
+        self.service = service
+        self.cloud = service.cloud
+        self.body = body
+        self.version = version
+        self.query: QueryParams = request.query_params
+        self.path: dict[str, str] = request.path_params
+        self.headers = request.headers
+        self._ctx: RequestContext | None = None
+
+    @property
+    def ctx(self) -> RequestContext:
+        """The authenticated caller; 401 when there is no valid token."""
+        if self._ctx is None:
+            token = self.headers.get("x-auth-token")
+            if not token:
+                raise errors.Unauthorized("The request you have made requires authentication.")
+            self._ctx = self.service.authenticator.authenticate(token)
+        return self._ctx
+
+    def authorize(self, rule: str, target: dict | None = None) -> RequestContext:
+        """The caller, after checking the policy rule allows them; 401 or 403 otherwise."""
+        ctx = self.ctx
+        self.cloud.policy.enforce(ctx, rule, target)
+        return ctx
+
+    @property
+    def base_url(self) -> str:
+        """URL of the service root (e.g. http://host:port/identity), no trailing slash."""
+        return str(self.http.base_url).rstrip("/") + self.service.prefix
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a path under the service root."""
+        return self.base_url + path
+
+    def json_body(self, key: str | None = None) -> Any:
+        """The parsed body (or its top-level ``key``); 400 when absent."""
+        if self.body is None:
+            raise errors.BadRequest("The request body is missing; a JSON body is required.")
+        if key is None:
+            return self.body
+        if not isinstance(self.body, dict) or key not in self.body:
+            raise errors.BadRequest(f"Invalid input: '{key}' is a required property.")
+        return self.body[key]
+
+
+Handler = Callable[[ApiRequest], Any]
+ErrorFormatter = Callable[[errors.APIError], dict]
+
+
+class RouteTable:
+    """The routes one handler module declares; a ServiceAPI includes the tables."""
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, list[str], int, Handler]] = []
+
+    def route(self, path: str, methods: list[str] | str, *, status: int = 200) -> Callable:
+        def register(handler: Handler) -> Handler:
+            self.routes.append((path, [methods] if isinstance(methods, str) else methods,
+                                status, handler))
+            return handler
+        return register
+
+
+class ServiceAPI:
+    """The routes of one service, mounted under its path prefix."""
+
+    def __init__(self, name: str, prefix: str, cloud: Any, *, error_body: ErrorFormatter,
+                 authenticator: Authenticator,
+                 microversions: MicroversionSpec | None = None,
+                 error_headers: Callable[[errors.APIError, Request], dict] | None = None):
+        self.name = name
+        self.prefix = prefix
+        self.cloud = cloud
+        self.error_body = error_body
+        self.error_headers = error_headers
+        self.authenticator = authenticator
+        self.microversions = microversions
+        self._routes: list[Route] = []
+
+    def include(self, table: RouteTable) -> None:
+        for path, methods, status, handler in table.routes:
+            self._routes.append(Route(path, self._endpoint(handler, status), methods=methods,
+                                      name=handler.__name__))
+
+    def _endpoint(self, handler: Handler, status: int):
+        async def endpoint(request: Request) -> Response:
+            version = None
+            try:
+                if self.microversions:
+                    version = self.microversions.negotiate(request.headers)
+                body = await _read_json(request)
+                req = ApiRequest(request, self, body, version)
+                result = await run_in_threadpool(handler, req)
+                response = _to_response(result, status)
+            except errors.APIError as exc:
+                response = self.error_response(exc, request)
+            if version is not None:
+                self.microversions.annotate(response, version)
+            return response
+        return endpoint
+
+    def error_response(self, exc: errors.APIError, request: Request) -> Response:
+        headers = dict(exc.headers)
+        if self.error_headers:
+            headers.update(self.error_headers(exc, request))
+        if exc.status >= 500:
+            LOG.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+        return JSONResponse(self.error_body(exc), status_code=exc.status, headers=headers)
+
+    def asgi_app(self) -> Starlette:
+        async def http_error(request: Request, exc: HTTPException) -> Response:
+            # Starlette's own 404/405 for unknown paths and methods, in our format.
+            cls = {404: errors.NotFound, 405: errors.MethodNotAllowed}.get(
+                exc.status_code, errors.BadRequest)
+            message = {404: "The resource could not be found.",
+                       405: f"The method {request.method} is not allowed on this resource."}
+            return self.error_response(cls(message.get(exc.status_code, exc.detail)), request)
+
+        async def unexpected_error(request: Request, exc: Exception) -> Response:
+            LOG.exception("unexpected error in %s %s", request.method, request.url.path)
+            return self.error_response(errors.APIError(
+                "An unexpected error prevented the server from fulfilling your request."),
+                request)
+
+        return Starlette(routes=self._routes,
+                         exception_handlers={HTTPException: http_error,
+                                             Exception: unexpected_error})
+
+
+async def _read_json(request: Request) -> Any:
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    raw = await request.body()
+    if not raw:
+        return None
+    if len(raw) > MAX_JSON_BODY:
+        raise errors.RequestEntityTooLarge("The request body is too large.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.BadRequest(f"Malformed request body: it is not valid JSON ({exc}).")
+
+
+def _to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204 if status == 200 else status)
+    return JSONResponse(result, status_code=status)

@@ -1,0 +1,59 @@
+"""``limit``/``marker`` pagination with ``next`` links, as Nova, Glance and Neutron do it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence, TypeVar
+from urllib.parse import urlencode
+
+from starlette.datastructures import QueryParams
+
+from stacklet.common.errors import BadRequest
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class PageRequest:
+    limit: int | None
+    marker: str | None
+
+
+def parse_page_request(query: QueryParams, max_limit: int = 1000) -> PageRequest:
+    """Read limit and marker; a limit above max_limit is lowered to it."""
+    limit = query.get("limit")
+    if limit is not None:
+        try:
+            limit = int(limit)
+        except ValueError:
+            raise BadRequest(f"Invalid limit {limit!r}: it must be a non-negative integer.")
+        if limit < 0:
+            raise BadRequest(f"Invalid limit {limit}: it must be a non-negative integer.")
+        limit = min(limit, max_limit)
+    return PageRequest(limit=limit, marker=query.get("marker") or None)
+
+
+def paginate(items: Sequence[T], page: PageRequest, key: Callable[[T], str]) -> tuple[list[T], bool]:
+    """Cut a sorted sequence at the marker and the limit; also say whether more follow.
+
+    An unknown marker is a 400 in the OpenStack APIs that use markers.
+    """
+    start = 0
+    if page.marker is not None:
+        for index, item in enumerate(items):
+            if key(item) == page.marker:
+                start = index + 1
+                break
+        else:
+            raise BadRequest(f"Marker {page.marker} could not be found.")
+    end = len(items) if page.limit is None else start + page.limit
+    return list(items[start:end]), end < len(items)
+
+
+def next_link(url: str, query: QueryParams, last_id: str) -> str:
+    """The URL of the next page: the same query with the marker moved on."""
+    params = [(k, v) for k, v in query.multi_items() if k != "marker"]
+    params.append(("marker", last_id))
+    return f"{url}?{urlencode(params)}"
+
+

@@ -1,0 +1,196 @@
+"""Stacklet's configuration: one documented file, overridden by environment and flags.
+
+Precedence, lowest first: built-in default, ``DIR/stacklet.conf``, the
+environment variable ``STACKLET_<SECTION>_<OPTION>`` and finally a command-line
+flag.  The file is written on first start with every option, its default and
+its meaning, all commented out, so an operator edits a line rather than
+guessing a name.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import platformdirs
+
+CONFIG_FILE_NAME = "stacklet.conf"
+DEFAULT_PORT = 8700
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    section: str
+    name: str
+    default: Any
+    help: str
+    type: Callable[[str], Any] = str
+
+    @property
+    def env_name(self) -> str:
+        return f"STACKLET_{self.section}_{self.name}".upper()
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+# Every option Stacklet reads.  None as a default means "derived at start";
+# the help text says from what.
+OPTIONS: list[Option] = [
+    Option("api", "bind", f"127.0.0.1:{DEFAULT_PORT}",
+           "HOST:PORT of the one HTTP listener that serves every API."),
+    Option("api", "public_url", None,
+           "Base URL clients use to reach the listener, as written in the catalog. "
+           "Default: http://<bind>."),
+    Option("api", "workers", 1,
+           "Number of API worker processes.", int),
+    Option("database", "url", None,
+           "SQLAlchemy URL of the database. Default: SQLite (WAL) at DIR/stacklet.db. "
+           "PostgreSQL: postgresql+psycopg2://user:pass@host/db; "
+           "MariaDB: mysql+pymysql://user:pass@host/db."),
+    Option("identity", "admin_password", None,
+           "Password of the bootstrap user 'admin'. Default: generated on first start "
+           "and kept in DIR/admin-password (mode 0600)."),
+    Option("identity", "region", "RegionOne",
+           "Region the bootstrap catalog entries belong to."),
+    Option("identity", "token_expiration", 3600,
+           "Lifetime of a token, in seconds.", int),
+    Option("identity", "allow_expired_window", 172800,
+           "How long after expiry a token can still be validated with allow_expired, "
+           "in seconds.", int),
+    Option("identity", "max_active_keys", 3,
+           "Fernet keys kept in the key repository (staged + primary + secondary).", int),
+    Option("identity", "password_hash_rounds", 12,
+           "bcrypt cost for password hashes (Keystone's default is 12).", int),
+    Option("identity", "token_cache_size", 10000,
+           "Validated tokens kept in memory per API process.", int),
+    Option("policy", "policy_file", "policy.yaml",
+           "Operator policy overrides in oslo.policy YAML, relative to DIR. "
+           "Rules in it replace the built-in defaults of the same name."),
+    Option("logging", "level", "info",
+           "Log level: debug, info, warning or error."),
+    Option("logging", "access_log", False,
+           "Log every HTTP request.", _bool),
+]
+
+OPTIONS_BY_KEY = {(o.section, o.name): o for o in OPTIONS}
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("stacklet"))
+
+
+class Config:
+    """Resolved configuration of one Stacklet data directory."""
+
+    def __init__(self, data_dir: Path, values: dict[tuple[str, str], Any]):
+        self.data_dir = data_dir
+        self._values = values
+
+    def get(self, section: str, name: str) -> Any:
+        return self._values[(section, name)]
+
+    # The options every part of Stacklet reads, with their derived defaults.
+    @property
+    def bind(self) -> tuple[str, int]:
+        host, _, port = self.get("api", "bind").rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+    @property
+    def public_url(self) -> str:
+        url = self.get("api", "public_url")
+        if url:
+            return url.rstrip("/")
+        host, port = self.bind
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}"
+
+    @property
+    def database_url(self) -> str:
+        return self.get("database", "url") or f"sqlite:///{self.data_dir / 'stacklet.db'}"
+
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / CONFIG_FILE_NAME
+
+    @property
+    def policy_file(self) -> Path:
+        return self.data_dir / self.get("policy", "policy_file")
+
+    @property
+    def fernet_key_dir(self) -> Path:
+        return self.data_dir / "fernet-keys"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.data_dir / "admin-password"
+
+
+def _convert(option: Option, raw: str, origin: str) -> Any:
+    try:
+        return option.type(raw)
+    except ValueError as exc:
+        raise SystemExit(f"stacklet: bad value for [{option.section}] {option.name} "
+                         f"from {origin}: {exc}") from None
+
+
+def load(data_dir: Path | str | None = None,
+         overrides: dict[tuple[str, str], Any] | None = None,
+         environ: dict[str, str] | None = None) -> Config:
+    """Resolve the configuration of a data dir (creating neither dir nor file)."""
+    environ = os.environ if environ is None else environ
+    if data_dir is None:
+        data_dir = environ.get("STACKLET_DATA_DIR") or default_data_dir()
+    data_dir = Path(data_dir).expanduser().resolve()
+
+    values = {(o.section, o.name): o.default for o in OPTIONS}
+    parser = configparser.ConfigParser(interpolation=None)
+    config_file = data_dir / CONFIG_FILE_NAME
+    if config_file.exists():
+        parser.read(config_file)
+        for section in parser.sections():
+            for name, raw in parser.items(section):
+                option = OPTIONS_BY_KEY.get((section, name))
+                if option is None:
+                    raise SystemExit(f"stacklet: unknown option [{section}] {name} "
+                                     f"in {config_file}")
+                values[(section, name)] = _convert(option, raw, str(config_file))
+    for option in OPTIONS:
+        if option.env_name in environ:
+            values[(option.section, option.name)] = _convert(
+                option, environ[option.env_name], option.env_name)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    return Config(data_dir, values)
+
+
+def write_documented_file(path: Path) -> None:
+    """Write the config file listing every option, commented, with its default."""
+    lines = ["# Stacklet configuration.",
+             "# Every option is listed with its default, commented out. Uncomment to change.",
+             "# Each can also be set by the environment as STACKLET_<SECTION>_<OPTION>,",
+             "# and some by flags of `stacklet up`; flags win over the environment,",
+             "# which wins over this file.", ""]
+    section = None
+    for option in OPTIONS:
+        if option.section != section:
+            section = option.section
+            lines += [f"[{section}]", ""]
+        lines.append(f"# {option.help}")
+        lines.append(f"# Environment: {option.env_name}")
+        default = "" if option.default is None else option.default
+        if isinstance(default, bool):
+            default = str(default).lower()
+        lines += [f"#{option.name} = {default}", ""]
+    path.write_text("\n".join(lines))

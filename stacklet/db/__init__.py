@@ -1,0 +1,89 @@
+"""The database: engine, sessions, declarative base and migrations.
+
+Every service keeps its tables on the one ``Base``; Alembic migrations under
+``stacklet/db/migrations`` create them and are applied on every start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event, orm
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+def utcnow() -> datetime.datetime:
+    """Naive UTC now: the form every timestamp column stores."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run while a writer commits; busy_timeout makes
+    # concurrent writers wait for the lock instead of failing at once.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    """An engine and the sessions made from it."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_engine(url)
+        self._sessionmaker = orm.sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite allows one writer; serialising writers in-process avoids
+        # SQLITE_BUSY upgrades from read to write transactions.
+        self._write_lock = threading.Lock() if url.startswith("sqlite") else None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[orm.Session]:
+        """A read-only unit of work (rolled back at the end)."""
+        with self._sessionmaker() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[orm.Session]:
+        """A unit of work committed at the end, rolled back on any error."""
+        lock = self._write_lock or contextlib.nullcontext()
+        with lock, self._sessionmaker() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def describe(self) -> str:
+        """The URL with any password hidden, for status output."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

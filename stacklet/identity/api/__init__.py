@@ -1,0 +1,31 @@
+"""The identity API (Keystone v3), mounted at /identity."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from stacklet.common.api import ServiceAPI
+from stacklet.common.errors import APIError, Unauthorized
+from stacklet.identity.api import auth, domains, versions
+
+HANDLER_MODULES = [versions, auth, domains]
+
+
+def error_body(exc: APIError) -> dict:
+    """Keystone's error body."""
+    return {"error": {"code": exc.status, "title": exc.title, "message": exc.message}}
+
+
+def error_headers(exc: APIError, request: Request) -> dict:
+    if isinstance(exc, Unauthorized):
+        identity_url = str(request.base_url).rstrip("/") + "/identity"
+        return {"WWW-Authenticate": f'Keystone uri="{identity_url}"'}
+    return {}
+
+
+def create_api(cloud) -> ServiceAPI:
+    api = ServiceAPI("identity", "/identity", cloud, error_body=error_body,
+                     error_headers=error_headers, authenticator=cloud.tokens)
+    for module in HANDLER_MODULES:
+        api.include(module.routes)
+    return api

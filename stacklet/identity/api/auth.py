@@ -1,0 +1,162 @@
+"""/v3/auth: issue, validate and revoke tokens; the caller's catalog and scopes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from starlette.responses import JSONResponse, Response
+
+from stacklet.common.api import ApiRequest, RouteTable
+from stacklet.common.errors import NotFound, Unauthorized
+from stacklet.identity import assignment
+from stacklet.identity.api.views import collection, entity_links
+from stacklet.identity.authentication import TokenIssuer
+from stacklet.identity.catalog import build_catalog
+from stacklet.identity.models import SYSTEM_TARGET, Domain, Project, RoleAssignment
+from stacklet.identity.tokens import ValidatedToken, isotime
+
+routes = RouteTable()
+
+
+def token_body(req: ApiRequest, token: ValidatedToken, *, with_catalog: bool) -> dict:
+    payload = token.payload
+    body = {
+        "methods": list(payload.methods),
+        "user": token.user,
+        "audit_ids": list(payload.audit_ids),
+        "expires_at": isotime(payload.expires_at),
+        "issued_at": isotime(payload.issued_at),
+    }
+    if token.project is not None:
+        body["project"] = token.project
+        body["is_domain"] = False
+    elif token.domain is not None:
+        body["domain"] = token.domain
+    elif payload.scope.kind == "system":
+        body["system"] = {"all": True}
+    if payload.scope.kind is not None:
+        body["roles"] = list(token.roles)
+        if with_catalog:
+            with req.cloud.db.session() as session:
+                body["catalog"] = build_catalog(session, token.project and token.project["id"])
+    if token.application_credential is not None:
+        body["application_credential"] = token.application_credential
+    return {"token": body}
+
+
+def _subject(req: ApiRequest) -> ValidatedToken:
+    """The token named by X-Subject-Token, after checking the caller may see it."""
+    subject = req.headers.get("x-subject-token")
+    if not subject:
+        raise NotFound("Could not find token: the X-Subject-Token header is missing.")
+    req.ctx  # the caller must hold a valid token before asking about another
+    allow_expired = req.query.get("allow_expired", "").lower() in ("1", "true", "yes")
+    return req.cloud.tokens.validate(subject, allow_expired=allow_expired)
+
+
+@routes.route("/v3/auth/tokens", "POST", status=201)
+def issue_token(req: ApiRequest):
+    with req.cloud.db.transaction() as session:
+        token_id, token = TokenIssuer(req.cloud.tokens).issue(session, req.json_body())
+    with_catalog = "nocatalog" not in req.query
+    return JSONResponse(token_body(req, token, with_catalog=with_catalog), status_code=201,
+                        headers={"X-Subject-Token": token_id})
+
+
+@routes.route("/v3/auth/tokens", "GET")
+def validate_token(req: ApiRequest):
+    token = _subject(req)
+    req.authorize("identity:validate_token", {"target.token.user_id": token.user["id"]})
+    with_catalog = "nocatalog" not in req.query
+    return JSONResponse(token_body(req, token, with_catalog=with_catalog),
+                        headers={"X-Subject-Token": req.headers["x-subject-token"]})
+
+
+@routes.route("/v3/auth/tokens", "HEAD")
+def check_token(req: ApiRequest):
+    token = _subject(req)
+    req.authorize("identity:check_token", {"target.token.user_id": token.user["id"]})
+    return Response(status_code=200, headers={"X-Subject-Token": req.headers["x-subject-token"]})
+
+
+@routes.route("/v3/auth/tokens", "DELETE", status=204)
+def revoke_token(req: ApiRequest):
+    token = _subject(req)
+    req.authorize("identity:revoke_token", {"target.token.user_id": token.user["id"]})
+    with req.cloud.db.transaction() as session:
+        req.cloud.tokens.revoke_token(session, token.payload)
+
+
+@routes.route("/v3/auth/catalog", "GET")
+def auth_catalog(req: ApiRequest):
+    ctx = req.ctx
+    if ctx.project_id is None and ctx.domain_id is None and ctx.system_scope is None:
+        raise Unauthorized("A scoped token is required to read the catalog.")
+    with req.cloud.db.session() as session:
+        catalog = build_catalog(session, ctx.project_id)
+    return {"catalog": catalog, "links": {"self": str(req.http.url), "previous": None,
+                                          "next": None}}
+
+
+def _targets_with_roles(req: ApiRequest, target_type: str) -> set[str]:
+    """Projects or domains on which the caller holds some role (directly,
+    through groups, or inherited)."""
+    ctx = req.ctx
+    with req.cloud.db.session() as session:
+        actors = [ctx.user_id, *assignment.group_ids_of_user(session, ctx.user_id)]
+        rows = session.execute(sa.select(RoleAssignment.target_type, RoleAssignment.target_id,
+                                         RoleAssignment.inherited)
+                               .where(RoleAssignment.actor_id.in_(actors))).all()
+        direct = {target_id for kind, target_id, inherited in rows
+                  if kind == target_type and not inherited}
+        if target_type != "project":
+            return direct
+        inherited_domains = {t for kind, t, inherited in rows if kind == "domain" and inherited}
+        inherited_parents = {t for kind, t, inherited in rows if kind == "project" and inherited}
+        if inherited_domains:
+            direct |= set(session.scalars(sa.select(Project.id).where(
+                Project.domain_id.in_(inherited_domains))))
+        frontier = inherited_parents
+        while frontier:
+            children = set(session.scalars(sa.select(Project.id).where(
+                Project.parent_id.in_(frontier))))
+            frontier = children - direct
+            direct |= children
+        return direct
+
+
+@routes.route("/v3/auth/projects", "GET")
+def auth_projects(req: ApiRequest):
+    project_ids = _targets_with_roles(req, "project")
+    with req.cloud.db.session() as session:
+        projects = session.scalars(sa.select(Project).where(
+            Project.id.in_(project_ids), Project.enabled.is_(True))
+            .order_by(Project.name)).all() if project_ids else []
+        items = [{"id": p.id, "name": p.name, "domain_id": p.domain_id,
+                  "description": p.description, "enabled": p.enabled,
+                  "parent_id": p.parent_id or p.domain_id, "is_domain": False,
+                  "tags": list(p.tags or []), "options": {},
+                  "links": entity_links(req, "projects", p.id)} for p in projects]
+    return collection(req, "projects", items)
+
+
+@routes.route("/v3/auth/domains", "GET")
+def auth_domains(req: ApiRequest):
+    domain_ids = _targets_with_roles(req, "domain")
+    with req.cloud.db.session() as session:
+        domains = session.scalars(sa.select(Domain).where(
+            Domain.id.in_(domain_ids), Domain.enabled.is_(True))
+            .order_by(Domain.name)).all() if domain_ids else []
+        items = [{"id": d.id, "name": d.name, "description": d.description,
+                  "enabled": d.enabled, "tags": [], "options": {},
+                  "links": entity_links(req, "domains", d.id)} for d in domains]
+    return collection(req, "domains", items)
+
+
+@routes.route("/v3/auth/system", "GET")
+def auth_system(req: ApiRequest):
+    ctx = req.ctx
+    with req.cloud.db.session() as session:
+        has_system_role = bool(assignment.effective_role_ids(
+            session, ctx.user_id, "system", SYSTEM_TARGET))
+    return {"system": [{"all": True}] if has_system_role else [],
+            "links": {"self": str(req.http.url), "previous": None, "next": None}}

@@ -1,0 +1,62 @@
+"""Response helpers shared by the identity handlers."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from stacklet.common.api import ApiRequest
+from stacklet.common.errors import BadRequest
+
+
+def entity_links(req: ApiRequest, collection: str, entity_id: str) -> dict:
+    return {"self": req.url(f"/v3/{collection}/{entity_id}")}
+
+
+def collection(req: ApiRequest, key: str, items: Iterable[dict]) -> dict:
+    """A Keystone list response: the items and the collection's links."""
+    return {key: list(items),
+            "links": {"self": str(req.http.url), "previous": None, "next": None}}
+
+
+def query_bool(req: ApiRequest, name: str) -> bool | None:
+    """A boolean query filter as Keystone reads it (absent: None; 0/false/no: False)."""
+    if name not in req.query:
+        return None
+    value = req.query[name].strip().lower()
+    if value in ("", "1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise BadRequest(f"Invalid value {req.query[name]!r} for the filter {name}: "
+                     "expected true or false.")
+
+
+def matches_filters(req: ApiRequest, entity: dict, names: Iterable[str]) -> bool:
+    """Keystone's attribute filters: exact, or with __contains/__startswith/__endswith
+    (and the case-insensitive __i* forms) for string attributes."""
+    for name in names:
+        for op in ("", "__contains", "__icontains", "__startswith", "__istartswith",
+                   "__endswith", "__iendswith"):
+            key = name + op
+            if key not in req.query:
+                continue
+            wanted = req.query[key]
+            actual = entity.get(name)
+            if not _match(op, actual, wanted):
+                return False
+    return True
+
+
+def _match(op: str, actual: Any, wanted: str) -> bool:
+    if op == "":
+        if isinstance(actual, bool):
+            return actual == (wanted.strip().lower() in ("1", "true", "yes", "on", ""))
+        return actual == wanted or (actual is None and wanted == "")
+    if actual is None:
+        return False
+    text = str(actual)
+    if op.startswith("__i"):
+        text, wanted = text.lower(), wanted.lower()
+        op = "__" + op[3:]
+    return {"__contains": wanted in text, "__startswith": text.startswith(wanted),
+            "__endswith": text.endswith(wanted)}[op]

@@ -1,0 +1,196 @@
+"""POST /v3/auth/tokens: turn an auth request into a token.
+
+Each method (password, token, application_credential) proves a user; the
+scope (project, domain, system or none) then decides what the token is for.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from stacklet.common.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from stacklet.common.validation import validate
+from stacklet.db import utcnow
+from stacklet.identity import assignment, schemas
+from stacklet.identity.models import ApplicationCredential, Domain, Project, User
+from stacklet.identity.passwords import verify_secret
+from stacklet.identity.tokens import Scope, TokenPayload, TokenService, ValidatedToken
+
+AUTH_FAILED = "The request you have made requires authentication."
+
+
+def _find_domain(session: Session, ref: dict) -> Domain:
+    if "id" in ref:
+        domain = session.get(Domain, ref["id"])
+    elif "name" in ref:
+        domain = session.scalar(sa.select(Domain).where(Domain.name == ref["name"]))
+    else:
+        raise BadRequest("A domain must be given by id or by name.")
+    if domain is None:
+        raise Unauthorized(AUTH_FAILED)
+    return domain
+
+
+def _find_user(session: Session, ref: dict) -> User:
+    if "id" in ref:
+        user = session.get(User, ref["id"])
+    else:
+        if "name" not in ref or "domain" not in ref:
+            raise BadRequest("A user must be given by id, or by name with its domain.")
+        domain = _find_domain(session, ref["domain"])
+        user = session.scalar(sa.select(User).where(User.domain_id == domain.id,
+                                                    User.name == ref["name"]))
+    if user is None:
+        raise Unauthorized(AUTH_FAILED)
+    return user
+
+
+def _check_user_enabled(session: Session, user: User) -> None:
+    domain = session.get(Domain, user.domain_id)
+    if not user.enabled or domain is None or not domain.enabled:
+        raise Unauthorized(AUTH_FAILED)
+
+
+class TokenIssuer:
+    """Runs the methods of an auth request and issues the token."""
+
+    def __init__(self, tokens: TokenService):
+        self.tokens = tokens
+
+    def issue(self, session: Session, body: dict) -> tuple[str, ValidatedToken]:
+        auth = validate(schemas.auth_request, body)["auth"]
+        identity = auth["identity"]
+        methods = identity["methods"]
+        for method in methods:
+            if method not in identity:
+                raise BadRequest(f"Auth method '{method}' is listed but its data is missing.")
+        if not methods:
+            raise BadRequest("At least one authentication method is required.")
+
+        user = parent = app_cred = None
+        for method in methods:
+            if method == "password":
+                proven = self._password(session, identity["password"])
+            elif method == "token":
+                parent = self._token(identity["token"])
+                proven = session.get(User, parent.user_id)
+            elif method == "application_credential":
+                app_cred, proven = self._application_credential(
+                    session, identity["application_credential"])
+            else:
+                raise Unauthorized(f"Unsupported authentication method: {method}.")
+            if user is not None and proven.id != user.id:
+                raise Unauthorized("The methods of this request prove different users.")
+            user = proven
+        _check_user_enabled(session, user)
+
+        scope = self._scope(session, auth.get("scope"), user, app_cred)
+        if app_cred is not None and scope.kind != "project":
+            raise Unauthorized("An application credential only gives tokens for its project.")
+        if parent is not None and parent.application_credential_id:
+            raise Forbidden("A token from an application credential cannot be rescoped.")
+        if scope.role_target is not None:
+            if not assignment.effective_role_ids(session, user.id, *scope.role_target):
+                raise Unauthorized(f"User {user.id} has no access to {scope.kind} "
+                                   f"{scope.target_id}.")
+        method_names = list(dict.fromkeys(
+            (list(parent.methods) if parent is not None else []) + methods))
+        return self.tokens.issue(session, user=user, methods=method_names, scope=scope,
+                                 parent=parent, application_credential=app_cred)
+
+    # -- methods -----------------------------------------------------------
+
+    def _password(self, session: Session, data: dict) -> User:
+        user_ref = data["user"]
+        if "password" not in user_ref:
+            raise BadRequest("Invalid input for field 'identity.password.user': "
+                             "'password' is a required property.")
+        user = _find_user(session, user_ref)
+        if not verify_secret(user_ref["password"], user.password_hash):
+            raise Unauthorized(AUTH_FAILED)
+        if user.password_expires_at and user.password_expires_at <= utcnow():
+            raise Unauthorized(f"The password is expired and needs to be changed for user: "
+                               f"{user.id}.")
+        return user
+
+    def _token(self, data: dict) -> TokenPayload:
+        try:
+            return self.tokens.validate(data["id"]).payload
+        except NotFound:
+            raise Unauthorized(AUTH_FAILED) from None
+
+    def _application_credential(self, session: Session,
+                                data: dict) -> tuple[ApplicationCredential, User]:
+        if "id" in data:
+            app_cred = session.get(ApplicationCredential, data["id"])
+        elif "name" in data and "user" in data:
+            owner = _find_user(session, data["user"])
+            app_cred = session.scalar(sa.select(ApplicationCredential).where(
+                ApplicationCredential.user_id == owner.id,
+                ApplicationCredential.name == data["name"]))
+        else:
+            raise BadRequest("An application credential is given by id, or by name with "
+                             "its user.")
+        if app_cred is None or not verify_secret(data["secret"], app_cred.secret_hash):
+            raise Unauthorized(AUTH_FAILED)
+        if app_cred.expires_at and app_cred.expires_at <= utcnow():
+            raise Unauthorized("The application credential has expired.")
+        return app_cred, session.get(User, app_cred.user_id)
+
+    # -- scope ---------------------------------------------------------------
+
+    def _scope(self, session: Session, requested: dict | str | None, user: User,
+               app_cred: ApplicationCredential | None) -> Scope:
+        if app_cred is not None:
+            if requested and requested != "unscoped":
+                wanted = requested.get("project", {}).get("id")
+                if wanted and wanted != app_cred.project_id:
+                    raise Unauthorized("An application credential only gives tokens for "
+                                       "its project.")
+            return Scope("project", app_cred.project_id)
+        if requested is None:
+            return self._default_project_scope(session, user)
+        if requested == "unscoped":
+            return Scope()
+        if len(requested) != 1:
+            raise BadRequest("Specify one scope: project, domain or system.")
+        if "project" in requested:
+            project = self._find_project(session, requested["project"])
+            return Scope("project", project.id)
+        if "domain" in requested:
+            domain = _find_domain(session, requested["domain"])
+            if not domain.enabled:
+                raise Unauthorized(AUTH_FAILED)
+            return Scope("domain", domain.id)
+        if "system" in requested:
+            if requested["system"] != {"all": True}:
+                raise BadRequest("The only system scope is {\"all\": true}.")
+            return Scope("system", "all")
+        raise BadRequest("Specify one scope: project, domain or system.")
+
+    def _find_project(self, session: Session, ref: dict) -> Project:
+        if "id" in ref:
+            project = session.get(Project, ref["id"])
+        elif "name" in ref and "domain" in ref:
+            domain = _find_domain(session, ref["domain"])
+            project = session.scalar(sa.select(Project).where(
+                Project.domain_id == domain.id, Project.name == ref["name"]))
+        else:
+            raise BadRequest("A project must be given by id, or by name with its domain.")
+        if project is None:
+            raise Unauthorized(AUTH_FAILED)
+        domain = session.get(Domain, project.domain_id)
+        if not project.enabled or not domain.enabled:
+            raise Unauthorized(f"Project {project.id} is disabled.")
+        return project
+
+    def _default_project_scope(self, session: Session, user: User) -> Scope:
+        """Without a scope, Keystone scopes to the user's default project if it can."""
+        project_id = user.default_project_id
+        if project_id:
+            project = session.get(Project, project_id)
+            if project is not None and project.enabled and \
+                    assignment.effective_role_ids(session, user.id, "project", project_id):
+                return Scope("project", project_id)
+        return Scope()

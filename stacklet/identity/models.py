@@ -1,0 +1,204 @@
+"""Identity tables: domains, projects, users, groups, roles, assignments,
+catalog, credentials, application credentials and revocation events."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from stacklet.db import Base, utcnow
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+ID = sa.String(64)
+
+
+class Domain(Base):
+    __tablename__ = "identity_domains"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class Project(Base):
+    __tablename__ = "identity_projects"
+    __table_args__ = (sa.UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    domain_id: Mapped[str] = mapped_column(ID, sa.ForeignKey("identity_domains.id"), index=True)
+    # None for a top-level project; the API shows the domain id there, as Keystone does.
+    parent_id: Mapped[str | None] = mapped_column(ID, sa.ForeignKey("identity_projects.id"),
+                                                  index=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    tags: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "identity_users"
+    __table_args__ = (sa.UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    domain_id: Mapped[str] = mapped_column(ID, sa.ForeignKey("identity_domains.id"), index=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    default_project_id: Mapped[str | None] = mapped_column(ID)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    email: Mapped[str | None] = mapped_column(sa.String(255))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    password_changed_at: Mapped[datetime.datetime | None] = mapped_column()
+    password_expires_at: Mapped[datetime.datetime | None] = mapped_column()
+    options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class Group(Base):
+    __tablename__ = "identity_groups"
+    __table_args__ = (sa.UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    domain_id: Mapped[str] = mapped_column(ID, sa.ForeignKey("identity_domains.id"), index=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class GroupMembership(Base):
+    __tablename__ = "identity_group_members"
+    group_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Role(Base):
+    __tablename__ = "identity_roles"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(255), index=True)
+    # None for a global role; a domain id for a domain-specific role.  Names are
+    # unique per (name, domain_id), checked by the service since NULLs never collide.
+    domain_id: Mapped[str | None] = mapped_column(ID, sa.ForeignKey("identity_domains.id"))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class ImpliedRole(Base):
+    __tablename__ = "identity_implied_roles"
+    prior_role_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True)
+    implied_role_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True)
+
+
+SYSTEM_TARGET = "system"
+
+
+class RoleAssignment(Base):
+    """A role given to an actor (user or group) on a target (project, domain or system)."""
+
+    __tablename__ = "identity_role_assignments"
+    actor_type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)   # user | group
+    actor_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    target_type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)  # project | domain | system
+    target_id: Mapped[str] = mapped_column(ID, primary_key=True)  # "system" for the system
+    role_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True)
+    inherited: Mapped[bool] = mapped_column(primary_key=True, default=False)
+    __table_args__ = (sa.Index("ix_identity_assignments_actor", "actor_id"),
+                      sa.Index("ix_identity_assignments_target", "target_id"))
+
+
+class Region(Base):
+    __tablename__ = "identity_regions"
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    parent_region_id: Mapped[str | None] = mapped_column(sa.String(255))
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class Service(Base):
+    __tablename__ = "identity_services"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class Endpoint(Base):
+    __tablename__ = "identity_endpoints"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_services.id", ondelete="CASCADE"), index=True)
+    interface: Mapped[str] = mapped_column(sa.String(16))
+    url: Mapped[str] = mapped_column(sa.Text)
+    region_id: Mapped[str | None] = mapped_column(sa.String(255))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class Credential(Base):
+    __tablename__ = "identity_credentials"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str | None] = mapped_column(ID)
+    type: Mapped[str] = mapped_column(sa.String(255))
+    encrypted_blob: Mapped[str] = mapped_column(sa.Text)
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class ApplicationCredential(Base):
+    __tablename__ = "identity_application_credentials"
+    __table_args__ = (sa.UniqueConstraint("user_id", "name"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    user_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_users.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(ID)
+    secret_hash: Mapped[str] = mapped_column(sa.String(255))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    expires_at: Mapped[datetime.datetime | None] = mapped_column()
+    unrestricted: Mapped[bool] = mapped_column(default=False)
+    role_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    access_rules: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class RevocationEvent(Base):
+    """Tokens matching every non-null field and issued before ``issued_before`` are revoked."""
+
+    __tablename__ = "identity_revocation_events"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    audit_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    audit_chain_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(ID, index=True)
+    project_id: Mapped[str | None] = mapped_column(ID, index=True)
+    domain_id: Mapped[str | None] = mapped_column(ID)
+    issued_before: Mapped[datetime.datetime] = mapped_column()
+    revoked_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class IdentityRevision(Base):
+    """One row counting changes that can invalidate tokens.
+
+    Every API process caches validated tokens; comparing this counter (one
+    indexed read per request) tells it whether any cached answer may be stale,
+    which makes revocation take effect at once across processes.
+    """
+
+    __tablename__ = "identity_revision"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+

@@ -1,0 +1,34 @@
+"""Default identity policy, following upstream Keystone's personas.
+
+Admin anywhere is the cloud admin (upstream's ``admin_required``); a system
+reader reads everything; a domain reader reads its domain; a user reads and
+manages what is their own (password, application credentials, credentials).
+"""
+
+from oslo_policy.policy import RuleDefault
+
+ADMIN = "rule:admin_required"
+SYSTEM_READER = "role:reader and system_scope:all"
+ADMIN_OR_SYSTEM_READER = f"{ADMIN} or ({SYSTEM_READER})"
+OWNER = "user_id:%(target.user.id)s"
+
+
+def _rule(name: str, check: str, description: str = "") -> RuleDefault:
+    return RuleDefault(f"identity:{name}", check, description)
+
+
+RULES = [
+    # tokens
+    _rule("validate_token", f"{ADMIN_OR_SYSTEM_READER} or rule:service_role or "
+          "user_id:%(target.token.user_id)s"),
+    _rule("check_token", f"{ADMIN_OR_SYSTEM_READER} or rule:service_role or "
+          "user_id:%(target.token.user_id)s"),
+    _rule("revoke_token", f"{ADMIN} or rule:service_role or user_id:%(target.token.user_id)s"),
+    # domains
+    _rule("get_domain", f"{ADMIN_OR_SYSTEM_READER} or domain_id:%(target.domain.id)s "
+          "or project_domain_id:%(target.domain.id)s"),
+    _rule("list_domains", ADMIN_OR_SYSTEM_READER),
+    _rule("create_domain", ADMIN),
+    _rule("update_domain", ADMIN),
+    _rule("delete_domain", ADMIN),
+]

@@ -1,0 +1,4 @@
+"""Imports every table so migrations and tests see the whole schema."""
+
+from stacklet.common import models as common_models  # noqa: F401
+from stacklet.identity import models as identity_models  # noqa: F401

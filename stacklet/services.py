@@ -1,0 +1,34 @@
+"""The services Stacklet runs: their catalog identity and where they are mounted."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceInfo:
+    type: str                # catalog service type
+    name: str                # catalog service name (upstream's project name)
+    prefix: str              # path under the one listener
+    endpoint_path: str       # appended to prefix in the catalog URL
+    description: str
+    create_api: Callable     # cloud -> ServiceAPI
+    policy_rules: Callable   # () -> list of oslo.policy RuleDefault
+
+
+def _identity_api(cloud):
+    from stacklet.identity.api import create_api
+    return create_api(cloud)
+
+
+def _identity_rules():
+    from stacklet.identity.policy import RULES
+    return RULES
+
+
+SERVICES: list[ServiceInfo] = [
+    ServiceInfo(type="identity", name="keystone", prefix="/identity", endpoint_path="",
+                description="Stacklet Identity (Keystone v3)",
+                create_api=_identity_api, policy_rules=_identity_rules),
+]
