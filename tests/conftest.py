@@ -32,7 +32,7 @@ def _fresh_database_url(tmp_path: Path) -> str:
     with engine.connect() as connection:
         connection.execute(sa.text(f"CREATE DATABASE {name}"))
     engine.dispose()
-    return str(sa.engine.make_url(SERVER_DB).set(database=name))
+    return sa.engine.make_url(SERVER_DB).set(database=name).render_as_string(hide_password=False)
 
 
 def _drop_database(url: str) -> None:

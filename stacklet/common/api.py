@@ -167,7 +167,10 @@ class ServiceAPI:
                 "An unexpected error prevented the server from fulfilling your request."),
                 request)
 
-        return Starlette(routes=self._routes,
+        # Starlette lets a GET route answer HEAD too; a handler declared for
+        # HEAD alone must be matched before the GET one on the same path.
+        routes = sorted(self._routes, key=lambda route: route.methods != {"HEAD"})
+        return Starlette(routes=routes,
                          exception_handlers={HTTPException: http_error,
                                              Exception: unexpected_error})
 

@@ -130,3 +130,20 @@ def test_expired_token_only_with_allow_expired(api, cloud):
     allowed = api.get(TOKENS + "?allow_expired=1", api.admin_token, headers=headers)
     assert allowed.status_code == 200
     assert api.get("/identity/v3/domains", expired_token).status_code == 401
+
+
+def test_revocation_in_one_process_is_seen_at_once_by_another(api, cloud, stacklet_config):
+    """Two API worker processes share the database; each caches validations."""
+    from stacklet.cloud import Cloud
+    other_worker = Cloud(stacklet_config)
+    try:
+        subject = api.token("admin", ADMIN_PASSWORD, project="admin")
+        assert other_worker.tokens.authenticate(subject).project_name == "admin"  # cached there
+        assert api.delete(TOKENS, api.admin_token,
+                          headers={"X-Subject-Token": subject}).status_code == 204
+        import pytest
+        from stacklet.common.errors import Unauthorized
+        with pytest.raises(Unauthorized):
+            other_worker.tokens.authenticate(subject)
+    finally:
+        other_worker.close()
