@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from stacklet.identity import endpoint_filter
 from stacklet.identity.models import Endpoint, Service
 
 
@@ -23,6 +24,9 @@ def build_catalog(session: Session, project_id: str | None) -> list[dict]:
     services = session.scalars(sa.select(Service).where(Service.enabled.is_(True))
                                .order_by(Service.type)).all()
     endpoints = session.scalars(sa.select(Endpoint).where(Endpoint.enabled.is_(True))).all()
+    allowed = endpoint_filter.catalog_endpoint_ids(session, project_id)
+    if allowed is not None:
+        endpoints = [e for e in endpoints if e.id in allowed]
     by_service: dict[str, list[dict]] = {}
     for endpoint in endpoints:
         url = _substitute(endpoint.url, project_id)

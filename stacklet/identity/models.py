@@ -202,3 +202,56 @@ class IdentityRevision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     revision: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
+
+
+class Policy(Base):
+    """A policy blob stored for other services (Keystone's /v3/policies)."""
+
+    __tablename__ = "identity_policies"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(sa.String(255))
+    blob: Mapped[str] = mapped_column(sa.Text)
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class EndpointGroup(Base):
+    """Endpoints chosen by filters (OS-EP-FILTER), associable with projects."""
+
+    __tablename__ = "identity_endpoint_groups"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    filters: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class ProjectEndpointGroup(Base):
+    __tablename__ = "identity_project_endpoint_groups"
+    endpoint_group_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_endpoint_groups.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class ProjectEndpoint(Base):
+    __tablename__ = "identity_project_endpoints"
+    endpoint_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_endpoints.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class DomainConfig(Base):
+    """Per-domain identity configuration (Keystone's /v3/domains/{id}/config)."""
+
+    __tablename__ = "identity_domain_configs"
+    domain_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_domains.id", ondelete="CASCADE"), primary_key=True)
+    config: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class OAuthConsumer(Base):
+    """A registered OAuth 1.0a consumer (OS-OAUTH1)."""
+
+    __tablename__ = "identity_oauth_consumers"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    secret: Mapped[str] = mapped_column(sa.String(255))
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)

@@ -32,3 +32,29 @@ RULES = [
     _rule("update_domain", ADMIN),
     _rule("delete_domain", ADMIN),
 ]
+
+# policy blobs, OAuth consumers, endpoint filter, domain configuration:
+# admin writes, admin or system reader reads, as upstream.
+for _resource in ("policy", "consumer", "endpoint_group", "domain_config"):
+    RULES += [
+        _rule(f"get_{_resource}", ADMIN_OR_SYSTEM_READER),
+        _rule(f"list_{_resource}s" if _resource != "policy" else "list_policies",
+              ADMIN_OR_SYSTEM_READER),
+        _rule(f"create_{_resource}", ADMIN),
+        _rule(f"update_{_resource}", ADMIN),
+        _rule(f"delete_{_resource}", ADMIN),
+    ]
+RULES += [
+    _rule("get_domain_config_default", ADMIN_OR_SYSTEM_READER),
+    _rule("add_endpoint_group_to_project", ADMIN),
+    _rule("remove_endpoint_group_from_project", ADMIN),
+    _rule("get_endpoint_group_in_project", ADMIN_OR_SYSTEM_READER),
+    _rule("list_projects_associated_with_endpoint_group", ADMIN_OR_SYSTEM_READER),
+    _rule("list_endpoints_associated_with_endpoint_group", ADMIN_OR_SYSTEM_READER),
+    _rule("list_endpoint_groups_for_project", ADMIN_OR_SYSTEM_READER),
+    _rule("add_endpoint_to_project", ADMIN),
+    _rule("remove_endpoint_from_project", ADMIN),
+    _rule("check_endpoint_in_project", ADMIN_OR_SYSTEM_READER),
+    _rule("list_projects_for_endpoint", ADMIN_OR_SYSTEM_READER),
+    _rule("list_endpoints_for_project", ADMIN_OR_SYSTEM_READER),
+]

@@ -71,3 +71,33 @@ domain_update = {
         "not": {"required": ["id"]},
     }},
 }
+
+_policy_props = {"type": {"type": "string", "minLength": 1, "maxLength": 255},
+                 "blob": {"type": "string"}}
+policy_create = {"type": "object", "required": ["policy"], "properties": {"policy": {
+    "type": "object", "required": ["type", "blob"], "properties": _policy_props}}}
+policy_update = {"type": "object", "required": ["policy"], "properties": {"policy": {
+    "type": "object", "minProperties": 1, "properties": _policy_props,
+    "not": {"required": ["id"]}}}}
+
+consumer_create = {"type": "object", "required": ["consumer"], "properties": {"consumer": {
+    "type": "object", "properties": {"description": DESCRIPTION},
+    "not": {"anyOf": [{"required": ["id"]}, {"required": ["secret"]}]}}}}
+consumer_update = {"type": "object", "required": ["consumer"], "properties": {"consumer": {
+    "type": "object", "properties": {"description": DESCRIPTION},
+    "not": {"anyOf": [{"required": ["id"]}, {"required": ["secret"]}]}}}}
+
+_endpoint_group_props = {
+    "name": NAME_STRING, "description": DESCRIPTION,
+    "filters": {"type": "object", "minProperties": 1,
+                "additionalProperties": {"type": "string"}},
+}
+endpoint_group_create = {"type": "object", "required": ["endpoint_group"], "properties": {
+    "endpoint_group": {"type": "object", "required": ["name", "filters"],
+                       "properties": _endpoint_group_props, "additionalProperties": False}}}
+endpoint_group_update = {"type": "object", "required": ["endpoint_group"], "properties": {
+    "endpoint_group": {"type": "object", "minProperties": 1,
+                       "properties": _endpoint_group_props, "additionalProperties": False}}}
+
+domain_config = {"type": "object", "required": ["config"],
+                 "properties": {"config": {"type": "object"}}}

@@ -6,9 +6,10 @@ from starlette.requests import Request
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError, Unauthorized
-from stacklet.identity.api import auth, domains, versions
+from stacklet.identity.api import (
+    auth, domain_config, domains, endpoint_groups, oauth1, policies, versions)
 
-HANDLER_MODULES = [versions, auth, domains]
+HANDLER_MODULES = [versions, auth, domain_config, domains, policies, oauth1, endpoint_groups]
 
 
 def error_body(exc: APIError) -> dict:

@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 094df9054c93
+Revision ID: 353a3ecbba47
 Revises: 
-Create Date: 2026-11-24 11:40:24.615411
+Create Date: 2026-11-24 11:50:43.332607
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '094df9054c93'
+revision = '353a3ecbba47'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -38,6 +38,27 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
+    )
+    op.create_table('identity_endpoint_groups',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('filters', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('identity_oauth_consumers',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('secret', sa.String(length=255), nullable=False),
+    sa.Column('extra', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('identity_policies',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('type', sa.String(length=255), nullable=False),
+    sa.Column('blob', sa.Text(), nullable=False),
+    sa.Column('extra', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
     )
     op.create_table('identity_regions',
     sa.Column('id', sa.String(length=255), nullable=False),
@@ -89,6 +110,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('host', 'name')
     )
+    op.create_table('identity_domain_configs',
+    sa.Column('domain_id', sa.String(length=64), nullable=False),
+    sa.Column('config', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['domain_id'], ['identity_domains.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('domain_id')
+    )
     op.create_table('identity_endpoints',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('service_id', sa.String(length=64), nullable=False),
@@ -115,6 +142,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('identity_groups', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_groups_domain_id'), ['domain_id'], unique=False)
+
+    op.create_table('identity_project_endpoint_groups',
+    sa.Column('endpoint_group_id', sa.String(length=64), nullable=False),
+    sa.Column('project_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['endpoint_group_id'], ['identity_endpoint_groups.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('endpoint_group_id', 'project_id')
+    )
+    with op.batch_alter_table('identity_project_endpoint_groups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_project_endpoint_groups_project_id'), ['project_id'], unique=False)
 
     op.create_table('identity_projects',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -205,6 +241,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['prior_role_id'], ['identity_roles.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('prior_role_id', 'implied_role_id')
     )
+    op.create_table('identity_project_endpoints',
+    sa.Column('endpoint_id', sa.String(length=64), nullable=False),
+    sa.Column('project_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['identity_endpoints.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('endpoint_id', 'project_id')
+    )
+    with op.batch_alter_table('identity_project_endpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_project_endpoints_project_id'), ['project_id'], unique=False)
+
     op.create_table('identity_role_assignments',
     sa.Column('actor_type', sa.String(length=16), nullable=False),
     sa.Column('actor_id', sa.String(length=64), nullable=False),
@@ -229,6 +274,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_identity_assignments_actor')
 
     op.drop_table('identity_role_assignments')
+    with op.batch_alter_table('identity_project_endpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_project_endpoints_project_id'))
+
+    op.drop_table('identity_project_endpoints')
     op.drop_table('identity_implied_roles')
     with op.batch_alter_table('identity_group_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_group_members_user_id'))
@@ -251,6 +300,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_projects_domain_id'))
 
     op.drop_table('identity_projects')
+    with op.batch_alter_table('identity_project_endpoint_groups', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_project_endpoint_groups_project_id'))
+
+    op.drop_table('identity_project_endpoint_groups')
     with op.batch_alter_table('identity_groups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_groups_domain_id'))
 
@@ -259,6 +312,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_endpoints_service_id'))
 
     op.drop_table('identity_endpoints')
+    op.drop_table('identity_domain_configs')
     op.drop_table('stacklet_services')
     op.drop_table('identity_services')
     with op.batch_alter_table('identity_revocation_events', schema=None) as batch_op:
@@ -270,6 +324,9 @@ def downgrade() -> None:
     op.drop_table('identity_revocation_events')
     op.drop_table('identity_revision')
     op.drop_table('identity_regions')
+    op.drop_table('identity_policies')
+    op.drop_table('identity_oauth_consumers')
+    op.drop_table('identity_endpoint_groups')
     op.drop_table('identity_domains')
     with op.batch_alter_table('identity_credentials', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_credentials_user_id'))
