@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from stacklet import __version__, config as config_module
+from stacklet import __version__
+from stacklet import config as config_module
 from stacklet.cloud import Cloud
 from stacklet.common.models import ServiceRecord
 from stacklet.common.requestid import RequestIdMiddleware

@@ -26,6 +26,7 @@ class RequestContext:
     expires_at: datetime.datetime | None = None
     issued_at: datetime.datetime | None = None
     application_credential_id: str | None = None
+    trust_id: str | None = None
     is_admin_project: bool = True
 
     @property

@@ -6,7 +6,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from stacklet.identity.models import (
-    SYSTEM_TARGET, GroupMembership, ImpliedRole, Project, Role, RoleAssignment)
+    SYSTEM_TARGET,
+    GroupMembership,
+    ImpliedRole,
+    Project,
+    Role,
+    RoleAssignment,
+)
 
 
 def group_ids_of_user(session: Session, user_id: str) -> list[str]:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from stacklet.common.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from stacklet.common.validation import validate
 from stacklet.db import utcnow
-from stacklet.identity import assignment, schemas
-from stacklet.identity.models import ApplicationCredential, Domain, Project, User
+from stacklet.identity import assignment, schemas, trusts
+from stacklet.identity.models import ApplicationCredential, Domain, Project, Trust, User
 from stacklet.identity.passwords import verify_secret
 from stacklet.identity.tokens import Scope, TokenPayload, TokenService, ValidatedToken
 
@@ -84,20 +84,34 @@ class TokenIssuer:
                 raise Unauthorized("The methods of this request prove different users.")
             user = proven
         _check_user_enabled(session, user)
+        if parent is not None and parent.trust_id:
+            raise Forbidden("A token obtained through a trust cannot be rescoped.")
 
-        scope = self._scope(session, auth.get("scope"), user, app_cred)
+        requested_scope = auth.get("scope")
+        trust = None
+        if isinstance(requested_scope, dict) and "OS-TRUST:trust" in requested_scope:
+            trust, user = self._trust(session, requested_scope["OS-TRUST:trust"]["id"], user)
+            scope = Scope("project", trust.project_id) if trust.project_id else Scope()
+        else:
+            scope = self._scope(session, requested_scope, user, app_cred)
         if app_cred is not None and scope.kind != "project":
             raise Unauthorized("An application credential only gives tokens for its project.")
         if parent is not None and parent.application_credential_id:
             raise Forbidden("A token from an application credential cannot be rescoped.")
-        if scope.role_target is not None:
+        if scope.role_target is not None and trust is None:
             if not assignment.effective_role_ids(session, user.id, *scope.role_target):
                 raise Unauthorized(f"User {user.id} has no access to {scope.kind} "
                                    f"{scope.target_id}.")
         method_names = list(dict.fromkeys(
             (list(parent.methods) if parent is not None else []) + methods))
-        return self.tokens.issue(session, user=user, methods=method_names, scope=scope,
-                                 parent=parent, application_credential=app_cred)
+        try:
+            return self.tokens.issue(session, user=user, methods=method_names, scope=scope,
+                                     parent=parent, application_credential=app_cred,
+                                     trust=trust)
+        except NotFound:
+            # What the token would carry no longer holds (say, a trustor
+            # lost the delegated roles): nothing to authenticate.
+            raise Unauthorized(AUTH_FAILED) from None
 
     # -- methods -----------------------------------------------------------
 
@@ -137,6 +151,21 @@ class TokenIssuer:
         if app_cred.expires_at and app_cred.expires_at <= utcnow():
             raise Unauthorized("The application credential has expired.")
         return app_cred, session.get(User, app_cred.user_id)
+
+    def _trust(self, session: Session, trust_id: str, caller: User) -> tuple[Trust, User]:
+        """The trust to scope by, and the user the token will name."""
+        try:
+            trust = trusts.get_trust(session, trust_id)
+        except NotFound:
+            raise Unauthorized(AUTH_FAILED) from None
+        if trust.trustee_user_id != caller.id:
+            raise Forbidden("The authenticated user is not the trustee of this trust.")
+        trusts.consume(session, trust)
+        if trust.impersonation:
+            trustor = session.get(User, trust.trustor_user_id)
+            _check_user_enabled(session, trustor)
+            return trust, trustor
+        return trust, caller
 
     # -- scope ---------------------------------------------------------------
 

@@ -14,8 +14,17 @@ from sqlalchemy.orm import Session
 
 from stacklet.cloud import Cloud
 from stacklet.identity.models import (
-    SYSTEM_TARGET, Domain, Endpoint, ImpliedRole, Project, Region, Role, RoleAssignment,
-    Service, User)
+    SYSTEM_TARGET,
+    Domain,
+    Endpoint,
+    ImpliedRole,
+    Project,
+    Region,
+    Role,
+    RoleAssignment,
+    Service,
+    User,
+)
 from stacklet.identity.resource import DEFAULT_DOMAIN_ID
 from stacklet.services import SERVICES
 

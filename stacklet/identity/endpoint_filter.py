@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from stacklet.common.errors import BadRequest
 from stacklet.identity.models import (
-    Endpoint, EndpointGroup, Project, ProjectEndpoint, ProjectEndpointGroup)
+    Endpoint,
+    EndpointGroup,
+    Project,
+    ProjectEndpoint,
+    ProjectEndpointGroup,
+)
 from stacklet.identity.records import apply_changes, get_or_404
 
 # The endpoint attributes a group's filters may name.

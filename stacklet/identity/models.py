@@ -255,3 +255,22 @@ class OAuthConsumer(Base):
     description: Mapped[str | None] = mapped_column(sa.Text)
     secret: Mapped[str] = mapped_column(sa.String(255))
     extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class Trust(Base):
+    """A trustor's delegation of roles on a project to a trustee (OS-TRUST)."""
+
+    __tablename__ = "identity_trusts"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    trustor_user_id: Mapped[str] = mapped_column(ID, index=True)
+    trustee_user_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str | None] = mapped_column(ID)
+    impersonation: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime.datetime | None] = mapped_column()
+    remaining_uses: Mapped[int | None] = mapped_column()
+    role_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    allow_redelegation: Mapped[bool] = mapped_column(default=False)
+    redelegated_trust_id: Mapped[str | None] = mapped_column(ID)
+    redelegation_count: Mapped[int | None] = mapped_column()
+    extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)

@@ -58,3 +58,14 @@ RULES += [
     _rule("list_projects_for_endpoint", ADMIN_OR_SYSTEM_READER),
     _rule("list_endpoints_for_project", ADMIN_OR_SYSTEM_READER),
 ]
+
+# trusts: any authenticated user may create one for themself; who may see or
+# delete a trust (trustor, trustee, admin) is checked by the trust service.
+RULES += [
+    _rule("create_trust", "@"),
+    _rule("list_trusts", ADMIN_OR_SYSTEM_READER),
+    _rule("get_trust", "@"),
+    _rule("delete_trust", "@"),
+    _rule("list_roles_for_trust", "@"),
+    _rule("get_role_for_trust", "@"),
+]

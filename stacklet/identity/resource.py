@@ -8,7 +8,14 @@ from sqlalchemy.orm import Session
 from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from stacklet.identity import revoke
 from stacklet.identity.models import (
-    Domain, Group, Project, Role, RoleAssignment, User, new_id)
+    Domain,
+    Group,
+    Project,
+    Role,
+    RoleAssignment,
+    User,
+    new_id,
+)
 
 DEFAULT_DOMAIN_ID = "default"
 
@@ -57,7 +64,7 @@ def delete_domain(session: Session, domain_id: str) -> None:
     """Delete a disabled domain and everything in it, as Keystone does."""
     domain = get_domain(session, domain_id)
     if domain.enabled:
-        raise Forbidden(f"Cannot delete a domain that is enabled, please disable it first.")
+        raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
     if domain_id == DEFAULT_DOMAIN_ID:
         raise Forbidden("The default domain cannot be deleted.")
     project_ids = list(session.scalars(sa.select(Project.id)

@@ -41,6 +41,8 @@ auth_request = {
                                 "id": ID_STRING, "name": NAME_STRING, "domain": _domain_ref}},
                             "domain": _domain_ref,
                             "system": {"type": "object"},
+                            "OS-TRUST:trust": {"type": "object", "required": ["id"],
+                                               "properties": {"id": ID_STRING}},
                         }},
                     ],
                 },
@@ -101,3 +103,18 @@ endpoint_group_update = {"type": "object", "required": ["endpoint_group"], "prop
 
 domain_config = {"type": "object", "required": ["config"],
                  "properties": {"config": {"type": "object"}}}
+
+trust_create = {"type": "object", "required": ["trust"], "properties": {"trust": {
+    "type": "object",
+    "required": ["trustor_user_id", "trustee_user_id", "impersonation"],
+    "properties": {
+        "trustor_user_id": ID_STRING, "trustee_user_id": ID_STRING,
+        "project_id": {"type": ["string", "null"], "maxLength": 64},
+        "impersonation": BOOLEAN,
+        "expires_at": {"type": ["string", "null"]},
+        "remaining_uses": {"type": ["integer", "null"], "minimum": 1},
+        "allow_redelegation": BOOLEAN,
+        "roles": {"type": "array", "items": {"type": "object", "properties": {
+            "id": ID_STRING, "name": NAME_STRING}}},
+    },
+}}}

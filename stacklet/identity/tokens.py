@@ -25,11 +25,19 @@ from sqlalchemy.orm import Session
 
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import NotFound, Unauthorized
+from stacklet.common.timeutils import isotime
 from stacklet.db import Database, utcnow
 from stacklet.identity import assignment, revoke
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.models import (
-    SYSTEM_TARGET, ApplicationCredential, Domain, Project, Role, User)
+    SYSTEM_TARGET,
+    ApplicationCredential,
+    Domain,
+    Project,
+    Role,
+    Trust,
+    User,
+)
 
 PAYLOAD_VERSION = 1
 
@@ -48,13 +56,6 @@ def _to_timestamp(moment: datetime.datetime) -> float:
 
 def _from_timestamp(value: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).replace(tzinfo=None)
-
-
-def isotime(moment: datetime.datetime | None) -> str | None:
-    """Keystone's timestamp format: microseconds and a Z."""
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,22 +81,24 @@ class TokenPayload:
     expires_at: datetime.datetime
     audit_ids: tuple[str, ...]
     application_credential_id: str | None = None
+    trust_id: str | None = None
 
     def pack(self) -> bytes:
         return msgpack.packb([
             PAYLOAD_VERSION, self.user_id, list(self.methods), self.scope.kind,
             self.scope.target_id, _to_timestamp(self.issued_at), _to_timestamp(self.expires_at),
-            list(self.audit_ids), self.application_credential_id])
+            list(self.audit_ids), self.application_credential_id, self.trust_id])
 
     @classmethod
     def unpack(cls, data: bytes) -> "TokenPayload":
         (version, user_id, methods, scope_kind, scope_id, issued_at, expires_at,
-         audit_ids, app_cred_id) = msgpack.unpackb(data)
+         audit_ids, app_cred_id, trust_id) = msgpack.unpackb(data)
         if version != PAYLOAD_VERSION:
             raise ValueError(f"unknown token payload version {version}")
         return cls(user_id=user_id, methods=tuple(methods), scope=Scope(scope_kind, scope_id),
                    issued_at=_from_timestamp(issued_at), expires_at=_from_timestamp(expires_at),
-                   audit_ids=tuple(audit_ids), application_credential_id=app_cred_id)
+                   audit_ids=tuple(audit_ids), application_credential_id=app_cred_id,
+                   trust_id=trust_id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +111,7 @@ class ValidatedToken:
     domain: dict | None      # {"id", "name"}
     roles: tuple[dict, ...]  # ({"id", "name"}, ...)
     application_credential: dict | None = None
+    trust: dict | None = None  # {"id", "impersonation", "trustor_user", "trustee_user"}
 
     @property
     def expired(self) -> bool:
@@ -130,7 +134,8 @@ class ValidatedToken:
             system_scope="all" if payload.scope.kind == "system" else None,
             methods=payload.methods, audit_ids=payload.audit_ids,
             expires_at=payload.expires_at, issued_at=payload.issued_at,
-            application_credential_id=payload.application_credential_id)
+            application_credential_id=payload.application_credential_id,
+            trust_id=payload.trust_id)
 
 
 def _domain_ref(domain: Domain) -> dict:
@@ -156,7 +161,7 @@ class TokenService:
     def issue(self, session: Session, *, user: User, methods: list[str], scope: Scope,
               parent: TokenPayload | None = None,
               application_credential: ApplicationCredential | None = None,
-              ) -> tuple[str, ValidatedToken]:
+              trust: Trust | None = None) -> tuple[str, ValidatedToken]:
         """Sign a new token for an authenticated user; checks the scope is allowed."""
         now = utcnow()
         expires_at = now + self.expiration
@@ -165,12 +170,14 @@ class TokenService:
             # A rescoped token keeps its parent's lifetime and audit chain.
             expires_at = parent.expires_at
             audit_ids = (audit_ids[0], parent.audit_ids[-1])
-        if application_credential is not None and application_credential.expires_at:
-            expires_at = min(expires_at, application_credential.expires_at)
+        for delegation in (application_credential, trust):
+            if delegation is not None and delegation.expires_at:
+                expires_at = min(expires_at, delegation.expires_at)
         payload = TokenPayload(
             user_id=user.id, methods=tuple(methods), scope=scope, issued_at=now,
             expires_at=expires_at, audit_ids=audit_ids,
-            application_credential_id=application_credential and application_credential.id)
+            application_credential_id=application_credential and application_credential.id,
+            trust_id=trust and trust.id)
         validated = self._build(session, payload)
         token = self.keys.fernet().encrypt(payload.pack()).decode()
         return token, validated
@@ -258,9 +265,25 @@ class TokenService:
             raise invalid
 
         roles: list[Role] = []
-        app_cred_ref = None
+        app_cred_ref = trust_ref = None
+        role_holder = user.id
+        if payload.trust_id:
+            trust = session.get(Trust, payload.trust_id)
+            if trust is None or (trust.expires_at and trust.expires_at <= utcnow()):
+                raise invalid
+            for party in (trust.trustor_user_id, trust.trustee_user_id):
+                party_user = session.get(User, party)
+                if party_user is None or not party_user.enabled:
+                    raise invalid
+            # The trustor's roles are what is delegated, whoever the token names.
+            role_holder = trust.trustor_user_id
+            trust_ref = {"id": trust.id, "impersonation": trust.impersonation,
+                         "trustor_user": {"id": trust.trustor_user_id},
+                         "trustee_user": {"id": trust.trustee_user_id}}
         if scope.role_target is not None:
-            role_ids = assignment.effective_role_ids(session, user.id, *scope.role_target)
+            role_ids = assignment.effective_role_ids(session, role_holder, *scope.role_target)
+            if trust_ref is not None:
+                role_ids &= assignment.expand_implied(session, set(trust.role_ids))
             if payload.application_credential_id:
                 app_cred = session.get(ApplicationCredential, payload.application_credential_id)
                 if app_cred is None:
@@ -279,7 +302,7 @@ class TokenService:
                   "password_expires_at": isotime(user.password_expires_at)},
             project=project_ref, domain=domain_ref,
             roles=tuple({"id": r.id, "name": r.name} for r in roles),
-            application_credential=app_cred_ref)
+            application_credential=app_cred_ref, trust=trust_ref)
 
     # -- revoking ----------------------------------------------------------
 

@@ -118,6 +118,7 @@ def test_auth_catalog_projects_domains_system(api):
 
 def test_expired_token_only_with_allow_expired(api, cloud):
     import datetime
+
     from stacklet.identity.tokens import TokenPayload
     subject = api.token("admin", ADMIN_PASSWORD, project="admin")
     payload = cloud.tokens.decode(subject)
@@ -142,6 +143,7 @@ def test_revocation_in_one_process_is_seen_at_once_by_another(api, cloud, stackl
         assert api.delete(TOKENS, api.admin_token,
                           headers={"X-Subject-Token": subject}).status_code == 204
         import pytest
+
         from stacklet.common.errors import Unauthorized
         with pytest.raises(Unauthorized):
             other_worker.tokens.authenticate(subject)

@@ -1,7 +1,7 @@
 """The Fernet key repository and its rotation."""
 
-from cryptography.fernet import InvalidToken
 import pytest
+from cryptography.fernet import InvalidToken
 
 from stacklet.identity.fernet import KeyRepository
 

@@ -7,9 +7,18 @@ from starlette.requests import Request
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError, Unauthorized
 from stacklet.identity.api import (
-    auth, domain_config, domains, endpoint_groups, oauth1, policies, versions)
+    auth,
+    domain_config,
+    domains,
+    endpoint_groups,
+    oauth1,
+    policies,
+    trusts,
+    versions,
+)
 
-HANDLER_MODULES = [versions, auth, domain_config, domains, policies, oauth1, endpoint_groups]
+HANDLER_MODULES = [versions, auth, domain_config, domains, policies, oauth1, endpoint_groups,
+                   trusts]
 
 
 def error_body(exc: APIError) -> dict:

@@ -7,12 +7,13 @@ from starlette.responses import JSONResponse, Response
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import NotFound, Unauthorized
+from stacklet.common.timeutils import isotime
 from stacklet.identity import assignment
 from stacklet.identity.api.views import collection, entity_links
 from stacklet.identity.authentication import TokenIssuer
 from stacklet.identity.catalog import build_catalog
 from stacklet.identity.models import SYSTEM_TARGET, Domain, Project, RoleAssignment
-from stacklet.identity.tokens import ValidatedToken, isotime
+from stacklet.identity.tokens import ValidatedToken
 
 routes = RouteTable()
 
@@ -40,6 +41,8 @@ def token_body(req: ApiRequest, token: ValidatedToken, *, with_catalog: bool) ->
                 body["catalog"] = build_catalog(session, token.project and token.project["id"])
     if token.application_credential is not None:
         body["application_credential"] = token.application_credential
+    if token.trust is not None:
+        body["OS-TRUST:trust"] = token.trust
     return {"token": body}
 
 

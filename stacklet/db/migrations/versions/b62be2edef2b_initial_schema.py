@@ -1,15 +1,14 @@
 """initial schema
 
-Revision ID: 353a3ecbba47
+Revision ID: b62be2edef2b
 Revises: 
-Create Date: 2026-11-24 11:50:43.332607
+Create Date: 2026-11-24 11:52:41.279977
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '353a3ecbba47'
+revision = 'b62be2edef2b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -98,6 +97,26 @@ def upgrade() -> None:
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('identity_trusts',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('trustor_user_id', sa.String(length=64), nullable=False),
+    sa.Column('trustee_user_id', sa.String(length=64), nullable=False),
+    sa.Column('project_id', sa.String(length=64), nullable=True),
+    sa.Column('impersonation', sa.Boolean(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('remaining_uses', sa.Integer(), nullable=True),
+    sa.Column('role_ids', sa.JSON(), nullable=False),
+    sa.Column('allow_redelegation', sa.Boolean(), nullable=False),
+    sa.Column('redelegated_trust_id', sa.String(length=64), nullable=True),
+    sa.Column('redelegation_count', sa.Integer(), nullable=True),
+    sa.Column('extra', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('identity_trusts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_trusts_trustee_user_id'), ['trustee_user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_identity_trusts_trustor_user_id'), ['trustor_user_id'], unique=False)
+
     op.create_table('stacklet_services',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('host', sa.String(length=255), nullable=False),
@@ -314,6 +333,11 @@ def downgrade() -> None:
     op.drop_table('identity_endpoints')
     op.drop_table('identity_domain_configs')
     op.drop_table('stacklet_services')
+    with op.batch_alter_table('identity_trusts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_trusts_trustor_user_id'))
+        batch_op.drop_index(batch_op.f('ix_identity_trusts_trustee_user_id'))
+
+    op.drop_table('identity_trusts')
     op.drop_table('identity_services')
     with op.batch_alter_table('identity_revocation_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_revocation_events_user_id'))
