@@ -182,19 +182,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not config.data_dir.exists():
         print("state:     not initialised (run `stacklet up`)")
         return 1
-    answering = _listener_answers(config.public_url)
-    print(f"listener:  {config.public_url} ({'answering' if answering else 'not answering'})")
     db = Database(config.database_url)
-    print(f"database:  {db.describe()}")
     try:
         with db.session() as session:
             rows = session.scalars(sa.select(ServiceRecord)
                                    .order_by(ServiceRecord.kind, ServiceRecord.name)).all()
     except sa.exc.SQLAlchemyError as exc:
-        print(f"database error: {exc.__class__.__name__}: {exc}")
+        print(f"database:  {db.describe()}: cannot be read ({exc.__class__.__name__}: {exc})")
         return 1
     finally:
         db.dispose()
+    # The listener last recorded by a running API; flags given to `up` are not
+    # in the config file, so the record knows better than the configuration.
+    listeners = [row.details.get("listener") for row in rows if row.kind == "api"]
+    listener = next((url for url in listeners if url), config.public_url)
+    answering = _listener_answers(listener)
+    print(f"listener:  {listener} ({'answering' if answering else 'not answering'})")
+    print(f"database:  {db.describe()}")
     from stacklet.app import HEARTBEAT_INTERVAL
     stale_after = datetime.timedelta(seconds=3 * HEARTBEAT_INTERVAL)
     print("services:")
