@@ -7,8 +7,10 @@ from starlette.requests import Request
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError, Unauthorized
 from stacklet.identity.api import auth, domains, versions
+from stacklet.identity.api import groups, projects, users
 
 HANDLER_MODULES = [versions, auth, domains]
+HANDLER_MODULES += [projects, users, groups]
 
 
 def error_body(exc: APIError) -> dict:
