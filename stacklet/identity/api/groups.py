@@ -6,7 +6,8 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import resource, schemas, users
 from stacklet.identity.api.views import (
-    collection, entity_links, extra_attributes, list_domain_id, matches_filters)
+    collection, domain_target, entity_links, extra_attributes, list_domain_id,
+    matches_filters)
 from stacklet.identity.models import Group
 
 routes = RouteTable()
@@ -31,7 +32,7 @@ def authorize_on_group(req: ApiRequest, rule: str) -> str:
 @routes.route("/v3/groups", "GET")
 def list_groups(req: ApiRequest):
     domain_id = list_domain_id(req)
-    req.authorize("identity:list_groups", {"target.domain_id": domain_id})
+    req.authorize("identity:list_groups", domain_target("target.domain_id", domain_id))
     with req.cloud.db.session() as session:
         views = [group_view(req, g) for g in users.list_groups(session, domain_id=domain_id)]
     return collection(req, "groups", (v for v in views if matches_filters(
@@ -41,13 +42,13 @@ def list_groups(req: ApiRequest):
 @routes.route("/v3/groups", "POST", status=201)
 def create_group(req: ApiRequest):
     data = validate(schemas.group_create, req.json_body())["group"]
-    ctx = req.authorize("identity:create_group",
-                        {"target.group.domain_id": data.get("domain_id")})
+    req.authorize("identity:create_group",
+                  domain_target("target.group.domain_id", data.get("domain_id")))
     resource.check_name(data["name"], "group")
     with req.cloud.db.transaction() as session:
         group = users.create_group(
             session, name=data["name"],
-            domain_id=data.get("domain_id") or resource.scope_domain_id(ctx),
+            domain_id=data.get("domain_id") or resource.scope_domain_id(req.ctx),
             description=data.get("description") or "",
             extra=extra_attributes(data, schemas.group_create))
         return {"group": group_view(req, group)}

@@ -9,7 +9,8 @@ from stacklet.common.errors import BadRequest, NotImplementedYet
 from stacklet.common.validation import validate
 from stacklet.identity import resource, schemas
 from stacklet.identity.api.views import (
-    collection, entity_links, extra_attributes, list_domain_id, matches_filters, query_bool)
+    collection, domain_target, entity_links, extra_attributes, list_domain_id,
+    matches_filters, query_bool)
 from stacklet.identity.models import Project
 
 routes = RouteTable()
@@ -43,7 +44,7 @@ def _authorize_on_project(req: ApiRequest, rule: str) -> str:
 @routes.route("/v3/projects", "GET")
 def list_projects(req: ApiRequest):
     domain_id = list_domain_id(req)
-    req.authorize("identity:list_projects", {"target.domain_id": domain_id})
+    req.authorize("identity:list_projects", domain_target("target.domain_id", domain_id))
     if query_bool(req, "is_domain"):
         # Stacklet keeps domains apart from projects: no project acts as a domain.
         return collection(req, "projects", [])
@@ -60,8 +61,8 @@ def list_projects(req: ApiRequest):
 @routes.route("/v3/projects", "POST", status=201)
 def create_project(req: ApiRequest):
     data = validate(schemas.project_create, req.json_body())["project"]
-    ctx = req.authorize("identity:create_project",
-                        {"target.project.domain_id": data.get("domain_id")})
+    req.authorize("identity:create_project",
+                  domain_target("target.project.domain_id", data.get("domain_id")))
     resource.check_name(data["name"], "project")
     if data.get("is_domain"):
         raise NotImplementedYet("Stacklet does not create projects acting as domains; "
@@ -69,7 +70,8 @@ def create_project(req: ApiRequest):
     with req.cloud.db.transaction() as session:
         project = resource.create_project(
             session, name=data["name"], domain_id=data.get("domain_id"),
-            parent_id=data.get("parent_id"), default_domain_id=resource.scope_domain_id(ctx),
+            parent_id=data.get("parent_id"),
+            default_domain_id=resource.scope_domain_id(req.ctx),
             description=data.get("description") or "", enabled=data.get("enabled", True),
             tags=data.get("tags"), extra=extra_attributes(data, schemas.project_create))
         return {"project": project_view(req, project)}

@@ -8,7 +8,8 @@ from stacklet.identity import assignment, resource, schemas, users
 from stacklet.identity.api.groups import authorize_on_group, group_view
 from stacklet.identity.api.projects import project_view
 from stacklet.identity.api.views import (
-    collection, entity_links, extra_attributes, list_domain_id, matches_filters)
+    collection, domain_target, entity_links, extra_attributes, list_domain_id,
+    matches_filters)
 from stacklet.identity.models import User
 from stacklet.identity.tokens import isotime
 
@@ -46,7 +47,7 @@ def _authorize_on_user(req: ApiRequest, rule: str) -> str:
 @routes.route("/v3/users", "GET")
 def list_users(req: ApiRequest):
     domain_id = list_domain_id(req)
-    req.authorize("identity:list_users", {"target.domain_id": domain_id})
+    req.authorize("identity:list_users", domain_target("target.domain_id", domain_id))
     with req.cloud.db.session() as session:
         views = [user_view(req, u) for u in users.list_users(session, domain_id=domain_id)]
     return collection(req, "users", (v for v in views if matches_filters(req, v, USER_FILTERS)))
@@ -55,13 +56,13 @@ def list_users(req: ApiRequest):
 @routes.route("/v3/users", "POST", status=201)
 def create_user(req: ApiRequest):
     data = validate(schemas.user_create, req.json_body())["user"]
-    ctx = req.authorize("identity:create_user",
-                        {"target.user.domain_id": data.get("domain_id")})
+    req.authorize("identity:create_user",
+                  domain_target("target.user.domain_id", data.get("domain_id")))
     resource.check_name(data["name"], "user")
     with req.cloud.db.transaction() as session:
         user = users.create_user(
             session, req.cloud.hash_password, name=data["name"],
-            domain_id=data.get("domain_id") or resource.scope_domain_id(ctx),
+            domain_id=data.get("domain_id") or resource.scope_domain_id(req.ctx),
             password=data.get("password"), enabled=data.get("enabled", True),
             default_project_id=data.get("default_project_id"),
             description=data.get("description"), email=data.get("email"),

@@ -80,3 +80,10 @@ def list_domain_id(req: ApiRequest) -> str | None:
     otherwise the ``domain_id`` filter, if any.
     """
     return req.ctx.domain_id or req.query.get("domain_id")
+
+
+def domain_target(key: str, domain_id: str | None) -> dict:
+    """A policy target naming a domain, empty when there is none: oslo.policy
+    would otherwise match ``domain_id:%(...)s`` of a None target against the
+    None domain of a token that is not domain-scoped."""
+    return {key: domain_id} if domain_id else {}
