@@ -22,6 +22,7 @@ def group_view(req: ApiRequest, group: Group) -> dict:
 def authorize_on_group(req: ApiRequest, rule: str) -> str:
     """Check a rule about the group in the path (404 when it does not exist)."""
     group_id = req.path["group_id"]
+    req.ctx  # authenticate first: an anonymous caller learns nothing of what exists
     with req.cloud.db.session() as session:
         group = users.get_group(session, group_id)
         target = {"target.group.id": group.id, "target.group.domain_id": group.domain_id}

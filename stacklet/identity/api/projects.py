@@ -35,6 +35,7 @@ def _project_target(project: Project) -> dict:
 def _authorize_on_project(req: ApiRequest, rule: str) -> str:
     """Check a rule about the project in the path (404 when it does not exist)."""
     project_id = req.path["project_id"]
+    req.ctx  # authenticate first: an anonymous caller learns nothing of what exists
     with req.cloud.db.session() as session:
         target = _project_target(resource.get_project(session, project_id))
     req.authorize(rule, target)

@@ -38,6 +38,7 @@ def _user_target(user: User) -> dict:
 def _authorize_on_user(req: ApiRequest, rule: str) -> str:
     """Check a rule about the user in the path (404 when it does not exist)."""
     user_id = req.path["user_id"]
+    req.ctx  # authenticate first: an anonymous caller learns nothing of what exists
     with req.cloud.db.session() as session:
         target = _user_target(users.get_user(session, user_id))
     req.authorize(rule, target)
