@@ -81,5 +81,30 @@ def roles_by_ids(session: Session, role_ids: set[str] | list[str]) -> list[Role]
                                 .order_by(Role.name)))
 
 
+def target_ids_with_roles(session: Session, user_id: str, target_type: str) -> set[str]:
+    """Projects or domains on which a user holds some role (directly, through
+    groups, or inherited from a domain or parent project)."""
+    actors = [user_id, *group_ids_of_user(session, user_id)]
+    rows = session.execute(sa.select(RoleAssignment.target_type, RoleAssignment.target_id,
+                                     RoleAssignment.inherited)
+                           .where(RoleAssignment.actor_id.in_(actors))).all()
+    direct = {target_id for kind, target_id, inherited in rows
+              if kind == target_type and not inherited}
+    if target_type != "project":
+        return direct
+    inherited_domains = {t for kind, t, inherited in rows if kind == "domain" and inherited}
+    inherited_parents = {t for kind, t, inherited in rows if kind == "project" and inherited}
+    if inherited_domains:
+        direct |= set(session.scalars(sa.select(Project.id).where(
+            Project.domain_id.in_(inherited_domains))))
+    frontier = inherited_parents
+    while frontier:
+        children = set(session.scalars(sa.select(Project.id).where(
+            Project.parent_id.in_(frontier))))
+        frontier = children - direct
+        direct |= children
+    return direct
+
+
 __all__ = ["SYSTEM_TARGET", "effective_role_ids", "roles_by_ids", "expand_implied",
-           "group_ids_of_user", "project_ancestors"]
+           "group_ids_of_user", "project_ancestors", "target_ids_with_roles"]

@@ -69,3 +69,49 @@ RULES += [
     _rule("list_roles_for_trust", "@"),
     _rule("get_role_for_trust", "@"),
 ]
+
+# Projects, users and groups.  A domain reader reads what is in their domain;
+# a project member reads their own project; a user reads themself, their
+# projects and groups, and changes their own password.
+DOMAIN_READER = "role:reader and domain_id:%(target.{}.domain_id)s"
+PROJECT_READER = (f"{ADMIN_OR_SYSTEM_READER} or ({DOMAIN_READER.format('project')}) "
+                  "or project_id:%(target.project.id)s")
+USER_READER = (f"{ADMIN_OR_SYSTEM_READER} or ({DOMAIN_READER.format('user')}) "
+               "or user_id:%(target.user.id)s")
+GROUP_READER = f"{ADMIN_OR_SYSTEM_READER} or ({DOMAIN_READER.format('group')})"
+LIST_IN_DOMAIN = f"{ADMIN_OR_SYSTEM_READER} or (role:reader and domain_id:%(target.domain_id)s)"
+
+RULES += [
+    # projects
+    _rule("get_project", PROJECT_READER),
+    _rule("list_projects", LIST_IN_DOMAIN),
+    _rule("list_user_projects", USER_READER),
+    _rule("create_project", ADMIN),
+    _rule("update_project", ADMIN),
+    _rule("delete_project", ADMIN),
+    # project tags
+    _rule("get_project_tag", PROJECT_READER),
+    _rule("list_project_tags", PROJECT_READER),
+    _rule("create_project_tag", ADMIN),
+    _rule("update_project_tags", ADMIN),
+    _rule("delete_project_tag", ADMIN),
+    _rule("delete_project_tags", ADMIN),
+    # users
+    _rule("get_user", USER_READER),
+    _rule("list_users", LIST_IN_DOMAIN),
+    _rule("create_user", ADMIN),
+    _rule("update_user", ADMIN),
+    _rule("delete_user", ADMIN),
+    _rule("change_password", f"{ADMIN} or {OWNER}"),
+    # groups
+    _rule("get_group", GROUP_READER),
+    _rule("list_groups", LIST_IN_DOMAIN),
+    _rule("list_groups_for_user", USER_READER),
+    _rule("create_group", ADMIN),
+    _rule("update_group", ADMIN),
+    _rule("delete_group", ADMIN),
+    _rule("list_users_in_group", GROUP_READER),
+    _rule("check_user_in_group", GROUP_READER),
+    _rule("add_user_to_group", ADMIN),
+    _rule("remove_user_from_group", ADMIN),
+]

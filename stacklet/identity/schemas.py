@@ -1,6 +1,6 @@
 """JSON schemas of identity request bodies."""
 
-from stacklet.common.validation import BOOLEAN, DESCRIPTION, ID_STRING, NAME_STRING
+from stacklet.common.validation import BOOLEAN, DESCRIPTION, ID_STRING, NAME_STRING, NULLABLE_ID
 
 _domain_ref = {"type": "object", "properties": {"id": ID_STRING, "name": NAME_STRING}}
 _user_ref = {
@@ -118,3 +118,104 @@ trust_create = {"type": "object", "required": ["trust"], "properties": {"trust":
             "id": ID_STRING, "name": NAME_STRING}}},
     },
 }}}
+
+# -- projects, users and groups ----------------------------------------------
+
+# Keystone's limits: project names up to 64 characters; a tag has no ',' or '/'
+# (they separate tags in the list filters and in URLs) and a project at most 80.
+PROJECT_NAME = {"type": "string", "minLength": 1, "maxLength": 64}
+PROJECT_TAG = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^,/]*$"}
+PROJECT_TAGS = {"type": "array", "items": PROJECT_TAG, "maxItems": 80, "uniqueItems": True}
+# Stacklet has no project options (Keystone's only one is "immutable").
+_no_options = {"type": "object", "maxProperties": 0}
+
+_project_properties = {
+    "name": PROJECT_NAME, "description": DESCRIPTION, "enabled": BOOLEAN,
+    "domain_id": NULLABLE_ID, "parent_id": NULLABLE_ID, "is_domain": BOOLEAN,
+    "tags": PROJECT_TAGS, "options": _no_options,
+}
+
+project_create = {
+    "type": "object",
+    "required": ["project"],
+    "properties": {"project": {
+        "type": "object", "required": ["name"], "properties": _project_properties}},
+}
+
+project_update = {
+    "type": "object",
+    "required": ["project"],
+    "properties": {"project": {
+        "type": "object", "minProperties": 1, "properties": _project_properties,
+        "not": {"required": ["id"]}}},
+}
+
+project_tags_update = {
+    "type": "object",
+    "required": ["tags"],
+    "properties": {"tags": PROJECT_TAGS},
+}
+
+# Keystone's user options; Stacklet stores them and shows them back.
+_user_options = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        **{name: {"type": ["boolean", "null"]} for name in (
+            "ignore_change_password_upon_first_use", "ignore_password_expiry",
+            "ignore_lockout_failure_attempts", "lock_password", "multi_factor_auth_enabled",
+            "ignore_user_inactivity")},
+        "multi_factor_auth_rules": {"type": ["array", "null"], "items": {
+            "type": "array", "items": {"type": "string"}, "minItems": 1}},
+    },
+}
+
+_user_properties = {
+    "name": NAME_STRING, "domain_id": ID_STRING, "enabled": BOOLEAN,
+    "default_project_id": NULLABLE_ID, "description": DESCRIPTION,
+    "email": {"type": ["string", "null"], "maxLength": 255},
+    "password": {"type": ["string", "null"]}, "options": _user_options,
+}
+
+user_create = {
+    "type": "object",
+    "required": ["user"],
+    "properties": {"user": {
+        "type": "object", "required": ["name"], "properties": _user_properties}},
+}
+
+user_update = {
+    "type": "object",
+    "required": ["user"],
+    "properties": {"user": {
+        "type": "object", "minProperties": 1, "properties": _user_properties,
+        "not": {"required": ["id"]}}},
+}
+
+password_change = {
+    "type": "object",
+    "required": ["user"],
+    "properties": {"user": {
+        "type": "object",
+        "required": ["password", "original_password"],
+        "properties": {"password": {"type": "string", "minLength": 1},
+                       "original_password": {"type": "string"}},
+    }},
+}
+
+_group_properties = {"name": NAME_STRING, "domain_id": ID_STRING, "description": DESCRIPTION}
+
+group_create = {
+    "type": "object",
+    "required": ["group"],
+    "properties": {"group": {
+        "type": "object", "required": ["name"], "properties": _group_properties}},
+}
+
+group_update = {
+    "type": "object",
+    "required": ["group"],
+    "properties": {"group": {
+        "type": "object", "minProperties": 1, "properties": _group_properties,
+        "not": {"required": ["id"]}}},
+}

@@ -11,14 +11,17 @@ from stacklet.identity.api import (
     domain_config,
     domains,
     endpoint_groups,
+    groups,
     oauth1,
     policies,
+    projects,
     trusts,
+    users,
     versions,
 )
 
-HANDLER_MODULES = [versions, auth, domain_config, domains, policies, oauth1, endpoint_groups,
-                   trusts]
+HANDLER_MODULES = [versions, auth, domain_config, domains, projects, users, groups, policies,
+                   oauth1, endpoint_groups, trusts]
 
 
 def error_body(exc: APIError) -> dict:

@@ -8,11 +8,12 @@ from starlette.responses import JSONResponse, Response
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import NotFound, Unauthorized
 from stacklet.common.timeutils import isotime
-from stacklet.identity import assignment
+from stacklet.identity import assignment, resource
+from stacklet.identity.api.projects import project_view
 from stacklet.identity.api.views import collection, entity_links
 from stacklet.identity.authentication import TokenIssuer
 from stacklet.identity.catalog import build_catalog
-from stacklet.identity.models import SYSTEM_TARGET, Domain, Project, RoleAssignment
+from stacklet.identity.models import SYSTEM_TARGET, Domain
 from stacklet.identity.tokens import ValidatedToken
 
 routes = RouteTable()
@@ -100,52 +101,21 @@ def auth_catalog(req: ApiRequest):
                                           "next": None}}
 
 
-def _targets_with_roles(req: ApiRequest, target_type: str) -> set[str]:
-    """Projects or domains on which the caller holds some role (directly,
-    through groups, or inherited)."""
-    ctx = req.ctx
-    with req.cloud.db.session() as session:
-        actors = [ctx.user_id, *assignment.group_ids_of_user(session, ctx.user_id)]
-        rows = session.execute(sa.select(RoleAssignment.target_type, RoleAssignment.target_id,
-                                         RoleAssignment.inherited)
-                               .where(RoleAssignment.actor_id.in_(actors))).all()
-        direct = {target_id for kind, target_id, inherited in rows
-                  if kind == target_type and not inherited}
-        if target_type != "project":
-            return direct
-        inherited_domains = {t for kind, t, inherited in rows if kind == "domain" and inherited}
-        inherited_parents = {t for kind, t, inherited in rows if kind == "project" and inherited}
-        if inherited_domains:
-            direct |= set(session.scalars(sa.select(Project.id).where(
-                Project.domain_id.in_(inherited_domains))))
-        frontier = inherited_parents
-        while frontier:
-            children = set(session.scalars(sa.select(Project.id).where(
-                Project.parent_id.in_(frontier))))
-            frontier = children - direct
-            direct |= children
-        return direct
-
-
 @routes.route("/v3/auth/projects", "GET")
 def auth_projects(req: ApiRequest):
-    project_ids = _targets_with_roles(req, "project")
+    user_id = req.ctx.user_id
     with req.cloud.db.session() as session:
-        projects = session.scalars(sa.select(Project).where(
-            Project.id.in_(project_ids), Project.enabled.is_(True))
-            .order_by(Project.name)).all() if project_ids else []
-        items = [{"id": p.id, "name": p.name, "domain_id": p.domain_id,
-                  "description": p.description, "enabled": p.enabled,
-                  "parent_id": p.parent_id or p.domain_id, "is_domain": False,
-                  "tags": list(p.tags or []), "options": {},
-                  "links": entity_links(req, "projects", p.id)} for p in projects]
+        projects = resource.projects_by_ids(
+            session, assignment.target_ids_with_roles(session, user_id, "project"))
+        items = [project_view(req, p) for p in projects if p.enabled]
     return collection(req, "projects", items)
 
 
 @routes.route("/v3/auth/domains", "GET")
 def auth_domains(req: ApiRequest):
-    domain_ids = _targets_with_roles(req, "domain")
+    user_id = req.ctx.user_id
     with req.cloud.db.session() as session:
+        domain_ids = assignment.target_ids_with_roles(session, user_id, "domain")
         domains = session.scalars(sa.select(Domain).where(
             Domain.id.in_(domain_ids), Domain.enabled.is_(True))
             .order_by(Domain.name)).all() if domain_ids else []

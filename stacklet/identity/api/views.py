@@ -60,3 +60,30 @@ def _match(op: str, actual: Any, wanted: str) -> bool:
         op = "__" + op[3:]
     return {"__contains": wanted in text, "__startswith": text.startswith(wanted),
             "__endswith": text.endswith(wanted)}[op]
+
+
+def extra_attributes(data: dict, schema: dict) -> dict:
+    """The attributes of a create or update body beyond those its schema names.
+
+    Keystone keeps such attributes and returns them with the entity.
+    ``schema`` is the request schema, whose single property is the entity.
+    """
+    (entity_schema,) = schema["properties"].values()
+    known = {"id", *entity_schema["properties"]}
+    return {key: value for key, value in data.items() if key not in known}
+
+
+def list_domain_id(req: ApiRequest) -> str | None:
+    """The domain a list request is confined to.
+
+    A domain-scoped token lists only its own domain, as Keystone does;
+    otherwise the ``domain_id`` filter, if any.
+    """
+    return req.ctx.domain_id or req.query.get("domain_id")
+
+
+def domain_target(key: str, domain_id: str | None) -> dict:
+    """A policy target naming a domain, empty when there is none: oslo.policy
+    would otherwise match ``domain_id:%(...)s`` of a None target against the
+    None domain of a token that is not domain-scoped."""
+    return {key: domain_id} if domain_id else {}

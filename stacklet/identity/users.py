@@ -1,0 +1,232 @@
+"""Users, their passwords, groups and group membership (Keystone's "identity" backend)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from stacklet.common.errors import BadRequest, Conflict, NotFound, Unauthorized
+from stacklet.db import utcnow
+from stacklet.identity import revoke
+from stacklet.identity.models import (
+    ApplicationCredential,
+    Credential,
+    Group,
+    GroupMembership,
+    RoleAssignment,
+    User,
+    new_id,
+)
+from stacklet.identity.passwords import verify_secret
+from stacklet.identity.resource import get_domain
+
+# Hashes a new password (the cloud's configured bcrypt cost).
+PasswordHasher = Callable[[str], str]
+
+
+# -- users -----------------------------------------------------------------------
+
+def get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"Could not find user: {user_id}.")
+    return user
+
+
+def list_users(session: Session, *, domain_id: str | None = None) -> list[User]:
+    query = sa.select(User).order_by(User.name)
+    if domain_id is not None:
+        query = query.where(User.domain_id == domain_id)
+    return list(session.scalars(query))
+
+
+def _check_user_name_free(session: Session, domain_id: str, name: str, action: str) -> None:
+    if session.scalar(sa.select(User.id).where(User.domain_id == domain_id,
+                                               User.name == name)):
+        raise Conflict(f"Conflict occurred attempting to {action} user - Duplicate entry "
+                       f"found with name {name} at domain ID {domain_id}.")
+
+
+def _merge_options(current: dict, changes: dict) -> dict:
+    """Keystone's option semantics: a null value removes the option."""
+    merged = {**current, **changes}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
+def create_user(session: Session, hash_password: PasswordHasher, *, name: str,
+                domain_id: str, password: str | None = None, enabled: bool = True,
+                default_project_id: str | None = None, description: str | None = None,
+                email: str | None = None, options: dict | None = None,
+                extra: dict | None = None) -> User:
+    # As in Keystone, an unknown domain is a 404, while an unknown default
+    # project is accepted (it may be created later).
+    get_domain(session, domain_id)
+    _check_user_name_free(session, domain_id, name, "create")
+    user = User(id=new_id(), name=name, domain_id=domain_id, enabled=enabled,
+                default_project_id=default_project_id, description=description, email=email,
+                options=_merge_options({}, options or {}), extra=extra or {})
+    if password is not None:
+        user.password_hash = hash_password(password)
+        user.password_changed_at = utcnow()
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(session: Session, hash_password: PasswordHasher, user_id: str,
+                changes: dict, extra: dict) -> User:
+    """Change a user's attributes.  A new password or disabling the user
+    revokes every token the user holds."""
+    user = get_user(session, user_id)
+    if changes.get("domain_id", user.domain_id) != user.domain_id:
+        raise BadRequest("Update of domain_id is not allowed.")
+    if "name" in changes and changes["name"] != user.name:
+        _check_user_name_free(session, user.domain_id, changes["name"], "update")
+    for field in ("name", "enabled", "default_project_id", "description", "email"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if "options" in changes:
+        user.options = _merge_options(user.options or {}, changes["options"])
+    if extra:
+        user.extra = {**(user.extra or {}), **extra}
+    if "password" in changes:
+        _set_password(session, hash_password, user, changes["password"])
+    elif changes.get("enabled") is False:
+        revoke.revoke(session, user_id=user.id)
+    session.flush()
+    return user
+
+
+def change_password(session: Session, hash_password: PasswordHasher, user_id: str, *,
+                    original_password: str, password: str) -> None:
+    """The self-service password change: the original password must match."""
+    user = get_user(session, user_id)
+    if not verify_secret(original_password, user.password_hash):
+        raise Unauthorized("Error when changing user password: the original password is "
+                           "incorrect.")
+    _set_password(session, hash_password, user, password)
+
+
+def _set_password(session: Session, hash_password: PasswordHasher, user: User,
+                  password: str | None) -> None:
+    """Set (or with None, remove) the password; tokens issued before stop working."""
+    user.password_hash = hash_password(password) if password is not None else None
+    user.password_changed_at = utcnow()
+    revoke.revoke(session, user_id=user.id)
+
+
+def delete_user(session: Session, user_id: str) -> None:
+    """Delete a user with their role assignments, group memberships,
+    credentials and application credentials; their tokens stop working at once."""
+    user = get_user(session, user_id)
+    session.execute(sa.delete(RoleAssignment).where(RoleAssignment.actor_type == "user",
+                                                    RoleAssignment.actor_id == user_id))
+    session.execute(sa.delete(GroupMembership).where(GroupMembership.user_id == user_id))
+    session.execute(sa.delete(ApplicationCredential)
+                    .where(ApplicationCredential.user_id == user_id))
+    session.execute(sa.delete(Credential).where(Credential.user_id == user_id))
+    session.delete(user)
+    revoke.bump_revision(session)
+
+
+# -- groups ----------------------------------------------------------------------
+
+def get_group(session: Session, group_id: str) -> Group:
+    group = session.get(Group, group_id)
+    if group is None:
+        raise NotFound(f"Could not find group: {group_id}.")
+    return group
+
+
+def list_groups(session: Session, *, domain_id: str | None = None) -> list[Group]:
+    query = sa.select(Group).order_by(Group.name)
+    if domain_id is not None:
+        query = query.where(Group.domain_id == domain_id)
+    return list(session.scalars(query))
+
+
+def _check_group_name_free(session: Session, domain_id: str, name: str, action: str) -> None:
+    if session.scalar(sa.select(Group.id).where(Group.domain_id == domain_id,
+                                                Group.name == name)):
+        raise Conflict(f"Conflict occurred attempting to {action} group - Duplicate entry "
+                       f"found with name {name} at domain ID {domain_id}.")
+
+
+def create_group(session: Session, *, name: str, domain_id: str, description: str = "",
+                 extra: dict | None = None) -> Group:
+    get_domain(session, domain_id)
+    _check_group_name_free(session, domain_id, name, "create")
+    group = Group(id=new_id(), name=name, domain_id=domain_id,
+                  description=description or "", extra=extra or {})
+    session.add(group)
+    session.flush()
+    return group
+
+
+def update_group(session: Session, group_id: str, changes: dict, extra: dict) -> Group:
+    group = get_group(session, group_id)
+    if changes.get("domain_id", group.domain_id) != group.domain_id:
+        raise BadRequest("Update of domain_id is not allowed.")
+    if "name" in changes and changes["name"] != group.name:
+        _check_group_name_free(session, group.domain_id, changes["name"], "update")
+    if "name" in changes:
+        group.name = changes["name"]
+    if "description" in changes:
+        group.description = changes["description"] or ""
+    if extra:
+        group.extra = {**(group.extra or {}), **extra}
+    session.flush()
+    return group
+
+
+def delete_group(session: Session, group_id: str) -> None:
+    """Delete a group; the roles its members held through it go away at once."""
+    group = get_group(session, group_id)
+    session.execute(sa.delete(RoleAssignment).where(RoleAssignment.actor_type == "group",
+                                                    RoleAssignment.actor_id == group_id))
+    session.execute(sa.delete(GroupMembership).where(GroupMembership.group_id == group_id))
+    session.delete(group)
+    revoke.bump_revision(session)
+
+
+# -- membership ------------------------------------------------------------------
+
+def groups_of_user(session: Session, user_id: str) -> list[Group]:
+    get_user(session, user_id)
+    return list(session.scalars(
+        sa.select(Group).join(GroupMembership, GroupMembership.group_id == Group.id)
+        .where(GroupMembership.user_id == user_id).order_by(Group.name)))
+
+
+def users_in_group(session: Session, group_id: str) -> list[User]:
+    get_group(session, group_id)
+    return list(session.scalars(
+        sa.select(User).join(GroupMembership, GroupMembership.user_id == User.id)
+        .where(GroupMembership.group_id == group_id).order_by(User.name)))
+
+
+def _membership(session: Session, group_id: str, user_id: str) -> GroupMembership | None:
+    get_group(session, group_id)
+    get_user(session, user_id)
+    return session.get(GroupMembership, (group_id, user_id))
+
+
+def add_user_to_group(session: Session, group_id: str, user_id: str) -> None:
+    if _membership(session, group_id, user_id) is None:
+        session.add(GroupMembership(group_id=group_id, user_id=user_id))
+
+
+def check_user_in_group(session: Session, group_id: str, user_id: str) -> None:
+    if _membership(session, group_id, user_id) is None:
+        raise NotFound(f"User '{user_id}' not found in group '{group_id}'.")
+
+
+def remove_user_from_group(session: Session, group_id: str, user_id: str) -> None:
+    """Remove a member; the roles they held through the group go away at once."""
+    membership = _membership(session, group_id, user_id)
+    if membership is None:
+        raise NotFound(f"User '{user_id}' not found in group '{group_id}'.")
+    session.delete(membership)
+    revoke.bump_revision(session)
