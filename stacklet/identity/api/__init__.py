@@ -6,9 +6,11 @@ from starlette.requests import Request
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError, Unauthorized
-from stacklet.identity.api import auth, domains, versions
+from stacklet.identity.api import (
+    application_credentials, auth, catalog, credentials, domains, versions)
 
-HANDLER_MODULES = [versions, auth, domains]
+HANDLER_MODULES = [versions, auth, domains,
+                   catalog, credentials, application_credentials]
 
 
 def error_body(exc: APIError) -> dict:

@@ -60,3 +60,11 @@ def _match(op: str, actual: Any, wanted: str) -> bool:
         op = "__" + op[3:]
     return {"__contains": wanted in text, "__startswith": text.startswith(wanted),
             "__endswith": text.endswith(wanted)}[op]
+
+
+def split_extra(data: dict, known: Iterable[str]) -> tuple[dict, dict]:
+    """The known attributes of a request entity, and the rest: Keystone keeps
+    unknown attributes of most entities and shows them back."""
+    known = set(known)
+    return ({k: v for k, v in data.items() if k in known},
+            {k: v for k, v in data.items() if k not in known})
