@@ -32,8 +32,8 @@ def list_credentials(req: ApiRequest):
     ctx = req.authorize("identity:list_credentials", _owned_by(req.ctx.user_id))
     with req.cloud.db.session() as session:
         # As Keystone: a user sees only the credentials they may get one by one.
-        visible = [c for c in credentials.list_credentials(session)
-                   if req.cloud.policy.allowed(ctx, "identity:get_credential", _owned_by(c.user_id))]
+        visible = [c for c in credentials.list_credentials(session) if req.cloud.policy.allowed(
+            ctx, "identity:get_credential", _owned_by(c.user_id))]
         views = [credential_view(req, c) for c in visible]
     return collection(req, "credentials",
                       (v for v in views if matches_filters(req, v, ("user_id", "type"))))
