@@ -8,7 +8,7 @@ import datetime
 import hashlib
 import json
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
@@ -20,7 +20,13 @@ from stacklet.db import utcnow
 from stacklet.identity import assignment, revoke
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.models import (
-    ApplicationCredential, Credential, Project, Role, User, new_id)
+    ApplicationCredential,
+    Credential,
+    Project,
+    Role,
+    User,
+    new_id,
+)
 
 
 def _get_user(session: Session, user_id: str) -> User:
@@ -145,7 +151,7 @@ def parse_expiry(value: str | None) -> datetime.datetime | None:
     except ValueError:
         raise BadRequest(f"Invalid expires_at {value!r}: expected an ISO 8601 time.") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
     if moment <= utcnow():
         raise BadRequest("The application credential's expires_at must be in the future.")
     return moment

@@ -6,7 +6,12 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest
 from stacklet.common.validation import validate
 from stacklet.identity import catalog, schemas
-from stacklet.identity.api.views import collection, entity_links, matches_filters, split_extra
+from stacklet.identity.api.views import (
+    collection,
+    entity_links,
+    matches_filters,
+    split_extra,
+)
 from stacklet.identity.models import Endpoint, Region, Service
 
 routes = RouteTable()

@@ -5,7 +5,12 @@ from __future__ import annotations
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import credentials, schemas
-from stacklet.identity.api.views import collection, entity_links, matches_filters, split_extra
+from stacklet.identity.api.views import (
+    collection,
+    entity_links,
+    matches_filters,
+    split_extra,
+)
 from stacklet.identity.models import Credential
 
 routes = RouteTable()
@@ -25,6 +30,15 @@ def credential_view(req: ApiRequest, credential: Credential) -> dict:
 def _owned_by(user_id: str) -> dict:
     """The policy target of a credential: its owner decides who may touch it."""
     return {"target.credential.user_id": user_id}
+
+
+def _authorized_credential(req: ApiRequest, session, rule: str) -> Credential:
+    """The credential the path names, once the caller may act on it.  The token is
+    checked first, so an anonymous caller learns nothing about which ids exist."""
+    caller = req.ctx
+    credential = credentials.get_credential(session, req.path["credential_id"])
+    req.cloud.policy.enforce(caller, rule, _owned_by(credential.user_id))
+    return credential
 
 
 @routes.route("/v3/credentials", "GET")
@@ -52,10 +66,8 @@ def create_credential(req: ApiRequest):
 
 @routes.route("/v3/credentials/{credential_id}", "GET")
 def show_credential(req: ApiRequest):
-    req.ctx  # 401 without a token, before saying whether the credential exists
     with req.cloud.db.session() as session:
-        credential = credentials.get_credential(session, req.path["credential_id"])
-        req.authorize("identity:get_credential", _owned_by(credential.user_id))
+        credential = _authorized_credential(req, session, "identity:get_credential")
         return {"credential": credential_view(req, credential)}
 
 
@@ -63,10 +75,8 @@ def show_credential(req: ApiRequest):
 def update_credential(req: ApiRequest):
     changes, extra = split_extra(
         validate(schemas.credential_update, req.json_body())["credential"], CREDENTIAL_FIELDS)
-    req.ctx  # 401 without a token, before saying whether the credential exists
     with req.cloud.db.transaction() as session:
-        credential = credentials.get_credential(session, req.path["credential_id"])
-        req.authorize("identity:update_credential", _owned_by(credential.user_id))
+        credential = _authorized_credential(req, session, "identity:update_credential")
         # The new owner must be one the caller could create a credential for.
         req.authorize("identity:update_credential",
                       _owned_by(changes.get("user_id", credential.user_id)))
@@ -77,8 +87,6 @@ def update_credential(req: ApiRequest):
 
 @routes.route("/v3/credentials/{credential_id}", "DELETE", status=204)
 def delete_credential(req: ApiRequest):
-    req.ctx  # 401 without a token, before saying whether the credential exists
     with req.cloud.db.transaction() as session:
-        credential = credentials.get_credential(session, req.path["credential_id"])
-        req.authorize("identity:delete_credential", _owned_by(credential.user_id))
+        credential = _authorized_credential(req, session, "identity:delete_credential")
         credentials.delete_credential(session, credential.id)
