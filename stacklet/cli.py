@@ -79,6 +79,7 @@ def prepare(config: Config, admin_password: str | None) -> str:
         print(f"stacklet: migrating the database ({cloud.db.describe()})", flush=True)
         cloud.db.migrate()
         cloud.keys.initialize()
+        cloud.credential_keys.initialize()
         print("stacklet: bootstrapping identity", flush=True)
         bootstrap(cloud, password, reset_password=explicit)
     finally:

@@ -20,6 +20,8 @@ class Cloud:
         self.db = Database(config.database_url)
         self.keys = KeyRepository(config.fernet_key_dir,
                                   config.get("identity", "max_active_keys"))
+        # Credential blobs are encrypted at rest with keys of their own, as in Keystone.
+        self.credential_keys = KeyRepository(config.credential_key_dir)
         self.tokens = TokenService(
             self.db, self.keys,
             expiration=config.get("identity", "token_expiration"),

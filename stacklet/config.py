@@ -132,6 +132,10 @@ class Config:
         return self.data_dir / "fernet-keys"
 
     @property
+    def credential_key_dir(self) -> Path:
+        return self.data_dir / "credential-keys"
+
+    @property
     def admin_password_file(self) -> Path:
         return self.data_dir / "admin-password"
 

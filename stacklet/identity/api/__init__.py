@@ -7,7 +7,10 @@ from starlette.requests import Request
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError, Unauthorized
 from stacklet.identity.api import (
+    application_credentials,
     auth,
+    catalog,
+    credentials,
     domain_config,
     domains,
     endpoint_groups,
@@ -20,8 +23,9 @@ from stacklet.identity.api import (
     versions,
 )
 
-HANDLER_MODULES = [versions, auth, domain_config, domains, projects, users, groups, policies,
-                   oauth1, endpoint_groups, trusts]
+HANDLER_MODULES = [versions, auth, domain_config, domains, projects, users, groups, catalog,
+                   credentials, application_credentials, policies, oauth1, endpoint_groups,
+                   trusts]
 
 
 def error_body(exc: APIError) -> dict:

@@ -87,3 +87,11 @@ def domain_target(key: str, domain_id: str | None) -> dict:
     would otherwise match ``domain_id:%(...)s`` of a None target against the
     None domain of a token that is not domain-scoped."""
     return {key: domain_id} if domain_id else {}
+
+
+def split_extra(data: dict, known: Iterable[str]) -> tuple[dict, dict]:
+    """The known attributes of a request entity, and the rest: Keystone keeps
+    unknown attributes of most entities and shows them back."""
+    known = set(known)
+    return ({k: v for k, v in data.items() if k in known},
+            {k: v for k, v in data.items() if k not in known})

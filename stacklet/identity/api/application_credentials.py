@@ -1,0 +1,96 @@
+"""/v3/users/{user_id}/application_credentials and /v3/users/{user_id}/access_rules."""
+
+from __future__ import annotations
+
+from stacklet.common.api import ApiRequest, RouteTable
+from stacklet.common.errors import BadRequest
+from stacklet.common.validation import validate
+from stacklet.identity import assignment, credentials, schemas
+from stacklet.identity.api.views import collection, matches_filters
+from stacklet.identity.models import ApplicationCredential
+
+routes = RouteTable()
+
+
+def _owned_by(user_id: str) -> dict:
+    return {"target.user.id": user_id}
+
+
+def application_credential_view(req: ApiRequest, session, app_cred: ApplicationCredential,
+                                secret: str | None = None) -> dict:
+    roles = assignment.roles_by_ids(session, app_cred.role_ids)
+    view = {
+        "id": app_cred.id, "name": app_cred.name, "description": app_cred.description,
+        # Keystone shows this timestamp without a zone suffix.
+        "expires_at": app_cred.expires_at and app_cred.expires_at.strftime(
+            "%Y-%m-%dT%H:%M:%S.%f"),
+        "project_id": app_cred.project_id,
+        "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in roles],
+        "unrestricted": app_cred.unrestricted,
+        "access_rules": [],
+        "links": {"self": req.url(f"/v3/users/{app_cred.user_id}/application_credentials/"
+                                  f"{app_cred.id}")},
+    }
+    if secret is not None:
+        view["secret"] = secret
+    return view
+
+
+@routes.route("/v3/users/{user_id}/application_credentials", "GET")
+def list_application_credentials(req: ApiRequest):
+    user_id = req.path["user_id"]
+    req.authorize("identity:list_application_credentials", _owned_by(user_id))
+    with req.cloud.db.session() as session:
+        views = [application_credential_view(req, session, a)
+                 for a in credentials.list_application_credentials(session, user_id)]
+    return collection(req, "application_credentials",
+                      (v for v in views if matches_filters(req, v, ("name",))))
+
+
+@routes.route("/v3/users/{user_id}/application_credentials", "POST", status=201)
+def create_application_credential(req: ApiRequest):
+    user_id = req.path["user_id"]
+    ctx = req.authorize("identity:create_application_credential", _owned_by(user_id))
+    data = validate(schemas.application_credential_create,
+                    req.json_body())["application_credential"]
+    if data.get("access_rules"):
+        raise BadRequest("Application credential access rules are not supported by Stacklet.")
+    expires_at = credentials.parse_expiry(data.get("expires_at"))
+    secret = data.get("secret") or credentials.generate_secret()
+    with req.cloud.db.transaction() as session:
+        credentials.check_may_manage(session, ctx)
+        app_cred = credentials.create_application_credential(
+            session, user_id=user_id, project_id=ctx.project_id, name=data["name"],
+            description=data.get("description"), secret=secret,
+            hash_secret=req.cloud.hash_password, expires_at=expires_at,
+            unrestricted=data.get("unrestricted", False), role_refs=data.get("roles"),
+            token_role_ids=ctx.role_ids)
+        return {"application_credential": application_credential_view(
+            req, session, app_cred, secret=secret)}
+
+
+@routes.route("/v3/users/{user_id}/application_credentials/{app_cred_id}", "GET")
+def show_application_credential(req: ApiRequest):
+    user_id = req.path["user_id"]
+    req.authorize("identity:get_application_credential", _owned_by(user_id))
+    with req.cloud.db.session() as session:
+        app_cred = credentials.get_application_credential(session, user_id,
+                                                          req.path["app_cred_id"])
+        return {"application_credential": application_credential_view(req, session, app_cred)}
+
+
+@routes.route("/v3/users/{user_id}/application_credentials/{app_cred_id}", "DELETE",
+              status=204)
+def delete_application_credential(req: ApiRequest):
+    user_id = req.path["user_id"]
+    ctx = req.authorize("identity:delete_application_credential", _owned_by(user_id))
+    with req.cloud.db.transaction() as session:
+        credentials.check_may_manage(session, ctx)
+        credentials.delete_application_credential(session, user_id, req.path["app_cred_id"])
+
+
+@routes.route("/v3/users/{user_id}/access_rules", "GET")
+def list_access_rules(req: ApiRequest):
+    # Stacklet does not implement access rules: no application credential has any.
+    req.authorize("identity:list_access_rules", _owned_by(req.path["user_id"]))
+    return collection(req, "access_rules", [])

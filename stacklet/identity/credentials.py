@@ -1,0 +1,239 @@
+"""Credentials (secrets such as EC2 keys, kept encrypted) and application credentials
+(a secret that gives tokens for one project with a chosen subset of a user's roles)."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from cryptography.fernet import InvalidToken
+from sqlalchemy.orm import Session
+
+from stacklet.common.context import RequestContext
+from stacklet.common.errors import APIError, BadRequest, Conflict, Forbidden, NotFound
+from stacklet.db import utcnow
+from stacklet.identity import assignment, revoke
+from stacklet.identity.fernet import KeyRepository
+from stacklet.identity.models import (
+    ApplicationCredential,
+    Credential,
+    Project,
+    Role,
+    User,
+    new_id,
+)
+
+
+def _get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"Could not find user: {user_id}.")
+    return user
+
+
+# -- credentials -----------------------------------------------------------------
+
+CREDENTIAL_COLUMNS = ("user_id", "project_id", "type")
+
+
+def encrypt_blob(keys: KeyRepository, blob: str) -> str:
+    return keys.fernet().encrypt(blob.encode()).decode()
+
+
+def decrypt_blob(keys: KeyRepository, encrypted: str) -> str:
+    try:
+        return keys.fernet().decrypt(encrypted.encode()).decode()
+    except InvalidToken:
+        raise APIError("A credential could not be decrypted: its encryption key is "
+                       "missing from the credential key repository.") from None
+
+
+def _ec2_access(blob: str) -> str:
+    """The access key of an EC2 blob, which must be a JSON object naming one."""
+    try:
+        parsed = json.loads(blob)
+    except ValueError:
+        raise BadRequest("Invalid blob in credential: an ec2 blob must be JSON.") from None
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("access"), str) \
+            or not parsed["access"]:
+        raise BadRequest("Invalid blob in credential: an ec2 blob needs an 'access' key.")
+    return parsed["access"]
+
+
+def _check_ec2(data: dict) -> None:
+    _ec2_access(data["blob"])
+    if not data.get("project_id"):
+        raise BadRequest("An ec2 credential needs a project_id.")
+
+
+def get_credential(session: Session, credential_id: str) -> Credential:
+    credential = session.get(Credential, credential_id)
+    if credential is None:
+        raise NotFound(f"Could not find credential: {credential_id}.")
+    return credential
+
+
+def list_credentials(session: Session) -> list[Credential]:
+    return list(session.scalars(sa.select(Credential).order_by(Credential.user_id,
+                                                               Credential.id)))
+
+
+def _check_owner_and_project(session: Session, data: dict) -> None:
+    _get_user(session, data["user_id"])
+    if data.get("project_id") and session.get(Project, data["project_id"]) is None:
+        raise NotFound(f"Could not find project: {data['project_id']}.")
+
+
+def create_credential(session: Session, keys: KeyRepository, data: dict,
+                      extra: dict) -> Credential:
+    """Store a credential; an ec2 credential's id is the sha256 of its access key,
+    so the EC2 signature check can find it, as Keystone does."""
+    _check_owner_and_project(session, data)
+    credential_id = new_id()
+    if data["type"] == "ec2":
+        _check_ec2(data)
+        credential_id = hashlib.sha256(_ec2_access(data["blob"]).encode()).hexdigest()
+        if session.get(Credential, credential_id) is not None:
+            raise Conflict("Conflict occurred attempting to store credential - an ec2 "
+                           "credential with this access key already exists.")
+    credential = Credential(id=credential_id, user_id=data["user_id"],
+                            project_id=data.get("project_id"), type=data["type"],
+                            encrypted_blob=encrypt_blob(keys, data["blob"]), extra=extra)
+    session.add(credential)
+    session.flush()
+    return credential
+
+
+def update_credential(session: Session, keys: KeyRepository, credential_id: str,
+                      changes: dict, extra: dict) -> Credential:
+    credential = get_credential(session, credential_id)
+    merged = {"user_id": credential.user_id, "project_id": credential.project_id,
+              "type": credential.type, "blob": decrypt_blob(keys, credential.encrypted_blob),
+              **changes}
+    _check_owner_and_project(session, merged)
+    if merged["type"] == "ec2":
+        _check_ec2(merged)
+    for column in CREDENTIAL_COLUMNS:
+        if column in changes:
+            setattr(credential, column, changes[column])
+    if "blob" in changes:
+        credential.encrypted_blob = encrypt_blob(keys, changes["blob"])
+    credential.extra = {**(credential.extra or {}), **extra}
+    session.flush()
+    return credential
+
+
+def delete_credential(session: Session, credential_id: str) -> None:
+    session.delete(get_credential(session, credential_id))
+
+
+# -- application credentials -----------------------------------------------------
+
+# Keystone's generated secrets: 64 random bytes, URL-safe base64 without padding.
+_SECRET_BYTES = 64
+
+
+def generate_secret() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(_SECRET_BYTES)).decode().rstrip("=")
+
+
+def parse_expiry(value: str | None) -> datetime.datetime | None:
+    """An ISO 8601 expiry as naive UTC; it must lie in the future."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"Invalid expires_at {value!r}: expected an ISO 8601 time.") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    if moment <= utcnow():
+        raise BadRequest("The application credential's expires_at must be in the future.")
+    return moment
+
+
+def check_may_manage(session: Session, ctx: RequestContext) -> None:
+    """A token from a restricted application credential cannot manage application
+    credentials: otherwise it could mint itself a longer-lived, wider one."""
+    if ctx.application_credential_id is None:
+        return
+    app_cred = session.get(ApplicationCredential, ctx.application_credential_id)
+    if app_cred is None or not app_cred.unrestricted:
+        raise Forbidden("Using method 'application_credential' is not allowed for managing "
+                        "additional application credentials.")
+
+
+def _resolve_roles(session: Session, refs: list[dict]) -> list[Role]:
+    roles = []
+    for ref in refs:
+        if "id" in ref:
+            role = session.get(Role, ref["id"])
+            missing = ref["id"]
+        else:
+            # By name, a global role (domain-specific roles are never on a token).
+            role = session.scalar(sa.select(Role).where(Role.name == ref["name"],
+                                                        Role.domain_id.is_(None)))
+            missing = ref["name"]
+        if role is None:
+            raise NotFound(f"Could not find role: {missing}.")
+        roles.append(role)
+    return roles
+
+
+def create_application_credential(
+        session: Session, *, user_id: str, project_id: str | None, name: str,
+        description: str | None, secret: str, hash_secret: Callable[[str], str],
+        expires_at: datetime.datetime | None, unrestricted: bool,
+        role_refs: list[dict] | None, token_role_ids: tuple[str, ...]) -> ApplicationCredential:
+    """An application credential for the caller's project, delegating the given roles
+    (by default every role of the caller's token); each must be held on the project."""
+    _get_user(session, user_id)
+    if project_id is None:
+        raise BadRequest("An application credential is created with a project-scoped token: "
+                         "it gives tokens for that project.")
+    if session.scalar(sa.select(ApplicationCredential.id).where(
+            ApplicationCredential.user_id == user_id, ApplicationCredential.name == name)):
+        raise Conflict(f"Conflict occurred attempting to store application_credential - "
+                       f"Duplicate entry found with name {name}.")
+    role_ids = ([r.id for r in _resolve_roles(session, role_refs)] if role_refs is not None
+                else list(token_role_ids))
+    if not role_ids:
+        raise BadRequest("An application credential needs at least one role.")
+    held = assignment.effective_role_ids(session, user_id, "project", project_id)
+    for role_id in role_ids:
+        if role_id not in held:
+            raise BadRequest(f"Invalid application credential: user {user_id} has no role "
+                             f"{role_id} on project {project_id}.")
+    app_cred = ApplicationCredential(
+        id=new_id(), name=name, user_id=user_id, project_id=project_id,
+        secret_hash=hash_secret(secret), description=description, expires_at=expires_at,
+        unrestricted=unrestricted, role_ids=list(dict.fromkeys(role_ids)), access_rules=[])
+    session.add(app_cred)
+    session.flush()
+    return app_cred
+
+
+def get_application_credential(session: Session, user_id: str,
+                               app_cred_id: str) -> ApplicationCredential:
+    app_cred = session.get(ApplicationCredential, app_cred_id)
+    if app_cred is None or app_cred.user_id != user_id:
+        raise NotFound(f"Could not find application credential: {app_cred_id}.")
+    return app_cred
+
+
+def list_application_credentials(session: Session, user_id: str) -> list[ApplicationCredential]:
+    _get_user(session, user_id)
+    return list(session.scalars(sa.select(ApplicationCredential)
+                                .where(ApplicationCredential.user_id == user_id)
+                                .order_by(ApplicationCredential.name)))
+
+
+def delete_application_credential(session: Session, user_id: str, app_cred_id: str) -> None:
+    """Delete it; the tokens it gave stop validating at once."""
+    session.delete(get_application_credential(session, user_id, app_cred_id))
+    revoke.bump_revision(session)
