@@ -24,3 +24,14 @@ def isotime(moment: datetime.datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_expiry(text: str | None, field: str = "expires_at") -> datetime.datetime | None:
+    """An optional expiry from a request: None, or a timestamp in the future."""
+    if text is None:
+        return None
+    moment = parse_isotime(text, field)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    if moment <= now:
+        raise BadRequest(f"Invalid input for field '{field}': {text} is in the past.")
+    return moment

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import APIError, BadRequest, Conflict, Forbidden, NotFound
-from stacklet.db import utcnow
 from stacklet.identity import assignment, revoke
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.models import (
@@ -140,21 +139,6 @@ _SECRET_BYTES = 64
 
 def generate_secret() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(_SECRET_BYTES)).decode().rstrip("=")
-
-
-def parse_expiry(value: str | None) -> datetime.datetime | None:
-    """An ISO 8601 expiry as naive UTC; it must lie in the future."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"Invalid expires_at {value!r}: expected an ISO 8601 time.") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
-    if moment <= utcnow():
-        raise BadRequest("The application credential's expires_at must be in the future.")
-    return moment
 
 
 def check_may_manage(session: Session, ctx: RequestContext) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import BadRequest, Forbidden, NotFound
-from stacklet.common.timeutils import parse_isotime
+from stacklet.common.timeutils import parse_expiry
 from stacklet.db import utcnow
 from stacklet.identity import assignment, revoke
 from stacklet.identity.models import Project, Role, Trust, User
@@ -47,11 +47,7 @@ def create_trust(session: Session, ctx: RequestContext, data: dict) -> Trust:
                             f"project {project_id}, so cannot delegate them.")
     elif data.get("roles"):
         raise BadRequest("Roles can be delegated only with a project.")
-    expires_at = None
-    if data.get("expires_at") is not None:
-        expires_at = parse_isotime(data["expires_at"], "expires_at")
-        if expires_at <= utcnow():
-            raise BadRequest("Invalid input for field 'expires_at': it is in the past.")
+    expires_at = parse_expiry(data.get("expires_at"))
     trust = Trust(trustor_user_id=ctx.user_id, trustee_user_id=data["trustee_user_id"],
                   project_id=project_id, impersonation=data["impersonation"],
                   expires_at=expires_at, remaining_uses=data.get("remaining_uses"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest
+from stacklet.common.timeutils import parse_expiry
 from stacklet.common.validation import validate
 from stacklet.identity import assignment, credentials, schemas
 from stacklet.identity.api.views import collection, matches_filters
@@ -55,7 +56,7 @@ def create_application_credential(req: ApiRequest):
                     req.json_body())["application_credential"]
     if data.get("access_rules"):
         raise BadRequest("Application credential access rules are not supported by Stacklet.")
-    expires_at = credentials.parse_expiry(data.get("expires_at"))
+    expires_at = parse_expiry(data.get("expires_at"))
     secret = data.get("secret") or credentials.generate_secret()
     with req.cloud.db.transaction() as session:
         credentials.check_may_manage(session, ctx)
