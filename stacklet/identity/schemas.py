@@ -1,6 +1,6 @@
 """JSON schemas of identity request bodies."""
 
-from stacklet.common.validation import BOOLEAN, DESCRIPTION, ID_STRING, NAME_STRING
+from stacklet.common.validation import BOOLEAN, DESCRIPTION, ID_STRING, NAME_STRING, NULLABLE_ID
 
 _domain_ref = {"type": "object", "properties": {"id": ID_STRING, "name": NAME_STRING}}
 _user_ref = {
@@ -68,6 +68,37 @@ domain_update = {
         "minProperties": 1,
         "properties": {"name": NAME_STRING, "description": DESCRIPTION, "enabled": BOOLEAN,
                        "tags": {"type": "array", "items": NAME_STRING}},
+        "not": {"required": ["id"]},
+    }},
+}
+
+# -- roles (roles.py) ----------------------------------------------------------------
+
+_role_options = {
+    "type": "object",
+    "properties": {"immutable": {"type": ["boolean", "null"]}},
+    "additionalProperties": False,
+}
+
+role_create = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {"role": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": NAME_STRING, "description": DESCRIPTION,
+                       "domain_id": NULLABLE_ID, "id": ID_STRING, "options": _role_options},
+    }},
+}
+
+role_update = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {"role": {
+        "type": "object",
+        "minProperties": 1,
+        "properties": {"name": NAME_STRING, "description": DESCRIPTION,
+                       "domain_id": NULLABLE_ID, "options": _role_options},
         "not": {"required": ["id"]},
     }},
 }

@@ -6,9 +6,11 @@ from starlette.requests import Request
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError, Unauthorized
-from stacklet.identity.api import auth, domains, versions
+from stacklet.identity.api import assignments, auth, domains, roles, versions
 
 HANDLER_MODULES = [versions, auth, domains]
+# roles and assignments
+HANDLER_MODULES += [roles, assignments]
 
 
 def error_body(exc: APIError) -> dict:
