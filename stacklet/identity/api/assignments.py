@@ -167,7 +167,11 @@ def list_role_assignments(req: ApiRequest):
         req.authorize("identity:list_role_assignments_for_tree",
                       {"target.project.id": wanted.project_id})
     else:
-        req.authorize("identity:list_role_assignments", {"target.domain_id": req.ctx.domain_id})
+        # Only a domain-scoped token has a domain to match: without one the rule must
+        # find no target.domain_id at all (a None would match a token's missing domain).
+        domain_id = req.ctx.domain_id
+        req.authorize("identity:list_role_assignments",
+                      {"target.domain_id": domain_id} if domain_id else {})
     with req.cloud.db.session() as session:
         entries = assignment.list_role_assignments(session, wanted)
         refs = assignment.named_refs(session, entries) if query_bool(req, "include_names") \
