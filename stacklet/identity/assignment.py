@@ -117,14 +117,11 @@ def list_roles(session: Session, domain_id: str | None) -> list[Role]:
 
 def create_role(session: Session, *, name: str, domain_id: str | None = None,
                 description: str | None = None, options: dict | None = None,
-                extra: dict | None = None, role_id: str | None = None) -> Role:
+                extra: dict | None = None) -> Role:
     if domain_id is not None:
         resource.get_domain(session, domain_id)
     _check_role_name_free(session, name, domain_id, "store")
-    if role_id and session.get(Role, role_id):
-        raise Conflict(f"Conflict occurred attempting to store role - Duplicate entry "
-                       f"found with ID {role_id}.")
-    role = Role(id=role_id or new_id(), name=name, domain_id=domain_id,
+    role = Role(id=new_id(), name=name, domain_id=domain_id,
                 description=description, options=_set_options({}, options or {}),
                 extra=extra or {})
     session.add(role)
@@ -193,7 +190,7 @@ def create_implied_role(session: Session, prior_role_id: str,
                         implied_role_id: str) -> tuple[Role, Role]:
     prior = get_role(session, prior_role_id)
     implied = get_role(session, implied_role_id)
-    if implied.name in PROHIBITED_IMPLIED_ROLES and implied.domain_id is None:
+    if implied.name in PROHIBITED_IMPLIED_ROLES:
         raise Forbidden(f"{implied_role_id} cannot be an implied roles.")
     if prior.domain_id is None and implied.domain_id is not None:
         raise Forbidden("Global role cannot imply a domain-specific role")

@@ -87,7 +87,7 @@ role_create = {
         "type": "object",
         "required": ["name"],
         "properties": {"name": NAME_STRING, "description": DESCRIPTION,
-                       "domain_id": NULLABLE_ID, "id": ID_STRING, "options": _role_options},
+                       "domain_id": NULLABLE_ID, "options": _role_options},
     }},
 }
 

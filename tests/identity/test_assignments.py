@@ -128,13 +128,20 @@ def test_domain_specific_role_grants(api, world, directory):
     # On a project of its domain the role is granted, but only the roles it implies
     # are effective (and appear in tokens).
     project = directory.project()
+
+    def project_token():
+        return api.auth("alice", world["user"]["password"], project=project["name"],
+                        user_domain="acme")
+
     api.admin("PUT", f"/projects/{project['id']}/users/{user}/roles/{local['id']}", expect=204)
     assert len(assignments(api, f"?user.id={user}")) == 1
     assert assignments(api, f"?user.id={user}&effective") == []
+    assert project_token().status_code == 401
     api.admin("PUT", f"/roles/{local['id']}/implies/{directory.role_id('reader')}",
               expect=201)
     effective = assignments(api, f"?user.id={user}&effective")
     assert [e["role"]["id"] for e in effective] == [directory.role_id("reader")]
+    assert [r["name"] for r in project_token().json()["token"]["roles"]] == ["reader"]
     assert effective[0]["links"]["prior_role"] == (
         f"{BASE}/roles/{local['id']}/implies/{directory.role_id('reader')}")
 
@@ -305,6 +312,7 @@ def test_group_membership_grant_revoked_through_the_group(api, world, directory)
     api.admin("PUT", f"/projects/{project['id']}/groups/{group}/roles/{member}", expect=204)
     token = api.token(bob["name"], bob["password"], project=project["name"],
                       user_domain="acme", project_domain="acme")
+    assert api.get(TOKENS, token, headers={"X-Subject-Token": token}).status_code == 200
     api.admin("DELETE", f"/projects/{project['id']}/groups/{group}/roles/{member}",
               expect=204)
     assert api.get(TOKENS, token, headers={"X-Subject-Token": token}).status_code == 401

@@ -31,7 +31,9 @@ def member_of_new_project(api, directory, role="member"):
 
 
 def test_role_crud(api):
-    created = make_role(api, "auditor", description="reads things", color="blue")
+    # Keystone chooses the id; one in the body is ignored
+    created = make_role(api, "auditor", description="reads things", color="blue", id="mine")
+    assert created["id"] != "mine"
     assert created == {"id": created["id"], "name": "auditor", "domain_id": None,
                        "description": "reads things", "options": {}, "color": "blue",
                        "links": {"self": f"http://stacklet.test/identity/v3/roles/"
@@ -58,6 +60,7 @@ def test_role_bad_input_and_duplicates_change_nothing(api):
     api.admin("POST", "/roles", {"role": {}}, expect=400)
     api.admin("POST", "/roles", {"role": {"name": 5}}, expect=400)
     api.admin("POST", "/roles", {"role": {"name": ""}}, expect=400)
+    api.admin("POST", "/roles", {"role": {"name": "   "}}, expect=400)
     api.admin("POST", "/roles", {"role": {"name": "x", "options": {"sticky": True}}},
               expect=400)
     api.admin("POST", "/roles", {"name": "x"}, expect=400)
@@ -69,6 +72,7 @@ def test_role_bad_input_and_duplicates_change_nothing(api):
     assert missing_domain.json()["error"]["message"] == "Could not find domain: nope."
     api.admin("PATCH", f"/roles/{auditor['id']}", {"role": {"name": "member"}}, expect=409)
     api.admin("PATCH", f"/roles/{auditor['id']}", {"role": {}}, expect=400)
+    api.admin("PATCH", f"/roles/{auditor['id']}", {"role": {"name": " "}}, expect=400)
     api.admin("PATCH", f"/roles/{auditor['id']}", {"role": {"id": "other"}}, expect=400)
     api.admin("PATCH", f"/roles/{auditor['id']}", {"role": {"domain_id": "default"}},
               expect=400)
@@ -185,9 +189,12 @@ def test_deleting_a_role_removes_its_assignments_and_tokens(api, directory):
     user, project = directory.user(), directory.project()
     api.admin("PUT", f"/projects/{project['id']}/users/{user['id']}/roles/{only['id']}",
               expect=204)
+    api.admin("PUT", f"/roles/{only['id']}/implies/{directory.role_id('reader')}", expect=201)
     token = api.token(user["name"], user["password"], project=project["name"])
     assert api.get(TOKENS, token, headers={"X-Subject-Token": token}).status_code == 200
     api.admin("DELETE", f"/roles/{only['id']}", expect=204)
+    rules = api.admin("GET", "/role_inferences").json()["role_inferences"]
+    assert sorted(r["prior_role"]["name"] for r in rules) == ["admin", "member"]
     assert api.get(TOKENS, token, headers={"X-Subject-Token": token}).status_code == 401
     assignments = api.admin("GET", f"/role_assignments?user.id={user['id']}").json()
     assert assignments["role_assignments"] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
-from stacklet.identity import assignment, schemas
+from stacklet.identity import assignment, resource, schemas
 from stacklet.identity.api.views import collection, entity_links, matches_filters
 from stacklet.identity.models import Role
 
@@ -26,13 +26,18 @@ def _rule(action: str, role_domain_id: str | None) -> str:
     return f"identity:{action}_domain_role" if role_domain_id else f"identity:{action}_role"
 
 
+def _target(role_domain_id: str | None) -> dict:
+    # A global role offers no domain: a None here would match a token without one.
+    return {"target.role.domain_id": role_domain_id} if role_domain_id else {}
+
+
 # -- roles -------------------------------------------------------------------------
 
 @routes.route("/v3/roles", "GET")
 def list_roles(req: ApiRequest):
     domain_id = req.query.get("domain_id") or None
     req.authorize("identity:list_domain_roles" if domain_id else "identity:list_roles",
-                  {"target.role.domain_id": domain_id})
+                  _target(domain_id))
     with req.cloud.db.session() as session:
         views = [role_view(req, r) for r in assignment.list_roles(session, domain_id)]
     return collection(req, "roles", (v for v in views if matches_filters(req, v, ("name",))))
@@ -41,14 +46,15 @@ def list_roles(req: ApiRequest):
 @routes.route("/v3/roles", "POST", status=201)
 def create_role(req: ApiRequest):
     data = validate(schemas.role_create, req.json_body())["role"]
-    req.authorize(_rule("create", data.get("domain_id")),
-                  {"target.role.domain_id": data.get("domain_id")})
+    req.authorize(_rule("create", data.get("domain_id")), _target(data.get("domain_id")))
+    resource.check_name(data["name"], "role")
+    # Keystone always chooses a role's id: one in the body is ignored.
     known = {"name", "description", "domain_id", "options", "id"}
     with req.cloud.db.transaction() as session:
         role = assignment.create_role(
             session, name=data["name"], domain_id=data.get("domain_id"),
             description=data.get("description"), options=data.get("options"),
-            role_id=data.get("id"), extra={k: v for k, v in data.items() if k not in known})
+            extra={k: v for k, v in data.items() if k not in known})
         return {"role": role_view(req, role)}
 
 
@@ -56,16 +62,18 @@ def create_role(req: ApiRequest):
 def show_role(req: ApiRequest):
     with req.cloud.db.session() as session:
         role = assignment.get_role(session, req.path["role_id"])
-        req.authorize(_rule("get", role.domain_id), {"target.role.domain_id": role.domain_id})
+        req.authorize(_rule("get", role.domain_id), _target(role.domain_id))
         return {"role": role_view(req, role)}
 
 
 @routes.route("/v3/roles/{role_id}", "PATCH")
 def update_role(req: ApiRequest):
     changes = validate(schemas.role_update, req.json_body())["role"]
+    if "name" in changes:
+        resource.check_name(changes["name"], "role")
     with req.cloud.db.transaction() as session:
         role = assignment.get_role(session, req.path["role_id"])
-        req.authorize(_rule("update", role.domain_id), {"target.role.domain_id": role.domain_id})
+        req.authorize(_rule("update", role.domain_id), _target(role.domain_id))
         return {"role": role_view(req, assignment.update_role(session, role.id, changes))}
 
 
@@ -73,7 +81,7 @@ def update_role(req: ApiRequest):
 def delete_role(req: ApiRequest):
     with req.cloud.db.transaction() as session:
         role = assignment.get_role(session, req.path["role_id"])
-        req.authorize(_rule("delete", role.domain_id), {"target.role.domain_id": role.domain_id})
+        req.authorize(_rule("delete", role.domain_id), _target(role.domain_id))
         assignment.delete_role(session, role.id)
 
 
