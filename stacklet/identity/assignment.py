@@ -436,7 +436,8 @@ def list_role_assignments(session: Session, wanted: AssignmentFilter) -> list[As
                                      RoleAssignment.role_id))
     entries = [Assignment(row.actor_type, row.actor_id, row.target_type, row.target_id,
                           row.role_id, row.inherited) for row in rows]
-    tree = _ProjectTree(session)
+    needs_tree = wanted.effective or wanted.include_subtree or wanted.visible_domain_id
+    tree = _ProjectTree(session) if needs_tree else None
     if wanted.effective:
         entries = _expand_groups(session, entries, wanted.user_id)
         entries = _expand_inheritance(entries, tree)
@@ -544,7 +545,7 @@ def _expand_implied(session: Session, entries: list[Assignment]) -> list[Assignm
 
 
 def _selected(entry: Assignment, wanted: AssignmentFilter, project_ids: set[str] | None,
-              tree: _ProjectTree) -> bool:
+              tree: _ProjectTree | None) -> bool:
     if wanted.user_id and (entry.actor_type, entry.actor_id) != ("user", wanted.user_id):
         return False
     if wanted.group_id and (entry.actor_type, entry.actor_id) != ("group", wanted.group_id):

@@ -43,6 +43,7 @@ def test_role_crud(api):
     assert [r["name"] for r in listed["roles"]] == ["admin", "auditor", "member", "reader"]
     assert listed["links"]["self"].endswith("/identity/v3/roles")
     assert role_names(api, "?name=auditor") == ["auditor"]
+    assert role_names(api, "?name=auditor&domain_id=None") == ["auditor"]
     assert role_names(api, "?name__startswith=re") == ["reader"]
 
     updated = api.admin("PATCH", f"/roles/{created['id']}", {"role": {

@@ -36,6 +36,9 @@ def _target(role_domain_id: str | None) -> dict:
 @routes.route("/v3/roles", "GET")
 def list_roles(req: ApiRequest):
     domain_id = req.query.get("domain_id") or None
+    if domain_id == "None":
+        # openstacksdk asks for domain_id=None when it looks up a global role by name.
+        domain_id = None
     req.authorize("identity:list_domain_roles" if domain_id else "identity:list_roles",
                   _target(domain_id))
     with req.cloud.db.session() as session:
