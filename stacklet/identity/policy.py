@@ -146,3 +146,36 @@ RULES += [
     _rule("add_user_to_group", ADMIN),
     _rule("remove_user_from_group", ADMIN),
 ]
+
+# -- roles, implied roles, grants and role assignments -------------------------------
+
+# A domain reader may read grants whose actor and target both belong to its domain.
+GRANT_DOMAIN_READER = " or ".join(
+    f"(role:reader and domain_id:%(target.{actor}.domain_id)s and "
+    f"domain_id:%(target.{target})s)"
+    for actor in ("user", "group") for target in ("project.domain_id", "domain.id"))
+
+
+def _rules(check: str, *names: str) -> list[RuleDefault]:
+    return [_rule(name, check) for name in names]
+
+
+RULES += [
+    *_rules(ADMIN_OR_SYSTEM_READER, "list_roles", "get_role", "list_domain_roles",
+            "get_domain_role", "get_implied_role", "check_implied_role", "list_implied_roles",
+            "list_role_inference_rules", "list_system_grants_for_user",
+            "check_system_grant_for_user", "list_system_grants_for_group",
+            "check_system_grant_for_group"),
+    *_rules(ADMIN, "create_role", "update_role", "delete_role", "create_domain_role",
+            "update_domain_role", "delete_domain_role", "create_implied_role",
+            "delete_implied_role", "create_grant", "revoke_grant",
+            "create_system_grant_for_user", "revoke_system_grant_for_user",
+            "create_system_grant_for_group", "revoke_system_grant_for_group",
+            "list_role_assignments_for_tree"),
+    *_rules(f"{ADMIN_OR_SYSTEM_READER} or {GRANT_DOMAIN_READER}", "check_grant", "list_grants"),
+    # Upstream's default: a domain-scoped reader lists its domain's assignments (the
+    # handler passes the token's domain as target.domain_id and narrows the list to it).
+    # A project member may not list role assignments, not even their own.
+    _rule("list_role_assignments",
+          f"{ADMIN_OR_SYSTEM_READER} or (role:reader and domain_id:%(target.domain_id)s)"),
+]

@@ -7,8 +7,7 @@ from sqlalchemy.orm import Session
 
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from stacklet.identity import revoke
-from stacklet.identity.assignment import project_ancestors
+from stacklet.identity import assignment, revoke
 from stacklet.identity.models import (
     ApplicationCredential,
     Domain,
@@ -185,7 +184,7 @@ def create_project(session: Session, *, name: str, domain_id: str | None,
     if session.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
     if parent is not None:
-        branch = [parent, *project_ancestors(session, parent)]
+        branch = [parent, *assignment.project_ancestors(session, parent)]
         if enabled and not all(p.enabled for p in branch):
             raise BadRequest(f"Cannot create an enabled project in a branch containing a "
                              f"disabled project: {parent_id}.")
@@ -222,7 +221,7 @@ def update_project(session: Session, project_id: str, changes: dict, extra: dict
                             "contains enabled projects.")
         revoke.bump_revision(session)
     if changes.get("enabled") is True and not project.enabled:
-        disabled = [p.id for p in project_ancestors(session, project) if not p.enabled]
+        disabled = [p.id for p in assignment.project_ancestors(session, project) if not p.enabled]
         if disabled:
             raise Forbidden(f"Cannot enable project {project_id} since it has disabled "
                             f"parents: {', '.join(disabled)}.")

@@ -322,3 +322,34 @@ application_credential_create = {
         },
     }},
 }
+
+# -- roles (roles.py) ----------------------------------------------------------------
+
+_role_options = {
+    "type": "object",
+    "properties": {"immutable": {"type": ["boolean", "null"]}},
+    "additionalProperties": False,
+}
+
+role_create = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {"role": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": NAME_STRING, "description": DESCRIPTION,
+                       "domain_id": NULLABLE_ID, "options": _role_options},
+    }},
+}
+
+role_update = {
+    "type": "object",
+    "required": ["role"],
+    "properties": {"role": {
+        "type": "object",
+        "minProperties": 1,
+        "properties": {"name": NAME_STRING, "description": DESCRIPTION,
+                       "domain_id": NULLABLE_ID, "options": _role_options},
+        "not": {"required": ["id"]},
+    }},
+}

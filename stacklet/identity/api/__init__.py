@@ -8,6 +8,7 @@ from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError, Unauthorized
 from stacklet.identity.api import (
     application_credentials,
+    assignments,
     auth,
     catalog,
     credentials,
@@ -18,14 +19,15 @@ from stacklet.identity.api import (
     oauth1,
     policies,
     projects,
+    roles,
     trusts,
     users,
     versions,
 )
 
-HANDLER_MODULES = [versions, auth, domain_config, domains, projects, users, groups, catalog,
-                   credentials, application_credentials, policies, oauth1, endpoint_groups,
-                   trusts]
+HANDLER_MODULES = [versions, auth, domain_config, domains, projects, users, groups, roles,
+                   assignments, catalog, credentials, application_credentials, policies,
+                   oauth1, endpoint_groups, trusts]
 
 
 def error_body(exc: APIError) -> dict:

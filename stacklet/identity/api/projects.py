@@ -7,7 +7,7 @@ from starlette.responses import Response
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest, NotImplementedYet
 from stacklet.common.validation import validate
-from stacklet.identity import resource, schemas
+from stacklet.identity import assignment, resource, schemas
 from stacklet.identity.api.views import (
     collection,
     domain_target,
@@ -97,7 +97,7 @@ def show_project(req: ApiRequest):
         view = project_view(req, project)
         if parents:
             view["parents"] = [{"project": project_view(req, p)}
-                               for p in resource.project_ancestors(session, project)]
+                               for p in assignment.project_ancestors(session, project)]
         if subtree:
             view["subtree"] = [{"project": project_view(req, p)}
                                for p in resource.project_subtree(session, project)]
