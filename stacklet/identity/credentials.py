@@ -184,7 +184,9 @@ def create_application_credential(
             ApplicationCredential.user_id == user_id, ApplicationCredential.name == name)):
         raise Conflict(f"Conflict occurred attempting to store application_credential - "
                        f"Duplicate entry found with name {name}.")
-    role_ids = ([r.id for r in _resolve_roles(session, role_refs)] if role_refs is not None
+    # No roles, or an empty list (what the openstack CLI sends), delegates the
+    # token's roles, as Keystone does.
+    role_ids = ([r.id for r in _resolve_roles(session, role_refs)] if role_refs
                 else list(token_role_ids))
     if not role_ids:
         raise BadRequest("An application credential needs at least one role.")

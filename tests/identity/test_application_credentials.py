@@ -178,3 +178,9 @@ def test_needs_a_project_scoped_token(api, user):
     response = api.post(user["url"], {"application_credential": {"name": "x"}}, token)
     assert response.status_code == 400
     assert _names(api, user) == []
+
+
+def test_an_empty_role_list_delegates_the_token_roles(api, user):
+    """The openstack CLI sends "roles": [] when no --role is given."""
+    created = _create(api, user, roles=[])
+    assert sorted(r["name"] for r in created["roles"]) == ["member", "reader"]
