@@ -33,7 +33,8 @@ def parse_page_request(query: QueryParams, max_limit: int = 1000) -> PageRequest
     return PageRequest(limit=limit, marker=query.get("marker") or None)
 
 
-def paginate(items: Sequence[T], page: PageRequest, key: Callable[[T], str]) -> tuple[list[T], bool]:
+def paginate(items: Sequence[T], page: PageRequest,
+             key: Callable[[T], str]) -> tuple[list[T], bool]:
     """Cut a sorted sequence at the marker and the limit; also say whether more follow.
 
     An unknown marker is a 400 in the OpenStack APIs that use markers.

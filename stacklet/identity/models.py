@@ -110,7 +110,8 @@ class RoleAssignment(Base):
     __tablename__ = "identity_role_assignments"
     actor_type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)   # user | group
     actor_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    target_type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)  # project | domain | system
+    # project | domain | system
+    target_type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     target_id: Mapped[str] = mapped_column(ID, primary_key=True)  # "system" for the system
     role_id: Mapped[str] = mapped_column(
         ID, sa.ForeignKey("identity_roles.id", ondelete="CASCADE"), primary_key=True)

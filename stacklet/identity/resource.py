@@ -33,6 +33,18 @@ def get_domain(session: Session, domain_id: str) -> Domain:
     return domain
 
 
+def list_domains(session: Session) -> list[Domain]:
+    return list(session.scalars(sa.select(Domain).order_by(Domain.name)))
+
+
+def get_project_or_domain(session: Session, project_id: str) -> Project | Domain:
+    """A project, or a domain addressed as a project acting as a domain."""
+    found = session.get(Project, project_id) or session.get(Domain, project_id)
+    if found is None:
+        raise NotFound(f"Could not find project: {project_id}.")
+    return found
+
+
 def create_domain(session: Session, *, name: str, description: str = "",
                   enabled: bool = True, domain_id: str | None = None,
                   extra: dict | None = None) -> Domain:

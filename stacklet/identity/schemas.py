@@ -51,13 +51,16 @@ auth_request = {
     },
 }
 
+# Keystone's limit for domain and project names.
+PROJECT_NAME = {"type": "string", "minLength": 1, "maxLength": 64}
+
 domain_create = {
     "type": "object",
     "required": ["domain"],
     "properties": {"domain": {
         "type": "object",
         "required": ["name"],
-        "properties": {"name": NAME_STRING, "description": DESCRIPTION, "enabled": BOOLEAN,
+        "properties": {"name": PROJECT_NAME, "description": DESCRIPTION, "enabled": BOOLEAN,
                        "id": ID_STRING, "tags": {"type": "array", "items": NAME_STRING}},
     }},
 }
@@ -68,7 +71,7 @@ domain_update = {
     "properties": {"domain": {
         "type": "object",
         "minProperties": 1,
-        "properties": {"name": NAME_STRING, "description": DESCRIPTION, "enabled": BOOLEAN,
+        "properties": {"name": PROJECT_NAME, "description": DESCRIPTION, "enabled": BOOLEAN,
                        "tags": {"type": "array", "items": NAME_STRING}},
         "not": {"required": ["id"]},
     }},
@@ -121,9 +124,8 @@ trust_create = {"type": "object", "required": ["trust"], "properties": {"trust":
 
 # -- projects, users and groups ----------------------------------------------
 
-# Keystone's limits: project names up to 64 characters; a tag has no ',' or '/'
+# A project tag has no "," or "/"
 # (they separate tags in the list filters and in URLs) and a project at most 80.
-PROJECT_NAME = {"type": "string", "minLength": 1, "maxLength": 64}
 PROJECT_TAG = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^,/]*$"}
 PROJECT_TAGS = {"type": "array", "items": PROJECT_TAG, "maxItems": 80, "uniqueItems": True}
 # Stacklet has no project options (Keystone's only one is "immutable").

@@ -58,7 +58,8 @@ def test_list_filters(api):
     assert sorted(_names(api, "?not-tags=warm,primary")) == ["admin", "blue", "orange", "pink"]
     assert sorted(_names(api, "?not-tags-any=warm")) == ["admin", "blue", "pink"]
     assert sorted(_names(api, "?name__contains=r")) == ["orange", "red"]
-    assert _names(api, "?is_domain=true") == []
+    # every domain is listed as a project acting as a domain
+    assert sorted(_names(api, "?is_domain=true")) == sorted(["Default", "other"])
     assert child["parent_id"] == red["id"]
 
 
@@ -234,3 +235,20 @@ def test_deleting_a_project_removes_its_assignments_and_tokens(api):
     assert api.auth(member["name"], member["password"], project="doomed").status_code == 401
     grant(api.cloud, "member", project_id=fresh["id"], user_id=member["id"])
     assert api.auth(member["name"], member["password"], project="doomed").status_code == 201
+
+
+def test_project_acting_as_domain_is_a_domain(api):
+    created = _create(api, name="dom-proj", is_domain=True)
+    assert created["is_domain"] is True and created["domain_id"] is None
+    domains = api.admin("GET", "/domains", expect=200).json()["domains"]
+    assert created["id"] in [d["id"] for d in domains]
+    shown = api.admin("GET", f"/projects/{created['id']}", expect=200).json()["project"]
+    assert shown == created
+    # like a domain, it must be disabled before it can be deleted
+    api.admin("DELETE", f"/projects/{created['id']}", expect=403)
+    api.admin("PATCH", f"/projects/{created['id']}", {"project": {"enabled": False}},
+              expect=200)
+    api.admin("DELETE", f"/projects/{created['id']}", expect=204)
+    api.admin("GET", f"/domains/{created['id']}", expect=404)
+    api.admin("POST", "/projects", {"project": {"name": "x", "is_domain": True,
+                                                "parent_id": "default"}}, expect=400)

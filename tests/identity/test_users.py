@@ -229,3 +229,11 @@ def test_user_projects_and_groups(api):
     stranger_token = api.token(stranger["name"], stranger["password"])
     assert api.get(f"{V3}/users/{member['id']}/projects", stranger_token).status_code == 403
     assert api.get(f"{V3}/users/{member['id']}/groups", stranger_token).status_code == 403
+
+
+def test_update_may_repeat_the_users_own_id(api):
+    """Tempest's client repeats the id in the body; Keystone accepts the same id."""
+    user = _create(api, name="ida", password="pw")
+    updated = api.admin("PATCH", f"/users/{user['id']}", {"user": {
+        "id": user["id"], "enabled": False}}, expect=200).json()["user"]
+    assert updated["enabled"] is False and updated["id"] == user["id"]

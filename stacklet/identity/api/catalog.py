@@ -11,6 +11,7 @@ from stacklet.identity.api.views import (
     entity_links,
     matches_filters,
     split_extra,
+    update_body,
 )
 from stacklet.identity.models import Endpoint, Region, Service
 
@@ -97,8 +98,8 @@ def show_region(req: ApiRequest):
 def update_region(req: ApiRequest):
     region_id = req.path["region_id"]
     req.authorize("identity:update_region")
-    changes, extra = split_extra(validate(schemas.region_update, req.json_body())["region"],
-                                 REGION_FIELDS)
+    body = update_body(req, schemas.region_update, "region", region_id)
+    changes, extra = split_extra(body, REGION_FIELDS)
     if changes.get("id", region_id) != region_id:
         raise BadRequest("The region id cannot be changed.")
     with req.cloud.db.transaction() as session:
@@ -144,8 +145,8 @@ def show_service(req: ApiRequest):
 @routes.route("/v3/services/{service_id}", "PATCH")
 def update_service(req: ApiRequest):
     req.authorize("identity:update_service")
-    changes, extra = split_extra(validate(schemas.service_update, req.json_body())["service"],
-                                 SERVICE_FIELDS)
+    body = update_body(req, schemas.service_update, "service", req.path["service_id"])
+    changes, extra = split_extra(body, SERVICE_FIELDS)
     with req.cloud.db.transaction() as session:
         service = catalog.update_service(session, req.path["service_id"], changes, extra)
         return {"service": service_view(req, service)}
@@ -189,8 +190,8 @@ def show_endpoint(req: ApiRequest):
 @routes.route("/v3/endpoints/{endpoint_id}", "PATCH")
 def update_endpoint(req: ApiRequest):
     req.authorize("identity:update_endpoint")
-    changes, extra = split_extra(
-        validate(schemas.endpoint_update, req.json_body())["endpoint"], ENDPOINT_FIELDS)
+    body = update_body(req, schemas.endpoint_update, "endpoint", req.path["endpoint_id"])
+    changes, extra = split_extra(body, ENDPOINT_FIELDS)
     with req.cloud.db.transaction() as session:
         endpoint = catalog.update_endpoint(session, req.path["endpoint_id"], changes, extra)
         return {"endpoint": endpoint_view(req, endpoint)}

@@ -10,6 +10,7 @@ from stacklet.identity.api.views import (
     entity_links,
     matches_filters,
     split_extra,
+    update_body,
 )
 from stacklet.identity.models import Credential
 
@@ -73,8 +74,8 @@ def show_credential(req: ApiRequest):
 
 @routes.route("/v3/credentials/{credential_id}", "PATCH")
 def update_credential(req: ApiRequest):
-    changes, extra = split_extra(
-        validate(schemas.credential_update, req.json_body())["credential"], CREDENTIAL_FIELDS)
+    body = update_body(req, schemas.credential_update, "credential", req.path["credential_id"])
+    changes, extra = split_extra(body, CREDENTIAL_FIELDS)
     with req.cloud.db.transaction() as session:
         credential = _authorized_credential(req, session, "identity:update_credential")
         # The new owner must be one the caller could create a credential for.

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import resource, schemas
-from stacklet.identity.api.views import collection, entity_links, matches_filters
+from stacklet.identity.api.views import collection, entity_links, matches_filters, update_body
 from stacklet.identity.models import Domain
 
 routes = RouteTable()
@@ -23,7 +21,7 @@ def domain_view(req: ApiRequest, domain: Domain) -> dict:
 def list_domains(req: ApiRequest):
     req.authorize("identity:list_domains")
     with req.cloud.db.session() as session:
-        domains = session.scalars(sa.select(Domain).order_by(Domain.name)).all()
+        domains = resource.list_domains(session)
         views = [domain_view(req, d) for d in domains]
     return collection(req, "domains",
                       (v for v in views if matches_filters(req, v, ("name", "enabled"))))
@@ -55,7 +53,7 @@ def show_domain(req: ApiRequest):
 def update_domain(req: ApiRequest):
     domain_id = req.path["domain_id"]
     req.authorize("identity:update_domain", {"target.domain.id": domain_id})
-    changes = validate(schemas.domain_update, req.json_body())["domain"]
+    changes = update_body(req, schemas.domain_update, "domain", req.path["domain_id"])
     if "name" in changes:
         resource.check_name(changes["name"], "domain")
     with req.cloud.db.transaction() as session:

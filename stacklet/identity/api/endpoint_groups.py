@@ -5,7 +5,7 @@ from starlette.responses import Response
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import endpoint_filter, schemas
-from stacklet.identity.api.views import collection
+from stacklet.identity.api.views import collection, update_body
 from stacklet.identity.models import EndpointGroup
 
 routes = RouteTable()
@@ -57,7 +57,8 @@ def check_endpoint_group(req: ApiRequest):
 @routes.route(GROUPS + "/{group_id}", "PATCH")
 def update_endpoint_group(req: ApiRequest):
     req.authorize("identity:update_endpoint_group")
-    changes = validate(schemas.endpoint_group_update, req.json_body())["endpoint_group"]
+    changes = update_body(req, schemas.endpoint_group_update, "endpoint_group",
+                          req.path["group_id"])
     with req.cloud.db.transaction() as session:
         return {"endpoint_group": endpoint_group_view(
             req, endpoint_filter.update_group(session, req.path["group_id"], changes))}

@@ -12,6 +12,7 @@ from stacklet.identity.api.views import (
     extra_attributes,
     list_domain_id,
     matches_filters,
+    update_body,
 )
 from stacklet.identity.models import Group
 
@@ -70,7 +71,7 @@ def show_group(req: ApiRequest):
 @routes.route("/v3/groups/{group_id}", "PATCH")
 def update_group(req: ApiRequest):
     group_id = authorize_on_group(req, "identity:update_group")
-    changes = validate(schemas.group_update, req.json_body())["group"]
+    changes = update_body(req, schemas.group_update, "group", req.path["group_id"])
     if "name" in changes:
         resource.check_name(changes["name"], "group")
     with req.cloud.db.transaction() as session:

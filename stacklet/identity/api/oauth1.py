@@ -3,7 +3,7 @@
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import policy_blobs, schemas
-from stacklet.identity.api.views import collection, entity_links
+from stacklet.identity.api.views import collection, entity_links, update_body
 from stacklet.identity.models import OAuthConsumer
 
 routes = RouteTable()
@@ -45,7 +45,7 @@ def show_consumer(req: ApiRequest):
 @routes.route("/v3/OS-OAUTH1/consumers/{consumer_id}", "PATCH")
 def update_consumer(req: ApiRequest):
     req.authorize("identity:update_consumer")
-    changes = validate(schemas.consumer_update, req.json_body())["consumer"]
+    changes = update_body(req, schemas.consumer_update, "consumer", req.path["consumer_id"])
     with req.cloud.db.transaction() as session:
         consumer = policy_blobs.update_consumer(session, req.path["consumer_id"], changes)
         return {"consumer": consumer_view(req, consumer)}

@@ -3,7 +3,7 @@
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import policy_blobs, schemas
-from stacklet.identity.api.views import collection, entity_links
+from stacklet.identity.api.views import collection, entity_links, update_body
 from stacklet.identity.models import Policy
 
 routes = RouteTable()
@@ -41,7 +41,7 @@ def show_policy(req: ApiRequest):
 @routes.route("/v3/policies/{policy_id}", "PATCH")
 def update_policy(req: ApiRequest):
     req.authorize("identity:update_policy")
-    changes = validate(schemas.policy_update, req.json_body())["policy"]
+    changes = update_body(req, schemas.policy_update, "policy", req.path["policy_id"])
     with req.cloud.db.transaction() as session:
         policy = policy_blobs.update_policy(session, req.path["policy_id"], changes)
         return {"policy": policy_view(req, policy)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.common.errors import BadRequest, NotImplementedYet
+from stacklet.common.errors import BadRequest
 from stacklet.common.validation import validate
 from stacklet.identity import assignment, resource, schemas
 from stacklet.identity.api.views import (
@@ -16,8 +16,9 @@ from stacklet.identity.api.views import (
     list_domain_id,
     matches_filters,
     query_bool,
+    update_body,
 )
-from stacklet.identity.models import Project
+from stacklet.identity.models import Domain, Project
 
 routes = RouteTable()
 
@@ -26,7 +27,13 @@ PROJECT_FIELDS = ("id", "name", "domain_id", "parent_id", "description", "enable
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
 
 
-def project_view(req: ApiRequest, project: Project) -> dict:
+def project_view(req: ApiRequest, project: Project | Domain) -> dict:
+    if isinstance(project, Domain):
+        # Keystone shows every domain as a project acting as a domain.
+        return {**(project.extra or {}), "id": project.id, "name": project.name,
+                "domain_id": None, "parent_id": None, "description": project.description,
+                "enabled": project.enabled, "is_domain": True, "tags": [], "options": {},
+                "links": entity_links(req, "projects", project.id)}
     return {**(project.extra or {}), "id": project.id, "name": project.name,
             "domain_id": project.domain_id, "parent_id": resource.project_parent_id(project),
             "description": project.description, "enabled": project.enabled,
@@ -34,7 +41,9 @@ def project_view(req: ApiRequest, project: Project) -> dict:
             "links": entity_links(req, "projects", project.id)}
 
 
-def _project_target(project: Project) -> dict:
+def _project_target(project: Project | Domain) -> dict:
+    if isinstance(project, Domain):
+        return {"target.project.id": project.id}
     return {"target.project.id": project.id, "target.project.domain_id": project.domain_id}
 
 
@@ -43,7 +52,7 @@ def _authorize_on_project(req: ApiRequest, rule: str) -> str:
     project_id = req.path["project_id"]
     req.ctx  # authenticate first: an anonymous caller learns nothing of what exists
     with req.cloud.db.session() as session:
-        target = _project_target(resource.get_project(session, project_id))
+        target = _project_target(resource.get_project_or_domain(session, project_id))
     req.authorize(rule, target)
     return project_id
 
@@ -53,8 +62,10 @@ def list_projects(req: ApiRequest):
     domain_id = list_domain_id(req)
     req.authorize("identity:list_projects", domain_target("target.domain_id", domain_id))
     if query_bool(req, "is_domain"):
-        # Stacklet keeps domains apart from projects: no project acts as a domain.
-        return collection(req, "projects", [])
+        with req.cloud.db.session() as session:
+            views = [project_view(req, d) for d in resource.list_domains(session)]
+        return collection(req, "projects", (v for v in views if matches_filters(
+            req, v, ("name", "enabled", "description"))))
     tag_filters = {name: req.query[name].split(",") for name in TAG_FILTERS
                    if name in req.query}
     with req.cloud.db.session() as session:
@@ -72,8 +83,7 @@ def create_project(req: ApiRequest):
                   domain_target("target.project.domain_id", data.get("domain_id")))
     resource.check_name(data["name"], "project")
     if data.get("is_domain"):
-        raise NotImplementedYet("Stacklet does not create projects acting as domains; "
-                                "create a domain instead.")
+        return _create_project_acting_as_domain(req, data)
     with req.cloud.db.transaction() as session:
         project = resource.create_project(
             session, name=data["name"], domain_id=data.get("domain_id"),
@@ -82,6 +92,18 @@ def create_project(req: ApiRequest):
             description=data.get("description") or "", enabled=data.get("enabled", True),
             tags=data.get("tags"), extra=extra_attributes(data, schemas.project_create))
         return {"project": project_view(req, project)}
+
+
+def _create_project_acting_as_domain(req: ApiRequest, data: dict) -> dict:
+    """A project with is_domain is a domain, as in Keystone (whose domains are
+    projects acting as domains); it is kept in the domains table."""
+    if data.get("domain_id") or data.get("parent_id"):
+        raise BadRequest("A project acting as a domain has no domain_id or parent_id.")
+    with req.cloud.db.transaction() as session:
+        domain = resource.create_domain(session, name=data["name"],
+                                        description=data.get("description") or "",
+                                        enabled=data.get("enabled", True))
+        return {"project": project_view(req, domain)}
 
 
 @routes.route("/v3/projects/{project_id}", "GET")
@@ -93,8 +115,10 @@ def show_project(req: ApiRequest):
         raise BadRequest("parents_as_ids and subtree_as_ids are not supported; "
                          "use parents_as_list or subtree_as_list.")
     with req.cloud.db.session() as session:
-        project = resource.get_project(session, project_id)
+        project = resource.get_project_or_domain(session, project_id)
         view = project_view(req, project)
+        if isinstance(project, Domain):
+            return {"project": view}
         if parents:
             view["parents"] = [{"project": project_view(req, p)}
                                for p in assignment.project_ancestors(session, project)]
@@ -107,10 +131,15 @@ def show_project(req: ApiRequest):
 @routes.route("/v3/projects/{project_id}", "PATCH")
 def update_project(req: ApiRequest):
     project_id = _authorize_on_project(req, "identity:update_project")
-    changes = validate(schemas.project_update, req.json_body())["project"]
+    changes = update_body(req, schemas.project_update, "project", req.path["project_id"])
     if "name" in changes:
         resource.check_name(changes["name"], "project")
     with req.cloud.db.transaction() as session:
+        if isinstance(resource.get_project_or_domain(session, project_id), Domain):
+            domain_changes = {k: v for k, v in changes.items()
+                              if k in ("name", "description", "enabled")}
+            return {"project": project_view(
+                req, resource.update_domain(session, project_id, domain_changes))}
         project = resource.update_project(session, project_id, changes,
                                           extra_attributes(changes, schemas.project_update))
         return {"project": project_view(req, project)}
@@ -120,7 +149,10 @@ def update_project(req: ApiRequest):
 def delete_project(req: ApiRequest):
     project_id = _authorize_on_project(req, "identity:delete_project")
     with req.cloud.db.transaction() as session:
-        resource.delete_project(session, project_id)
+        if isinstance(resource.get_project_or_domain(session, project_id), Domain):
+            resource.delete_domain(session, project_id)
+        else:
+            resource.delete_project(session, project_id)
 
 
 # -- tags ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import assignment, resource, schemas
-from stacklet.identity.api.views import collection, entity_links, matches_filters
+from stacklet.identity.api.views import collection, entity_links, matches_filters, update_body
 from stacklet.identity.models import Role
 
 routes = RouteTable()
@@ -71,7 +71,7 @@ def show_role(req: ApiRequest):
 
 @routes.route("/v3/roles/{role_id}", "PATCH")
 def update_role(req: ApiRequest):
-    changes = validate(schemas.role_update, req.json_body())["role"]
+    changes = update_body(req, schemas.role_update, "role", req.path["role_id"])
     if "name" in changes:
         resource.check_name(changes["name"], "role")
     with req.cloud.db.transaction() as session:

@@ -14,6 +14,7 @@ from stacklet.identity.api.views import (
     extra_attributes,
     list_domain_id,
     matches_filters,
+    update_body,
 )
 from stacklet.identity.models import User
 from stacklet.identity.tokens import isotime
@@ -86,7 +87,7 @@ def show_user(req: ApiRequest):
 @routes.route("/v3/users/{user_id}", "PATCH")
 def update_user(req: ApiRequest):
     user_id = _authorize_on_user(req, "identity:update_user")
-    changes = validate(schemas.user_update, req.json_body())["user"]
+    changes = update_body(req, schemas.user_update, "user", req.path["user_id"])
     if "name" in changes:
         resource.check_name(changes["name"], "user")
     with req.cloud.db.transaction() as session:

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 from stacklet.common.api import ApiRequest
 from stacklet.common.errors import BadRequest
+from stacklet.common.validation import validate
 
 
 def entity_links(req: ApiRequest, collection: str, entity_id: str) -> dict:
@@ -95,3 +96,19 @@ def split_extra(data: dict, known: Iterable[str]) -> tuple[dict, dict]:
     known = set(known)
     return ({k: v for k, v in data.items() if k in known},
             {k: v for k, v in data.items() if k not in known})
+
+
+def update_body(req: ApiRequest, schema: dict, key: str, entity_id: str) -> dict:
+    """The validated changes of a PATCH body.
+
+    Clients (Tempest's among them) repeat the entity's id in the body;
+    Keystone accepts it when it matches the URL and refuses any other id.
+    """
+    body = req.json_body()
+    entity = body.get(key) if isinstance(body, dict) else None
+    if isinstance(entity, dict) and "id" in entity:
+        if entity["id"] != entity_id:
+            raise BadRequest(f"Cannot change the ID of a {key}: the body names "
+                             f"{entity['id']!r} but the URL {entity_id!r}.")
+        body = {**body, key: {k: v for k, v in entity.items() if k != "id"}}
+    return validate(schema, body)[key]
