@@ -96,7 +96,7 @@ def create_credential(session: Session, keys: KeyRepository, data: dict,
     credential_id = new_id()
     if data["type"] == "ec2":
         _check_ec2(data)
-        credential_id = hashlib.sha256(_ec2_access(data["blob"]).encode()).hexdigest()
+        credential_id = ec2_credential_id(_ec2_access(data["blob"]))
         if session.get(Credential, credential_id) is not None:
             raise Conflict("Conflict occurred attempting to store credential - an ec2 "
                            "credential with this access key already exists.")
@@ -223,3 +223,35 @@ def delete_application_credential(session: Session, user_id: str, app_cred_id: s
     """Delete it; the tokens it gave stop validating at once."""
     session.delete(get_application_credential(session, user_id, app_cred_id))
     revoke.bump_revision(session)
+
+
+# -- EC2 credentials (OS-EC2) -------------------------------------------------------
+
+def ec2_credential_id(access: str) -> str:
+    return hashlib.sha256(access.encode()).hexdigest()
+
+
+def create_ec2_credential(session: Session, keys: KeyRepository, user_id: str,
+                          project_id: str) -> Credential:
+    """A new EC2 access/secret pair for a user on a project, stored as an ec2 credential."""
+    blob = json.dumps({"access": new_id(), "secret": new_id(), "trust_id": None})
+    return create_credential(session, keys, {"user_id": user_id, "project_id": project_id,
+                                             "type": "ec2", "blob": blob}, {})
+
+
+def list_ec2_credentials(session: Session, user_id: str) -> list[Credential]:
+    _get_user(session, user_id)
+    return list(session.scalars(sa.select(Credential).where(
+        Credential.user_id == user_id, Credential.type == "ec2").order_by(Credential.id)))
+
+
+def get_ec2_credential(session: Session, user_id: str, access: str) -> Credential:
+    _get_user(session, user_id)
+    credential = session.get(Credential, ec2_credential_id(access))
+    if credential is None or credential.user_id != user_id or credential.type != "ec2":
+        raise NotFound(f"Could not find credential: {access}.")
+    return credential
+
+
+def delete_ec2_credential(session: Session, user_id: str, access: str) -> None:
+    session.delete(get_ec2_credential(session, user_id, access))

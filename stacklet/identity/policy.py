@@ -179,3 +179,9 @@ RULES += [
     _rule("list_role_assignments",
           f"{ADMIN_OR_SYSTEM_READER} or (role:reader and domain_id:%(target.domain_id)s)"),
 ]
+
+# EC2 credentials: their owner, or the admin.
+_EC2_OWNER = f"{ADMIN} or user_id:%(target.credential.user_id)s"
+RULES += [_rule(f"ec2_{action}", _EC2_OWNER)
+          for action in ("create_credential", "list_credentials", "get_credential",
+                         "delete_credential")]

@@ -355,3 +355,6 @@ role_update = {
         "not": {"required": ["id"]},
     }},
 }
+
+ec2_credential_create = {"type": "object", "required": ["tenant_id"],
+                         "properties": {"tenant_id": ID_STRING}}

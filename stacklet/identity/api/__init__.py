@@ -14,6 +14,7 @@ from stacklet.identity.api import (
     credentials,
     domain_config,
     domains,
+    ec2_credentials,
     endpoint_groups,
     groups,
     oauth1,
@@ -26,8 +27,8 @@ from stacklet.identity.api import (
 )
 
 HANDLER_MODULES = [versions, auth, domain_config, domains, projects, users, groups, roles,
-                   assignments, catalog, credentials, application_credentials, policies,
-                   oauth1, endpoint_groups, trusts]
+                   assignments, catalog, credentials, ec2_credentials, application_credentials,
+                   policies, oauth1, endpoint_groups, trusts]
 
 
 def error_body(exc: APIError) -> dict:
