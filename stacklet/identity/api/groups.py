@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import resource, schemas, users
 from stacklet.identity.api.views import (
+    authorize_on_path_entity,
     collection,
     domain_target,
     entity_links,
@@ -25,15 +28,13 @@ def group_view(req: ApiRequest, group: Group) -> dict:
             "links": entity_links(req, "groups", group.id)}
 
 
+def _group_target(session: Session, group_id: str) -> dict:
+    group = users.get_group(session, group_id)
+    return {"target.group.id": group.id, "target.group.domain_id": group.domain_id}
+
+
 def authorize_on_group(req: ApiRequest, rule: str) -> str:
-    """Check a rule about the group in the path (404 when it does not exist)."""
-    group_id = req.path["group_id"]
-    req.ctx  # authenticate first: an anonymous caller learns nothing of what exists
-    with req.cloud.db.session() as session:
-        group = users.get_group(session, group_id)
-        target = {"target.group.id": group.id, "target.group.domain_id": group.domain_id}
-    req.authorize(rule, target)
-    return group_id
+    return authorize_on_path_entity(req, rule, "group_id", _group_target)
 
 
 @routes.route("/v3/groups", "GET")

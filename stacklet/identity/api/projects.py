@@ -9,6 +9,7 @@ from stacklet.common.errors import BadRequest
 from stacklet.common.validation import validate
 from stacklet.identity import assignment, resource, schemas
 from stacklet.identity.api.views import (
+    authorize_on_path_entity,
     collection,
     domain_target,
     entity_links,
@@ -48,13 +49,10 @@ def _project_target(project: Project | Domain) -> dict:
 
 
 def _authorize_on_project(req: ApiRequest, rule: str) -> str:
-    """Check a rule about the project in the path (404 when it does not exist)."""
-    project_id = req.path["project_id"]
-    req.ctx  # authenticate first: an anonymous caller learns nothing of what exists
-    with req.cloud.db.session() as session:
-        target = _project_target(resource.get_project_or_domain(session, project_id))
-    req.authorize(rule, target)
-    return project_id
+    return authorize_on_path_entity(
+        req, rule, "project_id",
+        lambda session, project_id: _project_target(
+            resource.get_project_or_domain(session, project_id)))
 
 
 @routes.route("/v3/projects", "GET")

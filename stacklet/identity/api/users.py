@@ -8,6 +8,7 @@ from stacklet.identity import assignment, resource, schemas, users
 from stacklet.identity.api.groups import authorize_on_group, group_view
 from stacklet.identity.api.projects import project_view
 from stacklet.identity.api.views import (
+    authorize_on_path_entity,
     collection,
     domain_target,
     entity_links,
@@ -42,13 +43,9 @@ def _user_target(user: User) -> dict:
 
 
 def _authorize_on_user(req: ApiRequest, rule: str) -> str:
-    """Check a rule about the user in the path (404 when it does not exist)."""
-    user_id = req.path["user_id"]
-    req.ctx  # authenticate first: an anonymous caller learns nothing of what exists
-    with req.cloud.db.session() as session:
-        target = _user_target(users.get_user(session, user_id))
-    req.authorize(rule, target)
-    return user_id
+    return authorize_on_path_entity(
+        req, rule, "user_id", lambda session, user_id: _user_target(
+            users.get_user(session, user_id)))
 
 
 @routes.route("/v3/users", "GET")

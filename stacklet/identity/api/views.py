@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
+
+from sqlalchemy.orm import Session
 
 from stacklet.common.api import ApiRequest
 from stacklet.common.errors import BadRequest
@@ -112,3 +114,19 @@ def update_body(req: ApiRequest, schema: dict, key: str, entity_id: str) -> dict
                              f"{entity['id']!r} but the URL {entity_id!r}.")
         body = {**body, key: {k: v for k, v in entity.items() if k != "id"}}
     return validate(schema, body)[key]
+
+
+def authorize_on_path_entity(req: ApiRequest, rule: str, path_key: str,
+                             target_of: Callable[[Session, str], dict]) -> str:
+    """Check a policy rule about the entity named in the path; returns its id.
+
+    The caller is authenticated first, so an anonymous caller learns nothing
+    of what exists; then a missing entity is a 404; then the rule is checked
+    against the entity's attributes (``target_of`` loads them).
+    """
+    entity_id = req.path[path_key]
+    req.ctx
+    with req.cloud.db.session() as session:
+        target = target_of(session, entity_id)
+    req.authorize(rule, target)
+    return entity_id
