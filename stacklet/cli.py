@@ -182,10 +182,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not config.data_dir.exists():
         print("state:     not initialised (run `stacklet up`)")
         return 1
-    answering = _listener_answers(config.public_url)
-    print(f"listener:  {config.public_url} ({'answering' if answering else 'not answering'})")
     db = Database(config.database_url)
-    print(f"database:  {db.describe()}")
     try:
         with db.session() as session:
             rows = session.scalars(sa.select(ServiceRecord)
@@ -195,6 +192,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     finally:
         db.dispose()
+    # `stacklet up --bind` is not written to the config file: the listener
+    # the services last reported is the one to probe.
+    public_url = _last_reported_listener(rows) or config.public_url
+    answering = _listener_answers(public_url)
+    print(f"listener:  {public_url} ({'answering' if answering else 'not answering'})")
+    print(f"database:  {db.describe()}")
     from stacklet.app import HEARTBEAT_INTERVAL
     stale_after = datetime.timedelta(seconds=3 * HEARTBEAT_INTERVAL)
     print("services:")
@@ -212,6 +215,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not rows:
         print("  none has run yet")
     return 0 if answering else 3
+
+
+def _last_reported_listener(rows) -> str | None:
+    reported = [row for row in rows if (row.details or {}).get("listener")]
+    if not reported:
+        return None
+    return max(reported, key=lambda row: row.heartbeat_at).details["listener"]
 
 
 def _listener_answers(public_url: str) -> bool:
