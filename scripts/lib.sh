@@ -74,11 +74,20 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Wait until URL answers (any HTTP status), up to SECONDS_MAX seconds.
+# Wait until URL answers with any HTTP status, up to SECONDS_MAX seconds
+# (python3 rather than curl, which a minimal Debian lacks).
 wait_for_url() {
-    local url=$1 seconds_max=${2:-60} waited=0
-    until curl -s -o /dev/null "$url"; do
-        (( waited++ >= seconds_max * 5 )) && return 1
-        sleep 0.2
-    done
+    python3 - "$1" "${2:-60}" <<'PY'
+import sys, time, urllib.error, urllib.request
+url, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
 }

@@ -79,9 +79,14 @@ def test_member_logs_in_with_its_own_cloud_entry(member):
     assert token["project_id"] == member["project"]["id"]
 
 
-def test_member_may_not_list_projects(member):
-    message = member["cli"].fails("project", "list")
-    assert "403" in message or "Forbidden" in message, message
+def test_member_sees_only_its_projects_and_may_not_administer(member):
+    # On a 403 for GET /v3/projects, `openstack project list` falls back to
+    # the caller's own projects (GET /v3/users/{id}/projects).
+    projects = member["cli"].json("project", "list")
+    assert [p["Name"] for p in projects] == [PROJECT]
+    for command in (["user", "list"], ["project", "create", "e2e-not-allowed"]):
+        message = member["cli"].fails(*command)
+        assert "403" in message or "Forbidden" in message, message
 
 
 def test_application_credential_logs_in(member, app_credential):
