@@ -52,8 +52,8 @@ def app_credential(module_server, member) -> dict:
     write_clouds_yaml(clouds_yaml, {"e2e-appcred": {
         "auth_type": "v3applicationcredential",
         "auth": {"auth_url": admin_cloud(module_server)["auth"]["auth_url"],
-                 "application_credential_id": created["id"],
-                 "application_credential_secret": created["secret"]},
+                 "application_credential_id": created["ID"],
+                 "application_credential_secret": created["Secret"]},
         "region_name": "RegionOne", "identity_api_version": 3}})
     return {"credential": created, "cli": OpenStackCLI(clouds_yaml, "e2e-appcred")}
 
@@ -136,5 +136,5 @@ def test_everything_survives_a_restart(module_server, admin, member, app_credent
     assert any(a["Role"] == "member" for a in assignments), assignments
     member["cli"].json("token", "issue")
     credentials = member["cli"].json("application", "credential", "list")
-    assert [c["ID"] for c in credentials] == [app_credential["credential"]["id"]]
+    assert [c["ID"] for c in credentials] == [app_credential["credential"]["ID"]]
     app_credential["cli"].json("token", "issue")
