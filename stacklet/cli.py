@@ -193,12 +193,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     finally:
         db.dispose()
-    # The listener last recorded by a running API; flags given to `up` are not
-    # in the config file, so the record knows better than the configuration.
-    listeners = [row.details.get("listener") for row in rows if row.kind == "api"]
-    listener = next((url for url in listeners if url), config.public_url)
-    answering = _listener_answers(listener)
-    print(f"listener:  {listener} ({'answering' if answering else 'not answering'})")
+    # `stacklet up --bind` is not written to the config file: the listener
+    # the services last reported is the one to probe.
+    public_url = _last_reported_listener(rows) or config.public_url
+    answering = _listener_answers(public_url)
+    print(f"listener:  {public_url} ({'answering' if answering else 'not answering'})")
     print(f"database:  {db.describe()}")
     from stacklet.app import HEARTBEAT_INTERVAL
     stale_after = datetime.timedelta(seconds=3 * HEARTBEAT_INTERVAL)
@@ -217,6 +216,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not rows:
         print("  none has run yet")
     return 0 if answering else 3
+
+
+def _last_reported_listener(rows) -> str | None:
+    reported = [row for row in rows if (row.details or {}).get("listener")]
+    if not reported:
+        return None
+    return max(reported, key=lambda row: row.heartbeat_at).details["listener"]
 
 
 def _listener_answers(public_url: str) -> bool:

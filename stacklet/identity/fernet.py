@@ -29,6 +29,9 @@ class KeyRepository:
         self._fernet: MultiFernet | None = None
         self._loaded_mtime = None
         self._checked_at = 0.0
+        # Counts key set reloads, so a cache of validated tokens can tell that
+        # keys were pruned since it validated a token.
+        self.generation = 0
 
     def initialize(self) -> None:
         """Create the repository with a staged and a primary key if it is empty."""
@@ -69,6 +72,7 @@ class KeyRepository:
                 self._fernet = MultiFernet(
                     [Fernet((self.path / str(n)).read_bytes().strip()) for n in ordered])
                 self._loaded_mtime = mtime
+                self.generation += 1
             self._checked_at = now
             return self._fernet
 

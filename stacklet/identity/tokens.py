@@ -151,7 +151,7 @@ class TokenService:
         self.keys = keys
         self.expiration = datetime.timedelta(seconds=expiration)
         self.allow_expired_window = datetime.timedelta(seconds=allow_expired_window)
-        self._cache: collections.OrderedDict[str, tuple[int, ValidatedToken]] = \
+        self._cache: collections.OrderedDict[str, tuple[tuple[int, int], ValidatedToken]] = \
             collections.OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
@@ -195,7 +195,9 @@ class TokenService:
     def validate(self, token: str, *, allow_expired: bool = False) -> ValidatedToken:
         """Check a token; NotFound if it is invalid, expired or revoked."""
         with self.db.session() as session:
-            revision = revoke.current_revision(session)
+            # A cached token is stale once identity data or the keys changed.
+            self.keys.fernet()
+            revision = (revoke.current_revision(session), self.keys.generation)
             cached = self._cache_get(token, revision)
             if cached is None:
                 payload = self.decode(token)
@@ -215,7 +217,7 @@ class TokenService:
         except NotFound:
             raise Unauthorized("The request you have made requires authentication.") from None
 
-    def _cache_get(self, token: str, revision: int) -> ValidatedToken | None:
+    def _cache_get(self, token: str, revision: tuple[int, int]) -> ValidatedToken | None:
         with self._cache_lock:
             entry = self._cache.get(token)
             if entry is None or entry[0] != revision:
@@ -223,7 +225,7 @@ class TokenService:
             self._cache.move_to_end(token)
             return entry[1]
 
-    def _cache_put(self, token: str, revision: int, validated: ValidatedToken) -> None:
+    def _cache_put(self, token: str, revision: tuple[int, int], validated: ValidatedToken) -> None:
         with self._cache_lock:
             self._cache[token] = (revision, validated)
             self._cache.move_to_end(token)

@@ -1,0 +1,88 @@
+"""`stacklet up` as an operator sees it: files it writes, status, signals, restart, keys."""
+
+from __future__ import annotations
+
+import signal
+import stat
+import time
+
+import pytest
+import yaml
+
+from tests.e2e.conftest import OpenStackCLI, StackletServer, token_status
+
+pytestmark = pytest.mark.e2e
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_up_writes_private_client_files_and_documented_config(server: StackletServer):
+    data = server.data_dir
+    for name in ("clouds.yaml", "openrc", "admin-password"):
+        assert mode(data / name) == 0o600, f"{name} must be readable by its owner only"
+    password = (data / "admin-password").read_text().strip()
+    cloud = yaml.safe_load((data / "clouds.yaml").read_text())["clouds"]["stacklet"]
+    assert cloud["auth"]["password"] == password
+    assert cloud["auth"]["auth_url"] == f"{server.url}/identity/v3"
+    assert f"export OS_AUTH_URL={server.url}/identity/v3" in (data / "openrc").read_text()
+    config = (data / "stacklet.conf").read_text()
+    assert "[api]" in config and "STACKLET_API_BIND" in config
+
+    output = server.output()
+    assert f"export OS_CLIENT_CONFIG_FILE={data / 'clouds.yaml'} OS_CLOUD=stacklet" in output
+    assert f"or: source {data / 'openrc'}" in output
+
+
+def test_status_reports_the_listener_and_the_identity_api(server: StackletServer):
+    running = server.stacklet("status")
+    assert running.returncode == 0, running.stdout + running.stderr
+    assert f"{server.url} (answering)" in running.stdout
+    identity = [line for line in running.stdout.splitlines() if "identity-api" in line]
+    assert identity and " up " in identity[0], running.stdout
+
+    server.stop()
+    stopped = server.stacklet("status")
+    assert stopped.returncode != 0
+    assert "not answering" in stopped.stdout
+    identity = [line for line in stopped.stdout.splitlines() if "identity-api" in line]
+    assert identity and "stopped" in identity[0], stopped.stdout
+
+
+def test_sigint_stops_within_seconds(server: StackletServer):
+    took = server.stop(signal.SIGINT)
+    assert took < 10
+    assert not server.answers()
+
+
+def test_restart_keeps_a_created_domain(server: StackletServer):
+    admin = OpenStackCLI(server.clouds_yaml)
+    created = admin.json("domain", "create", "e2e-kept", "--description", "survives restarts")
+    server.stop()
+    server.start()
+    shown = admin.json("domain", "show", "e2e-kept")
+    assert shown["id"] == created["id"]
+    assert shown["description"] == "survives restarts"
+
+
+def test_rotate_keys_keeps_old_tokens_until_pruned(server: StackletServer):
+    admin = OpenStackCLI(server.clouds_yaml)
+    old_token = admin.json("token", "issue")["id"]
+
+    rotated = server.stacklet("identity", "rotate-keys")
+    assert rotated.returncode == 0, rotated.stderr
+    # A running server looks for new keys once a second.
+    time.sleep(1.5)
+    new_token = admin.json("token", "issue")["id"]
+    assert token_status(server, new_token, new_token) == 200
+    assert token_status(server, new_token, old_token) == 200, "a secondary key must validate"
+
+    # With max_active_keys=3 only the primary and one secondary survive, so
+    # two more rotations prune the key that signed the old token.
+    for _ in range(2):
+        assert server.stacklet("identity", "rotate-keys").returncode == 0
+    time.sleep(1.5)
+    newest = admin.json("token", "issue")["id"]
+    assert token_status(server, newest, newest) == 200
+    assert token_status(server, newest, old_token) in (401, 404)
