@@ -21,7 +21,7 @@ IDENTITY_FEATURES = {
     "api_v3": True,
     "api_v2": False,                  # only Keystone v3 is served
     "api_v2_admin": False,            # idem
-    "trust": False,                   # no OS-TRUST delegation
+    "trust": True,
     "access_rules": False,            # application credentials have no access rules
     "security_compliance": False,     # no lockout, password history or minimum age
     "domain_specific_drivers": False,  # one SQL identity backend for every domain
