@@ -158,17 +158,54 @@ def cmd_up(args: argparse.Namespace) -> int:
         if value:
             os.environ[config_module.OPTIONS_BY_KEY[(section, name)].env_name] = value
     workers = config.get("api", "workers")
+    options = dict(host=host, port=port, log_level=level.lower(),
+                   access_log=config.get("logging", "access_log"),
+                   timeout_graceful_shutdown=5, server_header=False)
     if workers > 1:
-        app = "stacklet.app:app_from_environment"
+        serve_workers("stacklet.app:app_from_environment", workers, options)
     else:
         from stacklet.app import create_app
         from stacklet.cloud import Cloud
-        app = create_app(Cloud(config))
-    uvicorn.run(app, host=host, port=port, workers=workers if workers > 1 else None,
-                factory=workers > 1, log_level=level.lower(),
-                access_log=config.get("logging", "access_log"),
-                timeout_graceful_shutdown=5, server_header=False)
+        uvicorn.run(create_app(Cloud(config)), **options)
     return 0
+
+
+def serve_workers(factory: str, workers: int, options: dict) -> None:
+    """Run `workers` uvicorn processes sharing one listening socket we create.
+
+    uvicorn.run(workers=N) binds with socket.socket(AF_INET) whose proto is 0,
+    and asyncio only turns Nagle off (TCP_NODELAY) on sockets whose proto is
+    IPPROTO_TCP.  Every response is written as two segments (head, body), so
+    on a kept-alive connection the body waited for the client's delayed ACK:
+    each request took 40+ ms however idle the server was.  A socket made with
+    proto=IPPROTO_TCP, and TCP_NODELAY on the listener (Linux copies it to
+    accepted sockets), gives keep-alive clients their answer at once.
+    """
+    import inspect
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(factory, factory=True, workers=workers, **options)
+    host, port = options["host"], options["port"]
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise SystemExit(f"stacklet: cannot listen on {host}:{port}: {exc}") from None
+    sock.set_inheritable(True)
+    # uvicorn before 0.36 wants the per-worker target; later versions build it.
+    try:
+        if "target" in inspect.signature(Multiprocess.__init__).parameters:
+            Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 # -- status --------------------------------------------------------------------
