@@ -388,6 +388,7 @@ class PhaseResult:
     latencies: list[float]
     client_cpu: float
     server_cpu: float
+    elapsed: float
 
     @property
     def rate(self) -> float:
@@ -400,7 +401,13 @@ class PhaseResult:
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())) or "none"
         return (f"{self.rate:10.1f} req/s  ({self.ok} ok in {self.duration:.0f}s; "
                 f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; errors: {errors}; "
-                f"CPU cores used: client {self.client_cpu:.2f}, server {self.server_cpu:.2f})")
+                f"CPU cores used: client {self.client_cpu:.2f}, server {self.server_cpu:.2f}; "
+                f"server CPU per answer {self.server_cpu_per_request * 1000:.2f} ms)")
+
+    @property
+    def server_cpu_per_request(self) -> float:
+        """Server CPU seconds per counted answer: steadier than req/s on a busy machine."""
+        return self.server_cpu * self.elapsed / self.ok if self.ok else float("nan")
 
 
 async def run_phase(cloud: Cloud, make_request, *, clients: int, duration: float,
@@ -444,7 +451,8 @@ async def run_phase(cloud: Cloud, make_request, *, clients: int, duration: float
     elapsed = time.monotonic() - wall
     return PhaseResult(ok=ok, duration=duration, errors=errors, latencies=latencies,
                        client_cpu=(own_cpu_seconds() - client_cpu) / elapsed,
-                       server_cpu=(tree_cpu_seconds(cloud.process.pid) - server_cpu) / elapsed)
+                       server_cpu=(tree_cpu_seconds(cloud.process.pid) - server_cpu) / elapsed,
+                       elapsed=elapsed)
 
 
 async def measure(cloud: Cloud, args) -> dict[str, PhaseResult]:
@@ -563,11 +571,15 @@ def report(results: dict[str, dict[str, PhaseResult]], args) -> int:
     print(f"identity bench: {args.clients} clients, {args.duration:.0f}s per phase, "
           f"{WORKERS} workers each, bcrypt cost {BCRYPT_ROUNDS}, SQLite, Fernet"
           f"{', nocatalog' if args.nocatalog else ''}")
-    print(f"{'':10} {'issue req/s':>12} {'validate req/s':>15}")
+    print(f"{'':10} {'issue req/s':>12} {'validate req/s':>15}   server CPU ms per answer "
+          "(issue, validate)")
     for name, phases in results.items():
-        print(f"{name:10} {phases['issue'].rate:12.1f} {phases['validate'].rate:15.1f}")
+        print(f"{name:10} {phases['issue'].rate:12.1f} {phases['validate'].rate:15.1f}   "
+              f"{phases['issue'].server_cpu_per_request * 1000:8.2f} "
+              f"{phases['validate'].server_cpu_per_request * 1000:8.2f}")
     summary = {name: {phase: {"rate": r.rate, "ok": r.ok, "errors": dict(r.errors),
-                              "client_cpu": r.client_cpu, "server_cpu": r.server_cpu}
+                              "client_cpu": r.client_cpu, "server_cpu": r.server_cpu,
+                              "server_cpu_ms_per_answer": r.server_cpu_per_request * 1000}
                       for phase, r in phases.items()} for name, phases in results.items()}
     met = True
     if len(results) == 2:

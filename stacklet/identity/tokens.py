@@ -38,6 +38,10 @@ PAYLOAD_VERSION = 1
 # lifetime lives in the payload.
 _NO_TTL = None
 
+# Revision-read connections kept open per process (more are opened while
+# more requests than this read at the same moment, then closed).
+_REVISION_CONNECTIONS = 8
+
 
 def new_audit_id() -> str:
     return base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
@@ -151,6 +155,8 @@ class TokenService:
             collections.OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        # Idle connections for _current_revision; list.pop/append are atomic.
+        self._revision_connections: list = []
         self._revision_sql = str(
             sa.select(IdentityRevision.revision).where(IdentityRevision.id == 1)
             .compile(db.engine, compile_kwargs={"literal_binds": True}))
@@ -219,14 +225,21 @@ class TokenService:
         """The identity revision counter, read from the database on every call.
 
         Reading it per request is what makes a revocation in one worker
-        process take effect at once in all of them.  This is the whole
-        database cost of validating a cached token, so it skips the ORM: no
-        Session, no statement compilation (the SQL is compiled once), just a
-        pooled DBAPI connection and one indexed primary-key read.  Returning
-        the connection to the pool ends its transaction, so the next read
-        sees every commit made before it.
+        process take effect at once in all of them.  It is the whole database
+        cost of validating a cached token, so it skips the ORM: no Session, no
+        statement compilation (the SQL is compiled once), one indexed
+        primary-key read on a DBAPI connection of its own.  Those connections
+        are kept apart from the engine's pool (detached from it once made, so
+        they keep its per-connection setup): borrowing pooled connections
+        made SQLite's pool overflow under load, opening and closing a
+        connection (PRAGMAs, schema parse) for many requests.  Each read ends
+        its transaction, so the next one sees every commit made before it.
         """
-        connection = self.db.engine.raw_connection()
+        try:
+            connection = self._revision_connections.pop()
+        except IndexError:
+            connection = self.db.engine.raw_connection()
+            connection.detach()
         try:
             cursor = connection.cursor()
             try:
@@ -234,7 +247,13 @@ class TokenService:
                 row = cursor.fetchone()
             finally:
                 cursor.close()
-        finally:
+            connection.rollback()
+        except Exception:
+            connection.close()      # a broken connection is not reused
+            raise
+        if len(self._revision_connections) < _REVISION_CONNECTIONS:
+            self._revision_connections.append(connection)
+        else:
             connection.close()
         return row[0] if row and row[0] is not None else 0
 
