@@ -236,26 +236,42 @@ class TokenService:
         its transaction, so the next one sees every commit made before it.
         """
         try:
-            connection = self._revision_connections.pop()
+            connection, reused = self._revision_connections.pop(), True
         except IndexError:
-            connection = self.db.engine.raw_connection()
-            connection.detach()
+            connection, reused = self._new_revision_connection(), False
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self._revision_sql)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-            connection.rollback()
+            row = self._read_revision(connection)
         except Exception:
             connection.close()      # a broken connection is not reused
-            raise
+            if not reused:
+                raise
+            # An idle connection the server dropped: once more on a new one.
+            connection = self._new_revision_connection()
+            try:
+                row = self._read_revision(connection)
+            except Exception:
+                connection.close()
+                raise
         if len(self._revision_connections) < _REVISION_CONNECTIONS:
             self._revision_connections.append(connection)
         else:
             connection.close()
         return row[0] if row and row[0] is not None else 0
+
+    def _new_revision_connection(self):
+        connection = self.db.engine.raw_connection()
+        connection.detach()
+        return connection
+
+    def _read_revision(self, connection) -> tuple | None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._revision_sql)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        connection.rollback()
+        return row
 
     def _cache_get(self, token: str, revision: int) -> ValidatedToken | None:
         with self._cache_lock:
