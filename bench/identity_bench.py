@@ -32,6 +32,7 @@ import collections
 import contextlib
 import dataclasses
 import grp
+import importlib.util
 import json
 import os
 import pwd
@@ -369,7 +370,10 @@ def start_stacklet(workdir: Path) -> Cloud:
         "--admin-password", ADMIN_PASSWORD,
     ], log=log, env=env)
     cloud = Cloud("Stacklet", port, "/identity/v3", process, log)
-    say(f"Stacklet ({WORKERS} workers) on 127.0.0.1:{port}")
+    speedups = [name for name in ("uvloop", "httptools")
+                if importlib.util.find_spec(name) is not None]
+    say(f"Stacklet ({WORKERS} workers) on 127.0.0.1:{port}; uvicorn with "
+        f"{' and '.join(speedups) or 'neither uvloop nor httptools (pip install -e . adds them)'}")
     wait_until_answering(cloud, timeout=180)
     with contextlib.closing(sqlite3.connect(workdir / "data" / "stacklet.db")) as db:
         row = db.execute("SELECT password_hash FROM identity_users WHERE name = 'admin'"
