@@ -120,8 +120,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU (user + system) used so far by a process and all its descendants."""
+def machine_busy_seconds() -> float:
+    """CPU time all processes of the machine have used so far (from /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]            # idle + iowait
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
+def tree_cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU (user + system) used so far by a process and each of its descendants."""
     children = collections.defaultdict(list)
     stats = {}
     for entry in os.listdir("/proc"):
@@ -135,12 +142,16 @@ def tree_cpu_seconds(pid: int) -> float:
         fields = raw[raw.rindex(")") + 2:].split()
         children[int(fields[1])].append(int(entry))
         stats[int(entry)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
-    total, todo = 0.0, [pid]
+    found, todo = {}, [pid]
     while todo:
         current = todo.pop()
-        total += stats.get(current, 0.0)
+        found[current] = stats.get(current, 0.0)
         todo.extend(children.get(current, ()))
-    return total
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    return sum(tree_cpu_by_process(pid).values())
 
 
 def own_cpu_seconds() -> float:
@@ -393,6 +404,8 @@ class PhaseResult:
     client_cpu: float
     server_cpu: float
     elapsed: float
+    server_processes: list[float]   # cores used by each busy server process
+    others_cpu: float               # cores used meanwhile by the rest of the machine
 
     @property
     def rate(self) -> float:
@@ -405,7 +418,9 @@ class PhaseResult:
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())) or "none"
         return (f"{self.rate:10.1f} req/s  ({self.ok} ok in {self.duration:.0f}s; "
                 f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; errors: {errors}; "
-                f"CPU cores used: client {self.client_cpu:.2f}, server {self.server_cpu:.2f}; "
+                f"CPU cores used: client {self.client_cpu:.2f}, server {self.server_cpu:.2f} "
+                f"({' + '.join(f'{c:.2f}' for c in self.server_processes)}), "
+                f"other processes {self.others_cpu:.2f}; "
                 f"server CPU per answer {self.server_cpu_per_request * 1000:.2f} ms)")
 
     @property
@@ -449,14 +464,20 @@ async def run_phase(cloud: Cloud, make_request, *, clients: int, duration: float
         finally:
             conn.close()
 
-    client_cpu, server_cpu, wall = own_cpu_seconds(), tree_cpu_seconds(cloud.process.pid), \
-        time.monotonic()
+    client_cpu, machine_cpu = own_cpu_seconds(), machine_busy_seconds()
+    server_cpu, wall = tree_cpu_by_process(cloud.process.pid), time.monotonic()
     await asyncio.gather(*(client(i) for i in range(clients)))
     elapsed = time.monotonic() - wall
+    server_after = tree_cpu_by_process(cloud.process.pid)
+    per_process = sorted(((after - server_cpu.get(pid, 0.0)) / elapsed
+                          for pid, after in server_after.items()), reverse=True)
+    client_cores = (own_cpu_seconds() - client_cpu) / elapsed
+    server_cores = sum(per_process)
     return PhaseResult(ok=ok, duration=duration, errors=errors, latencies=latencies,
-                       client_cpu=(own_cpu_seconds() - client_cpu) / elapsed,
-                       server_cpu=(tree_cpu_seconds(cloud.process.pid) - server_cpu) / elapsed,
-                       elapsed=elapsed)
+                       client_cpu=client_cores, server_cpu=server_cores, elapsed=elapsed,
+                       server_processes=[c for c in per_process if c >= 0.01],
+                       others_cpu=max(0.0, (machine_busy_seconds() - machine_cpu) / elapsed
+                                      - client_cores - server_cores))
 
 
 async def measure(cloud: Cloud, args) -> dict[str, PhaseResult]:
@@ -583,7 +604,9 @@ def report(results: dict[str, dict[str, PhaseResult]], args) -> int:
               f"{phases['validate'].server_cpu_per_request * 1000:8.2f}")
     summary = {name: {phase: {"rate": r.rate, "ok": r.ok, "errors": dict(r.errors),
                               "client_cpu": r.client_cpu, "server_cpu": r.server_cpu,
-                              "server_cpu_ms_per_answer": r.server_cpu_per_request * 1000}
+                              "server_cpu_ms_per_answer": r.server_cpu_per_request * 1000,
+                              "server_processes": r.server_processes,
+                              "others_cpu": r.others_cpu}
                       for phase, r in phases.items()} for name, phases in results.items()}
     met = True
     if len(results) == 2:
