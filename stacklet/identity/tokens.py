@@ -156,7 +156,9 @@ class TokenService:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         # Idle connections for _current_revision; list.pop/append are atomic.
+        # Being outside the pool, they are closed when the engine is disposed.
         self._revision_connections: list = []
+        sa.event.listen(db.engine, "engine_disposed", self._close_revision_connections)
         self._revision_sql = str(
             sa.select(IdentityRevision.revision).where(IdentityRevision.id == 1)
             .compile(db.engine, compile_kwargs={"literal_binds": True}))
@@ -257,6 +259,10 @@ class TokenService:
         else:
             connection.close()
         return row[0] if row and row[0] is not None else 0
+
+    def _close_revision_connections(self, _engine=None) -> None:
+        while self._revision_connections:
+            self._revision_connections.pop().close()
 
     def _new_revision_connection(self):
         connection = self.db.engine.raw_connection()
