@@ -51,7 +51,12 @@ def create_app(cloud: Cloud) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
-        await asyncio.to_thread(record_heartbeat, cloud, service_names, started=True)
+        try:
+            await asyncio.to_thread(record_heartbeat, cloud, service_names, started=True)
+        except sa.exc.IntegrityError:
+            # Worker processes of one host start together: another one
+            # inserted this host's rows between our select and insert.
+            await asyncio.to_thread(record_heartbeat, cloud, service_names, started=True)
 
         async def heartbeat() -> None:
             while True:

@@ -20,6 +20,7 @@ import os
 import threading
 
 import msgpack
+import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ from stacklet.identity.models import (
     SYSTEM_TARGET,
     ApplicationCredential,
     Domain,
+    IdentityRevision,
     Project,
     Role,
     Trust,
@@ -44,6 +46,10 @@ PAYLOAD_VERSION = 1
 # Fernet's own timestamp is checked by us, not by the library: the token's
 # lifetime lives in the payload.
 _NO_TTL = None
+
+# Revision-read connections kept open per process (more are opened while
+# more requests than this read at the same moment, then closed).
+_REVISION_CONNECTIONS = 8
 
 
 def new_audit_id() -> str:
@@ -155,6 +161,13 @@ class TokenService:
             collections.OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        # Idle connections for _current_revision; list.pop/append are atomic.
+        # Being outside the pool, they are closed when the engine is disposed.
+        self._revision_connections: list = []
+        sa.event.listen(db.engine, "engine_disposed", self._close_revision_connections)
+        self._revision_sql = str(
+            sa.select(IdentityRevision.revision).where(IdentityRevision.id == 1)
+            .compile(db.engine, compile_kwargs={"literal_binds": True}))
 
     # -- issuing ---------------------------------------------------------
 
@@ -194,15 +207,18 @@ class TokenService:
 
     def validate(self, token: str, *, allow_expired: bool = False) -> ValidatedToken:
         """Check a token; NotFound if it is invalid, expired or revoked."""
-        with self.db.session() as session:
-            # A cached token is stale once identity data or the keys changed.
-            self.keys.fernet()
-            revision = (revoke.current_revision(session), self.keys.generation)
-            cached = self._cache_get(token, revision)
-            if cached is None:
-                payload = self.decode(token)
+        # The revision is read before the token is resolved: a change that
+        # lands in between leaves the entry under the older revision, so the
+        # next request resolves it again.  Reloading the keys first makes a
+        # cached token stale once its key was pruned.
+        self.keys.fernet()
+        revision = (self._current_revision(), self.keys.generation)
+        cached = self._cache_get(token, revision)
+        if cached is None:
+            payload = self.decode(token)
+            with self.db.session() as session:
                 cached = self._build(session, payload)
-                self._cache_put(token, revision, cached)
+            self._cache_put(token, revision, cached)
         expires_at = cached.payload.expires_at
         now = utcnow()
         if now >= expires_at and not (allow_expired and
@@ -216,6 +232,62 @@ class TokenService:
             return self.validate(token).context()
         except NotFound:
             raise Unauthorized("The request you have made requires authentication.") from None
+
+    def _current_revision(self) -> int:
+        """The identity revision counter, read from the database on every call.
+
+        Reading it per request is what makes a revocation in one worker
+        process take effect at once in all of them.  It is the whole database
+        cost of validating a cached token, so it skips the ORM: no Session, no
+        statement compilation (the SQL is compiled once), one indexed
+        primary-key read on a DBAPI connection of its own.  Those connections
+        are kept apart from the engine's pool (detached from it once made, so
+        they keep its per-connection setup): borrowing pooled connections
+        made SQLite's pool overflow under load, opening and closing a
+        connection (PRAGMAs, schema parse) for many requests.  Each read ends
+        its transaction, so the next one sees every commit made before it.
+        """
+        try:
+            connection, reused = self._revision_connections.pop(), True
+        except IndexError:
+            connection, reused = self._new_revision_connection(), False
+        try:
+            row = self._read_revision(connection)
+        except Exception:
+            connection.close()      # a broken connection is not reused
+            if not reused:
+                raise
+            # An idle connection the server dropped: once more on a new one.
+            connection = self._new_revision_connection()
+            try:
+                row = self._read_revision(connection)
+            except Exception:
+                connection.close()
+                raise
+        if len(self._revision_connections) < _REVISION_CONNECTIONS:
+            self._revision_connections.append(connection)
+        else:
+            connection.close()
+        return row[0] if row and row[0] is not None else 0
+
+    def _close_revision_connections(self, _engine=None) -> None:
+        while self._revision_connections:
+            self._revision_connections.pop().close()
+
+    def _new_revision_connection(self):
+        connection = self.db.engine.raw_connection()
+        connection.detach()
+        return connection
+
+    def _read_revision(self, connection) -> tuple | None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._revision_sql)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        connection.rollback()
+        return row
 
     def _cache_get(self, token: str, revision: tuple[int, int]) -> ValidatedToken | None:
         with self._cache_lock:

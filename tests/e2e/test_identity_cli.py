@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import (
-    OpenStackCLI, StackletServer, admin_cloud, token_status, write_clouds_yaml)
+    OpenStackCLI,
+    StackletServer,
+    admin_cloud,
+    token_status,
+    write_clouds_yaml,
+)
 
 pytestmark = pytest.mark.e2e
 
