@@ -25,11 +25,6 @@ def bump_revision(session: Session) -> None:
         session.add(IdentityRevision(id=1, revision=1))
 
 
-def current_revision(session: Session) -> int:
-    return session.execute(sa.select(IdentityRevision.revision)
-                           .where(IdentityRevision.id == 1)).scalar() or 0
-
-
 def revoke(session: Session, *, audit_id: str | None = None, audit_chain_id: str | None = None,
            user_id: str | None = None, project_id: str | None = None,
            domain_id: str | None = None, issued_before: datetime.datetime | None = None) -> None:
