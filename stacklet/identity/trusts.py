@@ -96,10 +96,14 @@ def trust_roles(session: Session, trust: Trust) -> list[Role]:
     return assignment.roles_by_ids(session, trust.role_ids)
 
 
-def consume(session: Session, trust: Trust) -> None:
-    """Count one token issued through a trust with limited uses."""
-    if trust.remaining_uses is None:
-        return
-    if trust.remaining_uses <= 0:
-        raise Forbidden(f"Trust {trust.id} has no remaining uses.")
-    trust.remaining_uses -= 1
+def consume(session: Session, trust_id: str) -> None:
+    """Count one token issued through a trust with limited uses.
+
+    One conditional UPDATE, so concurrent logins never use a trust more
+    often than it allows.
+    """
+    used = session.execute(sa.update(Trust).where(
+        Trust.id == trust_id, Trust.remaining_uses > 0)
+        .values(remaining_uses=Trust.remaining_uses - 1)).rowcount
+    if not used:
+        raise Forbidden(f"Trust {trust_id} has no remaining uses.")
