@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import itertools
+
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from stacklet.identity import endpoint_filter
-from stacklet.identity.models import Endpoint, Region, Service, new_id
+from stacklet.identity import endpoint_filter, revoke
+from stacklet.identity.models import (
+    Endpoint,
+    EndpointGroup,
+    ProjectEndpoint,
+    ProjectEndpointGroup,
+    Region,
+    Service,
+    new_id,
+)
+
+# What a catalog is made of.  Validations cache catalogs per identity
+# revision, so any change to these bumps the revision.
+CATALOG_MODELS = (Service, Endpoint, Region, EndpointGroup, ProjectEndpoint,
+                  ProjectEndpointGroup)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_revision_on_catalog_change(session: Session, _context, _instances) -> None:
+    changed = itertools.chain(session.new, session.dirty, session.deleted)
+    if any(isinstance(row, CATALOG_MODELS) for row in changed):
+        revoke.bump_revision(session)
 
 
 def _substitute(url: str, project_id: str | None) -> str | None:

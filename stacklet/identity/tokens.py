@@ -29,6 +29,7 @@ from stacklet.common.errors import NotFound, Unauthorized
 from stacklet.common.timeutils import isotime
 from stacklet.db import Database, utcnow
 from stacklet.identity import assignment, revoke
+from stacklet.identity.catalog import build_catalog
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.models import (
     SYSTEM_TARGET,
@@ -161,6 +162,7 @@ class TokenService:
             collections.OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._catalogs: dict[tuple[int, str | None], list[dict]] = {}
         # Idle connections for _current_revision; list.pop/append are atomic.
         # Being outside the pool, they are closed when the engine is disposed.
         self._revision_connections: list = []
@@ -225,6 +227,19 @@ class TokenService:
                                       now < expires_at + self.allow_expired_window):
             raise NotFound("Could not find token.")
         return cached
+
+    def catalog(self, project_id: str | None) -> list[dict]:
+        """The catalog a token for this project shows, cached per identity revision
+        (catalog changes bump it: see catalog.py)."""
+        key = (self._current_revision(), project_id)
+        found = self._catalogs.get(key)
+        if found is None:
+            with self.db.session() as session:
+                found = build_catalog(session, project_id)
+            if len(self._catalogs) >= self._cache_size:
+                self._catalogs.clear()
+            self._catalogs[key] = found
+        return found
 
     def authenticate(self, token: str) -> RequestContext:
         """The Authenticator every API uses: a RequestContext, or 401."""

@@ -149,3 +149,24 @@ def test_revocation_in_one_process_is_seen_at_once_by_another(api, cloud, stackl
             other_worker.tokens.authenticate(subject)
     finally:
         other_worker.close()
+
+
+def test_catalog_changes_reach_every_process_at_once(api, stacklet_config):
+    """Catalogs are cached per process; an endpoint added through one API
+    process shows in the catalog another process serves next."""
+    from stacklet.cloud import Cloud
+    other_worker = Cloud(stacklet_config)
+    try:
+        def identity_urls():
+            (identity,) = [s for s in other_worker.tokens.catalog(None)
+                           if s["type"] == "identity"]
+            return sorted(e["url"] for e in identity["endpoints"])
+
+        before = identity_urls()
+        service_id = api.admin("GET", "/services?type=identity").json()["services"][0]["id"]
+        api.admin("POST", "/endpoints", {"endpoint": {
+            "service_id": service_id, "interface": "public", "region_id": "RegionOne",
+            "url": "http://elsewhere.example/identity"}}, expect=201)
+        assert identity_urls() == sorted(before + ["http://elsewhere.example/identity"])
+    finally:
+        other_worker.close()

@@ -12,7 +12,6 @@ from stacklet.identity import assignment, resource
 from stacklet.identity.api.projects import project_view
 from stacklet.identity.api.views import collection, entity_links
 from stacklet.identity.authentication import TokenIssuer
-from stacklet.identity.catalog import build_catalog
 from stacklet.identity.models import SYSTEM_TARGET, Domain
 from stacklet.identity.tokens import ValidatedToken
 
@@ -38,8 +37,7 @@ def token_body(req: ApiRequest, token: ValidatedToken, *, with_catalog: bool) ->
     if payload.scope.kind is not None:
         body["roles"] = list(token.roles)
         if with_catalog:
-            with req.cloud.db.session() as session:
-                body["catalog"] = build_catalog(session, token.project and token.project["id"])
+            body["catalog"] = req.cloud.tokens.catalog(token.project and token.project["id"])
     if token.application_credential is not None:
         body["application_credential"] = token.application_credential
     if token.trust is not None:
@@ -95,8 +93,7 @@ def auth_catalog(req: ApiRequest):
     ctx = req.ctx
     if ctx.project_id is None and ctx.domain_id is None and ctx.system_scope is None:
         raise Unauthorized("A scoped token is required to read the catalog.")
-    with req.cloud.db.session() as session:
-        catalog = build_catalog(session, ctx.project_id)
+    catalog = req.cloud.tokens.catalog(ctx.project_id)
     return {"catalog": catalog, "links": {"self": str(req.http.url), "previous": None,
                                           "next": None}}
 
