@@ -14,12 +14,17 @@ from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event, orm
+from sqlalchemy.dialects import mysql
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 class Base(orm.DeclarativeBase):
-    pass
+    # Timestamps keep microseconds on every database: MySQL and MariaDB
+    # DATETIME would drop them, and revocation compares issue times finely.
+    type_annotation_map = {
+        datetime.datetime: sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"),
+    }
 
 
 def utcnow() -> datetime.datetime:
