@@ -275,3 +275,31 @@ class Trust(Base):
     redelegation_count: Mapped[int | None] = mapped_column()
     extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class RegisteredLimit(Base):
+    """A resource's default limit for a service (unified limits)."""
+
+    __tablename__ = "identity_registered_limits"
+    __table_args__ = (sa.UniqueConstraint("service_id", "region_id", "resource_name"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_services.id", ondelete="CASCADE"))
+    region_id: Mapped[str | None] = mapped_column(sa.String(255))
+    resource_name: Mapped[str] = mapped_column(sa.String(255))
+    default_limit: Mapped[int] = mapped_column(sa.BigInteger)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Limit(Base):
+    """A project's (or domain's) own limit of a resource, overriding the default."""
+
+    __tablename__ = "identity_limits"
+    __table_args__ = (sa.UniqueConstraint("registered_limit_id", "project_id", "domain_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    registered_limit_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_registered_limits.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str | None] = mapped_column(ID, index=True)
+    domain_id: Mapped[str | None] = mapped_column(ID)
+    resource_limit: Mapped[int] = mapped_column(sa.BigInteger)
+    description: Mapped[str | None] = mapped_column(sa.Text)

@@ -185,3 +185,20 @@ _EC2_OWNER = f"{ADMIN} or user_id:%(target.credential.user_id)s"
 RULES += [_rule(f"ec2_{action}", _EC2_OWNER)
           for action in ("create_credential", "list_credentials", "get_credential",
                          "delete_credential")]
+
+# Unified limits: anyone authenticated reads the registered defaults; the
+# admin writes; limits are read by the admin, a system reader, or (their own
+# project's) a project member.
+RULES += [
+    _rule("get_registered_limit", "@"),
+    _rule("list_registered_limits", "@"),
+    _rule("create_registered_limits", ADMIN),
+    _rule("update_registered_limit", ADMIN),
+    _rule("delete_registered_limit", ADMIN),
+    _rule("get_limit_model", "@"),
+    _rule("get_limit", f"{ADMIN_OR_SYSTEM_READER} or project_id:%(target.limit.project_id)s"),
+    _rule("list_limits", ADMIN_OR_SYSTEM_READER),
+    _rule("create_limits", ADMIN),
+    _rule("update_limit", ADMIN),
+    _rule("delete_limit", ADMIN),
+]

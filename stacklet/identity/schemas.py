@@ -358,3 +358,39 @@ role_update = {
 
 ec2_credential_create = {"type": "object", "required": ["tenant_id"],
                          "properties": {"tenant_id": ID_STRING}}
+
+# -- unified limits -----------------------------------------------------------
+
+_LIMIT_VALUE = {"type": "integer", "minimum": -1, "maximum": 2 ** 31 - 1}
+_registered_limit = {
+    "type": "object",
+    "required": ["service_id", "resource_name", "default_limit"],
+    "additionalProperties": False,
+    "properties": {"service_id": ID_STRING, "region_id": NULLABLE_ID,
+                   "resource_name": NAME_STRING, "default_limit": _LIMIT_VALUE,
+                   "description": DESCRIPTION},
+}
+registered_limits_create = {
+    "type": "object", "required": ["registered_limits"],
+    "properties": {"registered_limits": {"type": "array", "minItems": 1,
+                                         "items": _registered_limit}}}
+registered_limit_update = {
+    "type": "object", "required": ["registered_limit"],
+    "properties": {"registered_limit": {**_registered_limit, "required": [],
+                                        "minProperties": 1}}}
+limits_create = {
+    "type": "object", "required": ["limits"],
+    "properties": {"limits": {"type": "array", "minItems": 1, "items": {
+        "type": "object",
+        "required": ["service_id", "resource_name", "resource_limit"],
+        "additionalProperties": False,
+        "properties": {"service_id": ID_STRING, "region_id": NULLABLE_ID,
+                       "project_id": NULLABLE_ID, "domain_id": NULLABLE_ID,
+                       "resource_name": NAME_STRING, "resource_limit": _LIMIT_VALUE,
+                       "description": DESCRIPTION}}}}}
+limit_update = {
+    "type": "object", "required": ["limit"],
+    "properties": {"limit": {"type": "object", "minProperties": 1,
+                             "additionalProperties": False,
+                             "properties": {"resource_limit": _LIMIT_VALUE,
+                                            "description": DESCRIPTION}}}}

@@ -17,6 +17,7 @@ from stacklet.identity.api import (
     ec2_credentials,
     endpoint_groups,
     groups,
+    limits,
     oauth1,
     policies,
     projects,
@@ -28,7 +29,7 @@ from stacklet.identity.api import (
 
 HANDLER_MODULES = [versions, auth, domain_config, domains, projects, users, groups, roles,
                    assignments, catalog, credentials, ec2_credentials, application_credentials,
-                   policies, oauth1, endpoint_groups, trusts]
+                   policies, oauth1, endpoint_groups, trusts, limits]
 
 
 def error_body(exc: APIError) -> dict:

@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 224570bd6b05
+Revision ID: 2d5c168f102a
 Revises: 
-Create Date: 2026-11-24 12:31:46.488498
+Create Date: 2026-11-24 12:38:24.210394
 """
 
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-revision = '224570bd6b05'
+revision = '2d5c168f102a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -191,6 +191,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_identity_projects_domain_id'), ['domain_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_identity_projects_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('identity_registered_limits',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('service_id', sa.String(length=64), nullable=False),
+    sa.Column('region_id', sa.String(length=255), nullable=True),
+    sa.Column('resource_name', sa.String(length=255), nullable=False),
+    sa.Column('default_limit', sa.BigInteger(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['service_id'], ['identity_services.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('service_id', 'region_id', 'resource_name')
+    )
     op.create_table('identity_roles',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -261,6 +272,21 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['prior_role_id'], ['identity_roles.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('prior_role_id', 'implied_role_id')
     )
+    op.create_table('identity_limits',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('registered_limit_id', sa.String(length=64), nullable=False),
+    sa.Column('project_id', sa.String(length=64), nullable=True),
+    sa.Column('domain_id', sa.String(length=64), nullable=True),
+    sa.Column('resource_limit', sa.BigInteger(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['registered_limit_id'], ['identity_registered_limits.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('registered_limit_id', 'project_id', 'domain_id')
+    )
+    with op.batch_alter_table('identity_limits', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_limits_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_identity_limits_registered_limit_id'), ['registered_limit_id'], unique=False)
+
     op.create_table('identity_project_endpoints',
     sa.Column('endpoint_id', sa.String(length=64), nullable=False),
     sa.Column('project_id', sa.String(length=64), nullable=False),
@@ -298,6 +324,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_project_endpoints_project_id'))
 
     op.drop_table('identity_project_endpoints')
+    with op.batch_alter_table('identity_limits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_limits_registered_limit_id'))
+        batch_op.drop_index(batch_op.f('ix_identity_limits_project_id'))
+
+    op.drop_table('identity_limits')
     op.drop_table('identity_implied_roles')
     with op.batch_alter_table('identity_group_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_group_members_user_id'))
@@ -315,6 +346,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_roles_name'))
 
     op.drop_table('identity_roles')
+    op.drop_table('identity_registered_limits')
     with op.batch_alter_table('identity_projects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_projects_parent_id'))
         batch_op.drop_index(batch_op.f('ix_identity_projects_domain_id'))
