@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from stacklet.common.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from stacklet.common.validation import validate
 from stacklet.db import utcnow
-from stacklet.identity import assignment, schemas, trusts
+from stacklet.identity import assignment, compliance, schemas, trusts
+from stacklet.identity.compliance import FailedAttempt, PasswordRules
 from stacklet.identity.models import ApplicationCredential, Domain, Project, Trust, User
 from stacklet.identity.passwords import verify_secret
 from stacklet.identity.tokens import Scope, TokenPayload, TokenService, ValidatedToken
@@ -55,8 +56,9 @@ def _check_user_enabled(session: Session, user: User) -> None:
 class TokenIssuer:
     """Runs the methods of an auth request and issues the token."""
 
-    def __init__(self, tokens: TokenService):
+    def __init__(self, tokens: TokenService, password_rules: PasswordRules):
         self.tokens = tokens
+        self.password_rules = password_rules
 
     def issue(self, session: Session, body: dict) -> tuple[str, ValidatedToken]:
         auth = validate(schemas.auth_request, body)["auth"]
@@ -121,11 +123,9 @@ class TokenIssuer:
             raise BadRequest("Invalid input for field 'identity.password.user': "
                              "'password' is a required property.")
         user = _find_user(session, user_ref)
-        if not verify_secret(user_ref["password"], user.password_hash):
-            raise Unauthorized(AUTH_FAILED)
-        if user.password_expires_at and user.password_expires_at <= utcnow():
-            raise Unauthorized(f"The password is expired and needs to be changed for user: "
-                               f"{user.id}.")
+        if not compliance.password_matches(self.password_rules, user, user_ref["password"]):
+            raise FailedAttempt(AUTH_FAILED)
+        compliance.check_password_not_expired(user)
         return user
 
     def _token(self, data: dict) -> TokenPayload:

@@ -1,14 +1,14 @@
 """initial schema
 
-Revision ID: b62be2edef2b
+Revision ID: 08a4181e3f0d
 Revises: 
-Create Date: 2026-11-24 11:52:41.279977
+Create Date: 2026-11-24 12:21:46.103209
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'b62be2edef2b'
+revision = '08a4181e3f0d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -214,6 +214,10 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=True),
     sa.Column('password_changed_at', sa.DateTime(), nullable=True),
     sa.Column('password_expires_at', sa.DateTime(), nullable=True),
+    sa.Column('password_set_by_owner', sa.Boolean(), nullable=False),
+    sa.Column('password_history', sa.JSON(), nullable=False),
+    sa.Column('failed_auth_count', sa.Integer(), nullable=False),
+    sa.Column('failed_auth_at', sa.DateTime(), nullable=True),
     sa.Column('options', sa.JSON(), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
