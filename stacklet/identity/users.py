@@ -61,9 +61,9 @@ def create_user(session: Session, hash_password: PasswordHasher, rules: Password
                 extra: dict | None = None) -> User:
     # As in Keystone, an unknown domain is a 404, while an unknown default
     # project is accepted (it may be created later).
-    compliance.check_password_requirements(rules, password)
     get_domain(session, domain_id)
     _check_user_name_free(session, domain_id, name, "create")
+    compliance.check_password_requirements(rules, password)
     user = User(id=new_id(), name=name, domain_id=domain_id, enabled=enabled,
                 default_project_id=default_project_id, description=description, email=email,
                 options=_merge_options({}, options or {}), extra=extra or {})
@@ -99,9 +99,8 @@ def update_user(session: Session, hash_password: PasswordHasher, rules: Password
     if extra:
         user.extra = {**(user.extra or {}), **extra}
     if "password" in changes:
-        password = changes["password"]
-        _set_password(session, rules, user, hash_password(password) if password is not None
-                      else None, set_by_owner=False)
+        _set_password(session, hash_password, rules, user, changes["password"],
+                      set_by_owner=False)
     elif changes.get("enabled") is False:
         revoke.revoke(session, user_id=user.id)
     session.flush()
@@ -124,13 +123,15 @@ def change_password(session: Session, hash_password: PasswordHasher, rules: Pass
         raise FailedAttempt(wrong)
     compliance.check_password_requirements(rules, password)
     compliance.check_owner_may_change(rules, user, password)
-    _set_password(session, rules, user, hash_password(password), set_by_owner=True)
+    _set_password(session, hash_password, rules, user, password, set_by_owner=True)
 
 
-def _set_password(session: Session, rules: PasswordRules, user: User,
-                  password_hash: str | None, *, set_by_owner: bool) -> None:
+def _set_password(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
+                  user: User, password: str | None, *, set_by_owner: bool) -> None:
     """Set (or with None, remove) the password; tokens issued before stop working."""
-    compliance.store_password(rules, user, password_hash, set_by_owner=set_by_owner)
+    compliance.store_password(rules, user,
+                              hash_password(password) if password is not None else None,
+                              set_by_owner=set_by_owner)
     revoke.revoke(session, user_id=user.id)
 
 
