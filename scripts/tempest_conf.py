@@ -23,9 +23,18 @@ IDENTITY_FEATURES = {
     "api_v2_admin": False,            # idem
     "trust": True,
     "access_rules": False,            # application credentials have no access rules
-    "security_compliance": False,     # no lockout, password history or minimum age
+    "security_compliance": True,      # scripts/tempest starts Stacklet with it on
     "domain_specific_drivers": False,  # one SQL identity backend for every domain
     "immutable_user_source": False,   # users are writable (SQL, no LDAP)
+}
+
+# [identity] values of the [security_compliance] options scripts/tempest
+# starts its Stacklet with; a Stacklet given by --data-dir must match them.
+SECURITY_COMPLIANCE = {
+    "user_lockout_failure_attempts": 2,
+    "user_lockout_duration": 5,
+    "user_unique_last_password_count": 2,
+    "user_minimum_password_age": 0,
 }
 
 # Tempest knows these services; Stacklet serves none of them yet.
@@ -51,6 +60,7 @@ def tempest_config(cloud: dict) -> configparser.ConfigParser:
         "v3_endpoint_type": "public",
         "admin_role": "admin",
         "default_domain_id": "default",
+        **{name: str(value) for name, value in SECURITY_COMPLIANCE.items()},
     }
     conf["auth"] = {
         "admin_username": auth["username"],

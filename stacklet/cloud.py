@@ -7,6 +7,7 @@ import socket
 from stacklet.common.policy import PolicyEnforcer
 from stacklet.config import Config
 from stacklet.db import Database
+from stacklet.identity.compliance import PasswordRules
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.passwords import hash_secret
 from stacklet.identity.tokens import TokenService
@@ -27,6 +28,7 @@ class Cloud:
             expiration=config.get("identity", "token_expiration"),
             allow_expired_window=config.get("identity", "allow_expired_window"),
             cache_size=config.get("identity", "token_cache_size"))
+        self.password_rules = PasswordRules.from_config(config)
         self.policy = PolicyEnforcer(
             config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
 

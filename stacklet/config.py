@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,6 +42,16 @@ def _bool(text: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"not a boolean: {text!r}")
+
+
+def _regex(text: str) -> str:
+    # A pattern that does not compile would refuse every password at run
+    # time; refuse it at start instead.
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return text
 
 
 # Every option Stacklet reads.  None as a default means "derived at start";
@@ -73,6 +84,31 @@ OPTIONS: list[Option] = [
            "bcrypt cost for password hashes (Keystone's default is 12).", int),
     Option("identity", "token_cache_size", 10000,
            "Validated tokens kept in memory per API process.", int),
+    # Keystone's [security_compliance] (PCI-DSS) rules for local passwords;
+    # every one is off by default.
+    Option("security_compliance", "lockout_failure_attempts", 0,
+           "Consecutive wrong passwords after which a user is locked out "
+           "(0: never lock out).", int),
+    Option("security_compliance", "lockout_duration", 1800,
+           "Seconds a locked-out user stays locked out (0: until an admin re-enables "
+           "the user).", int),
+    Option("security_compliance", "password_expires_days", 0,
+           "Days a password stays valid after it is set (0: passwords never expire).", int),
+    Option("security_compliance", "unique_last_password_count", 0,
+           "A new password set by its owner must differ from this many most recent "
+           "passwords, the current one included (0: no history check).", int),
+    Option("security_compliance", "minimum_password_age", 0,
+           "Days a user must keep a password they set before changing it again; an "
+           "admin can always reset it (0: no minimum).", int),
+    Option("security_compliance", "password_regex", "",
+           "Regular expression every new password must match (empty: any password).",
+           _regex),
+    Option("security_compliance", "password_regex_description", "",
+           "The requirement of password_regex in words, told to whoever sets a password "
+           "that does not match."),
+    Option("security_compliance", "change_password_upon_first_use", False,
+           "Users whose password an admin set (on creation or by reset) must change it "
+           "themselves before they get a token.", _bool),
     Option("policy", "policy_file", "policy.yaml",
            "Operator policy overrides in oslo.policy YAML, relative to DIR. "
            "Rules in it replace the built-in defaults of the same name."),

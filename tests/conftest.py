@@ -132,13 +132,21 @@ class Api:
 
 
 @pytest.fixture
-def stacklet_config(tmp_path: Path):
+def config_overrides() -> dict:
+    """Options a test module sets for its Stacklet: {(section, name): value}.
+    Override this fixture to test a non-default configuration."""
+    return {}
+
+
+@pytest.fixture
+def stacklet_config(tmp_path: Path, config_overrides: dict):
     url = _fresh_database_url(tmp_path)
     config = config_module.load(tmp_path / "data", overrides={
         ("database", "url"): url,
         # The lowest bcrypt cost keeps the suite fast; the end-to-end test and
         # the benchmark use the default cost.
         ("identity", "password_hash_rounds"): 4,
+        **config_overrides,
     }, environ={})
     prepare(config, ADMIN_PASSWORD)
     yield config

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from stacklet.common.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from stacklet.common.validation import validate
 from stacklet.db import utcnow
-from stacklet.identity import assignment, schemas, trusts
+from stacklet.identity import assignment, compliance, schemas, trusts
+from stacklet.identity.compliance import PasswordRules
 from stacklet.identity.models import ApplicationCredential, Domain, Project, Trust, User
 from stacklet.identity.passwords import verify_secret
 from stacklet.identity.tokens import Scope, TokenPayload, TokenService, ValidatedToken
@@ -55,8 +56,9 @@ def _check_user_enabled(session: Session, user: User) -> None:
 class TokenIssuer:
     """Runs the methods of an auth request and issues the token."""
 
-    def __init__(self, tokens: TokenService):
+    def __init__(self, tokens: TokenService, password_rules: PasswordRules):
         self.tokens = tokens
+        self.password_rules = password_rules
 
     def issue(self, session: Session, body: dict) -> tuple[str, ValidatedToken]:
         auth = validate(schemas.auth_request, body)["auth"]
@@ -121,18 +123,34 @@ class TokenIssuer:
             raise BadRequest("Invalid input for field 'identity.password.user': "
                              "'password' is a required property.")
         user = _find_user(session, user_ref)
-        if not verify_secret(user_ref["password"], user.password_hash):
+        matched = compliance.password_matches(self.password_rules, user, user_ref["password"])
+        self._record_lockout_state(user)
+        if not matched:
             raise Unauthorized(AUTH_FAILED)
-        if user.password_expires_at and user.password_expires_at <= utcnow():
-            raise Unauthorized(f"The password is expired and needs to be changed for user: "
-                               f"{user.id}.")
+        compliance.check_password_not_expired(user)
         return user
 
+    def _record_lockout_state(self, user: User) -> None:
+        """Store the failed-login count password_matches kept on the user.
+
+        Issuing a token runs in a read-only session, so that bcrypt never
+        holds the database's write lock; the count (a failure, or the reset
+        after a success) is written in a short transaction of its own, which
+        also keeps it when the login fails.
+        """
+        state = sa.inspect(user).attrs
+        if not any(state[name].history.has_changes()
+                   for name in ("failed_auth_count", "failed_auth_at")):
+            return
+        with self.tokens.db.transaction() as tx:
+            stored = tx.get(User, user.id)
+            stored.failed_auth_count = user.failed_auth_count
+            stored.failed_auth_at = user.failed_auth_at
+
     def _token(self, data: dict) -> TokenPayload:
-        try:
-            return self.tokens.validate(data["id"]).payload
-        except NotFound:
-            raise Unauthorized(AUTH_FAILED) from None
+        # An invalid, expired or revoked token is a 404 here, as in Keystone
+        # (whose token method validates the token and lets TokenNotFound out).
+        return self.tokens.validate(data["id"]).payload
 
     def _application_credential(self, session: Session,
                                 data: dict) -> tuple[ApplicationCredential, User]:
@@ -161,9 +179,8 @@ class TokenIssuer:
         if trust.trustee_user_id != caller.id:
             raise Forbidden("The authenticated user is not the trustee of this trust.")
         if trust.remaining_uses is not None:
-            # The one write of issuing a token, kept out of the (read-only)
-            # session the rest runs in, so password checks never hold the
-            # database's write lock.
+            # Written in a transaction of its own: issuing a token otherwise
+            # runs in a read-only session (see _record_lockout_state).
             with self.tokens.db.transaction() as tx:
                 trusts.consume(tx, trust.id)
         if trust.impersonation:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from stacklet.cloud import Cloud
+from stacklet.identity.compliance import reset_failed_attempts
 from stacklet.identity.models import (
     SYSTEM_TARGET,
     Domain,
@@ -68,6 +69,9 @@ def bootstrap(cloud: Cloud, admin_password: str, *, reset_password: bool) -> Boo
                                                "implied_role_id": roles[implied].id})
         project = _get_or_add(session, Project, {"name": "admin", "domain_id": domain.id},
                               description="Bootstrap project for initializing the cloud.")
+        # The bootstrap password is written directly, outside
+        # [security_compliance]: it never expires nor must be changed upon
+        # first use, and a reset lifts any lockout (the operator's way back in).
         user = session.scalar(sa.select(User).filter_by(name="admin", domain_id=domain.id))
         if user is None:
             user = User(name="admin", domain_id=domain.id, default_project_id=project.id,
@@ -76,6 +80,8 @@ def bootstrap(cloud: Cloud, admin_password: str, *, reset_password: bool) -> Boo
             session.flush()
         elif reset_password:
             user.password_hash = cloud.hash_password(admin_password)
+            user.password_expires_at = None
+            reset_failed_attempts(user)
         for target_type, target_id in (("project", project.id), ("system", SYSTEM_TARGET)):
             _get_or_add(session, RoleAssignment, {
                 "actor_type": "user", "actor_id": user.id, "target_type": target_type,

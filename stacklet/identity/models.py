@@ -58,6 +58,15 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     password_changed_at: Mapped[datetime.datetime | None] = mapped_column()
     password_expires_at: Mapped[datetime.datetime | None] = mapped_column()
+    # Whether the user chose the current password (a self-service change)
+    # rather than an admin: only then does the minimum password age apply.
+    password_set_by_owner: Mapped[bool] = mapped_column(default=False)
+    # Hashes of the passwords before the current one, newest last, kept for
+    # [security_compliance] unique_last_password_count.
+    password_history: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Consecutive wrong passwords and the last one's time, for the lockout.
+    failed_auth_count: Mapped[int] = mapped_column(default=0)
+    failed_auth_at: Mapped[datetime.datetime | None] = mapped_column()
     options: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     extra: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from stacklet.common.errors import BadRequest, Conflict, NotFound, Unauthorized
-from stacklet.db import utcnow
-from stacklet.identity import revoke
+from stacklet.identity import compliance, revoke
+from stacklet.identity.compliance import FailedAttempt, PasswordRules
 from stacklet.identity.models import (
     ApplicationCredential,
     Credential,
@@ -19,7 +19,6 @@ from stacklet.identity.models import (
     User,
     new_id,
 )
-from stacklet.identity.passwords import verify_secret
 from stacklet.identity.resource import get_domain
 
 # Hashes a new password (the cloud's configured bcrypt cost).
@@ -55,8 +54,8 @@ def _merge_options(current: dict, changes: dict) -> dict:
     return {name: value for name, value in merged.items() if value is not None}
 
 
-def create_user(session: Session, hash_password: PasswordHasher, *, name: str,
-                domain_id: str, password: str | None = None, enabled: bool = True,
+def create_user(session: Session, hash_password: PasswordHasher, rules: PasswordRules, *,
+                name: str, domain_id: str, password: str | None = None, enabled: bool = True,
                 default_project_id: str | None = None, description: str | None = None,
                 email: str | None = None, options: dict | None = None,
                 extra: dict | None = None) -> User:
@@ -64,22 +63,27 @@ def create_user(session: Session, hash_password: PasswordHasher, *, name: str,
     # project is accepted (it may be created later).
     get_domain(session, domain_id)
     _check_user_name_free(session, domain_id, name, "create")
+    compliance.check_password_requirements(rules, password)
     user = User(id=new_id(), name=name, domain_id=domain_id, enabled=enabled,
                 default_project_id=default_project_id, description=description, email=email,
                 options=_merge_options({}, options or {}), extra=extra or {})
     if password is not None:
-        user.password_hash = hash_password(password)
-        user.password_changed_at = utcnow()
+        compliance.store_password(rules, user, hash_password(password), set_by_owner=False)
     session.add(user)
     session.flush()
     return user
 
 
-def update_user(session: Session, hash_password: PasswordHasher, user_id: str,
-                changes: dict, extra: dict) -> User:
+def update_user(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
+                user_id: str, changes: dict, extra: dict) -> User:
     """Change a user's attributes.  A new password or disabling the user
-    revokes every token the user holds."""
+    revokes every token the user holds.
+
+    An admin's new password must meet password_regex but, as in Keystone,
+    neither the history nor the minimum age: that is how an admin helps a
+    user out."""
     user = get_user(session, user_id)
+    compliance.check_password_requirements(rules, changes.get("password"))
     if changes.get("domain_id", user.domain_id) != user.domain_id:
         raise BadRequest("Update of domain_id is not allowed.")
     if "name" in changes and changes["name"] != user.name:
@@ -87,33 +91,47 @@ def update_user(session: Session, hash_password: PasswordHasher, user_id: str,
     for field in ("name", "enabled", "default_project_id", "description", "email"):
         if field in changes:
             setattr(user, field, changes[field])
+    if changes.get("enabled") is True:
+        # Enabling a user is how an admin lifts a lockout (as in Keystone).
+        compliance.reset_failed_attempts(user)
     if "options" in changes:
         user.options = _merge_options(user.options or {}, changes["options"])
     if extra:
         user.extra = {**(user.extra or {}), **extra}
     if "password" in changes:
-        _set_password(session, hash_password, user, changes["password"])
+        _set_password(session, hash_password, rules, user, changes["password"],
+                      set_by_owner=False)
     elif changes.get("enabled") is False:
         revoke.revoke(session, user_id=user.id)
     session.flush()
     return user
 
 
-def change_password(session: Session, hash_password: PasswordHasher, user_id: str, *,
-                    original_password: str, password: str) -> None:
-    """The self-service password change: the original password must match."""
-    user = get_user(session, user_id)
-    if not verify_secret(original_password, user.password_hash):
-        raise Unauthorized("Error when changing user password: the original password is "
-                           "incorrect.")
-    _set_password(session, hash_password, user, password)
+def change_password(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
+                    user_id: str, *, original_password: str, password: str) -> None:
+    """The self-service password change: the original password is the proof.
+
+    It counts toward the lockout like a login, and works with an expired
+    password, since changing it is the way out."""
+    wrong = "Error when changing user password: the original password is incorrect."
+    user = session.get(User, user_id)
+    if user is None:
+        # Only a caller without a token gets here (with one, the handler
+        # answered 404): say nothing of whether the user exists.
+        raise Unauthorized(wrong)
+    if not compliance.password_matches(rules, user, original_password):
+        raise FailedAttempt(wrong)
+    compliance.check_password_requirements(rules, password)
+    compliance.check_owner_may_change(rules, user, password)
+    _set_password(session, hash_password, rules, user, password, set_by_owner=True)
 
 
-def _set_password(session: Session, hash_password: PasswordHasher, user: User,
-                  password: str | None) -> None:
+def _set_password(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
+                  user: User, password: str | None, *, set_by_owner: bool) -> None:
     """Set (or with None, remove) the password; tokens issued before stop working."""
-    user.password_hash = hash_password(password) if password is not None else None
-    user.password_changed_at = utcnow()
+    compliance.store_password(rules, user,
+                              hash_password(password) if password is not None else None,
+                              set_by_owner=set_by_owner)
     revoke.revoke(session, user_id=user.id)
 
 

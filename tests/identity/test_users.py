@@ -137,6 +137,10 @@ def test_user_changes_own_password_and_old_tokens_stop_working(api):
                        token)
     assert changed.status_code == 204
     assert _can_read_self(api, user["id"], token) == 401
+    # As in Keystone, the token method answers a revoked token with 404.
+    rescoped = api.post(f"{V3}/auth/tokens", {"auth": {"identity": {
+        "methods": ["token"], "token": {"id": token}}}})
+    assert rescoped.status_code == 404
     assert api.auth(user["name"], "old-pass").status_code == 401
     fresh = api.token(user["name"], "new-pass")
     assert _can_read_self(api, user["id"], fresh) == 200

@@ -58,7 +58,8 @@ def _subject(req: ApiRequest) -> ValidatedToken:
 @routes.route("/v3/auth/tokens", "POST", status=201)
 def issue_token(req: ApiRequest):
     with req.cloud.db.session() as session:
-        token_id, token = TokenIssuer(req.cloud.tokens).issue(session, req.json_body())
+        issuer = TokenIssuer(req.cloud.tokens, req.cloud.password_rules)
+        token_id, token = issuer.issue(session, req.json_body())
     with_catalog = "nocatalog" not in req.query
     return JSONResponse(token_body(req, token, with_catalog=with_catalog), status_code=201,
                         headers={"X-Subject-Token": token_id})

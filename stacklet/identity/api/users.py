@@ -65,7 +65,7 @@ def create_user(req: ApiRequest):
     resource.check_name(data["name"], "user")
     with req.cloud.db.transaction() as session:
         user = users.create_user(
-            session, req.cloud.hash_password, name=data["name"],
+            session, req.cloud.hash_password, req.cloud.password_rules, name=data["name"],
             domain_id=data.get("domain_id") or resource.scope_domain_id(req.ctx),
             password=data.get("password"), enabled=data.get("enabled", True),
             default_project_id=data.get("default_project_id"),
@@ -88,7 +88,8 @@ def update_user(req: ApiRequest):
     if "name" in changes:
         resource.check_name(changes["name"], "user")
     with req.cloud.db.transaction() as session:
-        user = users.update_user(session, req.cloud.hash_password, user_id, changes,
+        user = users.update_user(session, req.cloud.hash_password, req.cloud.password_rules,
+                                 user_id, changes,
                                  extra_attributes(changes, schemas.user_update))
         return {"user": user_view(req, user)}
 
@@ -102,11 +103,17 @@ def delete_user(req: ApiRequest):
 
 @routes.route("/v3/users/{user_id}/password", "POST", status=204)
 def change_password(req: ApiRequest):
-    user_id = _authorize_on_user(req, "identity:change_password")
+    # As in Keystone, the original password is the proof and a token is
+    # optional: a user whose password expired, or who must replace one an
+    # admin set, cannot get a token.  A caller who shows one is held to policy.
+    if req.headers.get("x-auth-token"):
+        user_id = _authorize_on_user(req, "identity:change_password")
+    else:
+        user_id = req.path["user_id"]
     data = validate(schemas.password_change, req.json_body())["user"]
     with req.cloud.db.transaction() as session:
-        users.change_password(session, req.cloud.hash_password, user_id,
-                              original_password=data["original_password"],
+        users.change_password(session, req.cloud.hash_password, req.cloud.password_rules,
+                              user_id, original_password=data["original_password"],
                               password=data["password"])
 
 

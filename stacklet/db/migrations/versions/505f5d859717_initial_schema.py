@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 2d5c168f102a
+Revision ID: 505f5d859717
 Revises: 
-Create Date: 2026-11-24 12:38:24.210394
+Create Date: 2026-11-24 12:40:22.530884
 """
 
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-revision = '2d5c168f102a'
+revision = '505f5d859717'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -226,6 +226,10 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=True),
     sa.Column('password_changed_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
     sa.Column('password_expires_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('password_set_by_owner', sa.Boolean(), nullable=False),
+    sa.Column('password_history', sa.JSON(), nullable=False),
+    sa.Column('failed_auth_count', sa.Integer(), nullable=False),
+    sa.Column('failed_auth_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
     sa.Column('options', sa.JSON(), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
