@@ -236,6 +236,33 @@ def test_credential_from_a_trust_token_gives_trust_scoped_tokens(api, owner):
     assert _ec2_auth(api, signed).status_code == 401
 
 
+def test_credential_from_an_application_credential_keeps_its_roles(api, owner):
+    user = owner["user"]
+    app_cred = api.post(f"/identity/v3/users/{user['id']}/application_credentials",
+                        {"application_credential": {"name": "reader-only",
+                                                    "roles": [{"name": "reader"}]}},
+                        owner["token"])
+    assert app_cred.status_code == 201, app_cred.text
+    app_cred = app_cred.json()["application_credential"]
+    app_token = api.post("/identity/v3/auth/tokens", {"auth": {"identity": {
+        "methods": ["application_credential"], "application_credential": {
+            "id": app_cred["id"], "secret": app_cred["secret"]}}}}).headers["X-Subject-Token"]
+    created = api.post(f"/identity/v3/users/{user['id']}/credentials/OS-EC2",
+                       {"tenant_id": user["project_id"]}, app_token)
+    assert created.status_code == 201, created.text
+    credential = created.json()["credential"]
+    response = _ec2_auth(api, _v2_signed(credential["access"], credential["secret"]))
+    assert response.status_code == 200, response.text
+    token = response.json()["token"]
+    # Not the member role the user holds: only what the application credential delegated.
+    assert [r["name"] for r in token["roles"]] == ["reader"]
+    assert token["application_credential"]["id"] == app_cred["id"]
+    assert api.delete(f"/identity/v3/users/{user['id']}/application_credentials/"
+                      f"{app_cred['id']}", owner["token"]).status_code == 204
+    signed = _v2_signed(credential["access"], credential["secret"])
+    assert _ec2_auth(api, signed).status_code == 401
+
+
 def test_ec2_credential_delegation_cannot_be_edited_away(api, owner):
     credential_id = hashlib.sha256(owner["access"].encode()).hexdigest()
     blob = json.dumps({"access": owner["access"], "secret": owner["secret"],
