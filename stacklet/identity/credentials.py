@@ -39,6 +39,15 @@ def _get_user(session: Session, user_id: str) -> User:
 
 CREDENTIAL_COLUMNS = ("user_id", "project_id", "type")
 
+# An ec2 credential made with a delegated token (trust-scoped, or from an
+# application credential) records the delegation in its blob, so that
+# /v3/ec2tokens gives tokens no wider than the token that made it (as Keystone).
+EC2_DELEGATION_KEYS = ("trust_id", "app_cred_id")
+
+
+def ec2_delegation(ctx: RequestContext) -> dict:
+    return {"trust_id": ctx.trust_id, "app_cred_id": ctx.application_credential_id}
+
 
 def encrypt_blob(keys: KeyRepository, blob: str) -> str:
     return keys.fernet().encrypt(blob.encode()).decode()
@@ -89,20 +98,25 @@ def _check_owner_and_project(session: Session, data: dict) -> None:
 
 
 def create_credential(session: Session, keys: KeyRepository, data: dict,
-                      extra: dict) -> Credential:
+                      extra: dict, delegation: dict) -> Credential:
     """Store a credential; an ec2 credential's id is the sha256 of its access key,
-    so the EC2 signature check can find it, as Keystone does."""
+    so the EC2 signature check can find it, as Keystone does.  ``delegation`` is
+    what the creating token was limited by (see ec2_delegation)."""
     _check_owner_and_project(session, data)
     credential_id = new_id()
+    blob = data["blob"]
     if data["type"] == "ec2":
         _check_ec2(data)
-        credential_id = ec2_credential_id(_ec2_access(data["blob"]))
+        credential_id = ec2_credential_id(_ec2_access(blob))
         if session.get(Credential, credential_id) is not None:
             raise Conflict("Conflict occurred attempting to store credential - an ec2 "
                            "credential with this access key already exists.")
+        if any(delegation.values()):
+            blob = json.dumps({**json.loads(blob),
+                               **{key: value for key, value in delegation.items() if value}})
     credential = Credential(id=credential_id, user_id=data["user_id"],
                             project_id=data.get("project_id"), type=data["type"],
-                            encrypted_blob=encrypt_blob(keys, data["blob"]), extra=extra)
+                            encrypted_blob=encrypt_blob(keys, blob), extra=extra)
     session.add(credential)
     session.flush()
     return credential
@@ -117,6 +131,9 @@ def update_credential(session: Session, keys: KeyRepository, credential_id: str,
     _check_owner_and_project(session, merged)
     if merged["type"] == "ec2":
         _check_ec2(merged)
+        if "blob" in changes and credential.type == "ec2":
+            _check_delegation_kept(decrypt_blob(keys, credential.encrypted_blob),
+                                   changes["blob"])
     for column in CREDENTIAL_COLUMNS:
         if column in changes:
             setattr(credential, column, changes[column])
@@ -125,6 +142,14 @@ def update_credential(session: Session, keys: KeyRepository, credential_id: str,
     credential.extra = {**(credential.extra or {}), **extra}
     session.flush()
     return credential
+
+
+def _check_delegation_kept(old_blob: str, new_blob: str) -> None:
+    old, new = json.loads(old_blob), json.loads(new_blob)
+    for key in EC2_DELEGATION_KEYS:
+        if old.get(key) != new.get(key):
+            raise BadRequest(f"Invalid blob in credential: '{key}' of an ec2 credential "
+                             f"cannot be changed.")
 
 
 def delete_credential(session: Session, credential_id: str) -> None:
@@ -232,11 +257,11 @@ def ec2_credential_id(access: str) -> str:
 
 
 def create_ec2_credential(session: Session, keys: KeyRepository, user_id: str,
-                          project_id: str) -> Credential:
+                          project_id: str, delegation: dict) -> Credential:
     """A new EC2 access/secret pair for a user on a project, stored as an ec2 credential."""
     blob = json.dumps({"access": new_id(), "secret": new_id(), "trust_id": None})
     return create_credential(session, keys, {"user_id": user_id, "project_id": project_id,
-                                             "type": "ec2", "blob": blob}, {})
+                                             "type": "ec2", "blob": blob}, {}, delegation)
 
 
 def list_ec2_credentials(session: Session, user_id: str) -> list[Credential]:

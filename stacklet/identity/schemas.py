@@ -394,3 +394,23 @@ limit_update = {
                              "additionalProperties": False,
                              "properties": {"resource_limit": _LIMIT_VALUE,
                                             "description": DESCRIPTION}}}}
+
+# -- /v3/ec2tokens and /v3/s3tokens: what a client signed, and the signature ------
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_ACCESS_KEY = {"type": "string", "minLength": 1, "maxLength": 255}
+
+ec2_signed_request = {
+    "type": "object",
+    "required": ["access", "signature"],
+    "properties": {"access": _ACCESS_KEY, "signature": {"type": "string"},
+                   "host": {"type": "string"}, "verb": {"type": "string"},
+                   "path": {"type": "string"}, "params": _STRING_MAP,
+                   "headers": _STRING_MAP, "body_hash": {"type": "string"}},
+}
+
+s3_signed_request = {
+    "type": "object",
+    "required": ["access", "token", "signature"],
+    "properties": {"access": _ACCESS_KEY, "token": {"type": "string", "minLength": 1},
+                   "signature": {"type": "string"}},
+}

@@ -15,6 +15,7 @@ from stacklet.identity.api import (
     domain_config,
     domains,
     ec2_credentials,
+    ec2_tokens,
     endpoint_groups,
     groups,
     limits,
@@ -29,7 +30,7 @@ from stacklet.identity.api import (
 
 HANDLER_MODULES = [versions, auth, domain_config, domains, projects, users, groups, roles,
                    assignments, catalog, credentials, ec2_credentials, application_credentials,
-                   policies, oauth1, endpoint_groups, trusts, limits]
+                   policies, oauth1, endpoint_groups, trusts, limits, ec2_tokens]
 
 
 def error_body(exc: APIError) -> dict:

@@ -58,10 +58,10 @@ def list_credentials(req: ApiRequest):
 def create_credential(req: ApiRequest):
     data, extra = split_extra(
         validate(schemas.credential_create, req.json_body())["credential"], CREDENTIAL_FIELDS)
-    req.authorize("identity:create_credential", _owned_by(data["user_id"]))
+    ctx = req.authorize("identity:create_credential", _owned_by(data["user_id"]))
     with req.cloud.db.transaction() as session:
         credential = credentials.create_credential(session, req.cloud.credential_keys,
-                                                   data, extra)
+                                                   data, extra, credentials.ec2_delegation(ctx))
         return {"credential": credential_view(req, credential)}
 
 

@@ -29,11 +29,12 @@ def _owner(req: ApiRequest) -> dict:
 
 @routes.route(EC2, "POST", status=201)
 def create_ec2_credential(req: ApiRequest):
-    req.authorize("identity:ec2_create_credential", _owner(req))
+    ctx = req.authorize("identity:ec2_create_credential", _owner(req))
     project_id = validate(schemas.ec2_credential_create, req.json_body())["tenant_id"]
     with req.cloud.db.transaction() as session:
         credential = credentials.create_ec2_credential(
-            session, req.cloud.credential_keys, req.path["user_id"], project_id)
+            session, req.cloud.credential_keys, req.path["user_id"], project_id,
+            credentials.ec2_delegation(ctx))
         return {"credential": ec2_view(req, credential)}
 
 
