@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 224570bd6b05
+Revision ID: c007adb30920
 Revises: 
-Create Date: 2026-11-24 12:31:46.488498
+Create Date: 2026-11-24 12:51:29.608419
 """
 
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-revision = '224570bd6b05'
+revision = 'c007adb30920'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -225,6 +225,19 @@ def upgrade() -> None:
     with op.batch_alter_table('identity_users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_users_domain_id'), ['domain_id'], unique=False)
 
+    op.create_table('identity_access_rules',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('service', sa.String(length=64), nullable=False),
+    sa.Column('path', sa.String(length=255), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['identity_users.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'service', 'path', 'method')
+    )
+    with op.batch_alter_table('identity_access_rules', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_access_rules_user_id'), ['user_id'], unique=False)
+
     op.create_table('identity_application_credentials',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -307,6 +320,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_application_credentials_user_id'))
 
     op.drop_table('identity_application_credentials')
+    with op.batch_alter_table('identity_access_rules', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_access_rules_user_id'))
+
+    op.drop_table('identity_access_rules')
     with op.batch_alter_table('identity_users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_users_domain_id'))
 
