@@ -22,7 +22,7 @@ IDENTITY_FEATURES = {
     "api_v2": False,                  # only Keystone v3 is served
     "api_v2_admin": False,            # idem
     "trust": True,
-    "access_rules": False,            # application credentials have no access rules
+    "access_rules": True,
     "security_compliance": True,      # scripts/tempest starts Stacklet with it on
     "domain_specific_drivers": False,  # one SQL identity backend for every domain
     "immutable_user_source": False,   # users are writable (SQL, no LDAP)

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stacklet.common import errors
+from stacklet.common import access_rules, errors
 from stacklet.common.context import RequestContext
 from stacklet.common.microversions import MicroversionSpec, Version
 
@@ -54,13 +54,26 @@ class ApiRequest:
 
     @property
     def ctx(self) -> RequestContext:
-        """The authenticated caller; 401 when there is no valid token."""
+        """The authenticated caller; 401 when there is no valid token, or when the
+        token's application credential access rules do not allow this request."""
         if self._ctx is None:
             token = self.headers.get("x-auth-token")
             if not token:
                 raise errors.Unauthorized("The request you have made requires authentication.")
-            self._ctx = self.service.authenticator.authenticate(token)
+            ctx = self.service.authenticator.authenticate(token)
+            if ctx.access_rules and not access_rules.permits(
+                    ctx.access_rules, self.service.service_type, self.http.method,
+                    self.service_path):
+                raise errors.Unauthorized("The application credential access rules of this "
+                                          "token do not allow this request.")
+            self._ctx = ctx
         return self._ctx
+
+    @property
+    def service_path(self) -> str:
+        """The request path relative to the service root (e.g. /v3/users for identity)."""
+        # Under the service's Mount, root_path is everything up to the service root.
+        return self.http.scope["path"].removeprefix(self.http.scope.get("root_path", ""))
 
     def authorize(self, rule: str, target: dict | None = None) -> RequestContext:
         """The caller, after checking the policy rule allows them; 401 or 403 otherwise."""
@@ -107,13 +120,15 @@ class RouteTable:
 
 
 class ServiceAPI:
-    """The routes of one service, mounted under its path prefix."""
+    """The routes of one service, mounted under its path prefix; ``service_type`` is
+    its catalog type (what application credential access rules name)."""
 
-    def __init__(self, name: str, prefix: str, cloud: Any, *, error_body: ErrorFormatter,
-                 authenticator: Authenticator,
+    def __init__(self, name: str, prefix: str, cloud: Any, *, service_type: str,
+                 error_body: ErrorFormatter, authenticator: Authenticator,
                  microversions: MicroversionSpec | None = None,
                  error_headers: Callable[[errors.APIError, Request], dict] | None = None):
         self.name = name
+        self.service_type = service_type
         self.prefix = prefix
         self.cloud = cloud
         self.error_body = error_body

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from stacklet.common.access_rules import AccessRule
+
 
 @dataclasses.dataclass(frozen=True)
 class RequestContext:
@@ -28,6 +30,8 @@ class RequestContext:
     application_credential_id: str | None = None
     trust_id: str | None = None
     is_admin_project: bool = True
+    # Its application credential's access rules; empty: the token is not limited.
+    access_rules: tuple[AccessRule, ...] = ()
 
     @property
     def is_admin(self) -> bool:

@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
 from sqlalchemy.orm import Session
 
+from stacklet.common import access_rules
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import APIError, BadRequest, Conflict, Forbidden, NotFound
 from stacklet.identity import assignment, revoke
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.models import (
+    AccessRule,
     ApplicationCredential,
     Credential,
     Project,
@@ -198,9 +200,11 @@ def create_application_credential(
         session: Session, *, user_id: str, project_id: str | None, name: str,
         description: str | None, secret: str, hash_secret: Callable[[str], str],
         expires_at: datetime.datetime | None, unrestricted: bool,
-        role_refs: list[dict] | None, token_role_ids: tuple[str, ...]) -> ApplicationCredential:
+        role_refs: list[dict] | None, token_role_ids: tuple[str, ...],
+        access_rule_refs: list[dict] | None = None) -> ApplicationCredential:
     """An application credential for the caller's project, delegating the given roles
-    (by default every role of the caller's token); each must be held on the project."""
+    (by default every role of the caller's token); each must be held on the project.
+    Its tokens are limited to the given access rules, if any."""
     _get_user(session, user_id)
     if project_id is None:
         raise BadRequest("An application credential is created with a project-scoped token: "
@@ -223,7 +227,8 @@ def create_application_credential(
     app_cred = ApplicationCredential(
         id=new_id(), name=name, user_id=user_id, project_id=project_id,
         secret_hash=hash_secret(secret), description=description, expires_at=expires_at,
-        unrestricted=unrestricted, role_ids=list(dict.fromkeys(role_ids)), access_rules=[])
+        unrestricted=unrestricted, role_ids=list(dict.fromkeys(role_ids)),
+        access_rules=_resolve_access_rules(session, user_id, access_rule_refs or []))
     session.add(app_cred)
     session.flush()
     return app_cred
@@ -248,6 +253,72 @@ def delete_application_credential(session: Session, user_id: str, app_cred_id: s
     """Delete it; the tokens it gave stop validating at once."""
     session.delete(get_application_credential(session, user_id, app_cred_id))
     revoke.bump_revision(session)
+
+
+# -- access rules of application credentials -----------------------------------------
+
+def _resolve_access_rules(session: Session, user_id: str, refs: list[dict]) -> list[str]:
+    """The ids of the rules named: an existing rule of the user by id, or a rule by its
+    service, path and method (the user's identical rule if there is one, else a new one)."""
+    rule_ids = []
+    for ref in refs:
+        if "id" in ref:
+            rule = get_access_rule(session, user_id, ref["id"])
+            for field in ("service", "path", "method"):
+                if field in ref and ref[field] != getattr(rule, field):
+                    raise BadRequest(f"Invalid access rule: access rule {rule.id} has "
+                                     f"{field} {getattr(rule, field)!r}, not {ref[field]!r}.")
+        else:
+            rule = session.scalar(sa.select(AccessRule).where(
+                AccessRule.user_id == user_id, AccessRule.service == ref["service"],
+                AccessRule.path == ref["path"], AccessRule.method == ref["method"]))
+            if rule is None:
+                rule = AccessRule(id=new_id(), user_id=user_id, service=ref["service"],
+                                  path=ref["path"], method=ref["method"])
+                session.add(rule)
+                session.flush()
+        rule_ids.append(rule.id)
+    return list(dict.fromkeys(rule_ids))
+
+
+def access_rules_of(session: Session, app_cred: ApplicationCredential
+                    ) -> tuple[access_rules.AccessRule, ...]:
+    """The access rules an application credential's tokens are limited to, in the
+    order it was created with; empty when its tokens are not limited."""
+    if not app_cred.access_rules:
+        return ()
+    rows = {rule.id: rule for rule in session.scalars(
+        sa.select(AccessRule).where(AccessRule.id.in_(app_cred.access_rules)))}
+    return tuple(access_rules.AccessRule(id=row.id, service=row.service, path=row.path,
+                                         method=row.method)
+                 for row in (rows.get(rule_id) for rule_id in app_cred.access_rules)
+                 if row is not None)
+
+
+def list_access_rules(session: Session, user_id: str) -> list[AccessRule]:
+    _get_user(session, user_id)
+    return list(session.scalars(sa.select(AccessRule).where(AccessRule.user_id == user_id)
+                                .order_by(AccessRule.service, AccessRule.path,
+                                          AccessRule.method)))
+
+
+def get_access_rule(session: Session, user_id: str, rule_id: str) -> AccessRule:
+    rule = session.get(AccessRule, rule_id)
+    if rule is None or rule.user_id != user_id:
+        raise NotFound(f"Could not find Access Rule: {rule_id}.")
+    return rule
+
+
+def delete_access_rule(session: Session, user_id: str, rule_id: str) -> None:
+    """Delete a rule no application credential uses any more: removing a rule in use
+    would change what that credential's tokens may do (its last one, lift every limit)."""
+    rule = get_access_rule(session, user_id, rule_id)
+    users_app_creds = session.scalars(sa.select(ApplicationCredential).where(
+        ApplicationCredential.user_id == user_id))
+    if any(rule_id in app_cred.access_rules for app_cred in users_app_creds):
+        raise Forbidden(f"Cannot delete access rule {rule_id}: it is in use by an "
+                        f"application credential.")
+    session.delete(rule)
 
 
 # -- EC2 credentials (OS-EC2) -------------------------------------------------------

@@ -1,5 +1,6 @@
 """Identity tables: domains, projects, users, groups, roles, assignments,
-catalog, credentials, application credentials and revocation events."""
+catalog, credentials, application credentials and their access rules, and
+revocation events."""
 
 from __future__ import annotations
 
@@ -182,8 +183,24 @@ class ApplicationCredential(Base):
     expires_at: Mapped[datetime.datetime | None] = mapped_column()
     unrestricted: Mapped[bool] = mapped_column(default=False)
     role_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Ids of the AccessRule rows its tokens are limited to; empty: no limit.
     access_rules: Mapped[list] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class AccessRule(Base):
+    """A request an application credential's tokens may make: one method on the
+    paths matching a template, in one service.  A user's identical rules are one
+    row, shared by every application credential that names it."""
+
+    __tablename__ = "identity_access_rules"
+    __table_args__ = (sa.UniqueConstraint("user_id", "service", "path", "method"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(
+        ID, sa.ForeignKey("identity_users.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(ID)
+    path: Mapped[str] = mapped_column(sa.String(255))
+    method: Mapped[str] = mapped_column(sa.String(16))
 
 
 class RevocationEvent(Base):

@@ -56,12 +56,15 @@ RULES = [
     _rule("create_credential", f"{ADMIN} or user_id:%(target.credential.user_id)s"),
     _rule("update_credential", f"{ADMIN} or user_id:%(target.credential.user_id)s"),
     _rule("delete_credential", f"{ADMIN} or user_id:%(target.credential.user_id)s"),
-    # application credentials: the owner manages them; admins read and delete
+    # application credentials and their access rules: the owner manages them; admins
+    # read and delete
     _rule("get_application_credential", f"{ADMIN_OR_SYSTEM_READER} or {OWNER}"),
     _rule("list_application_credentials", f"{ADMIN_OR_SYSTEM_READER} or {OWNER}"),
     _rule("create_application_credential", OWNER),
     _rule("delete_application_credential", f"{ADMIN} or {OWNER}"),
     _rule("list_access_rules", f"{ADMIN_OR_SYSTEM_READER} or {OWNER}"),
+    _rule("get_access_rule", f"{ADMIN_OR_SYSTEM_READER} or {OWNER}"),
+    _rule("delete_access_rule", f"{ADMIN} or {OWNER}"),
 ]
 
 # policy blobs, OAuth consumers, endpoint filter, domain configuration:

@@ -306,6 +306,20 @@ credential_update = {
 _role_ref = {"type": "object", "minProperties": 1,
              "properties": {"id": ID_STRING, "name": NAME_STRING}}
 
+# An existing access rule of the user by id, or a rule by what it allows.
+_access_rule_ref = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "id": ID_STRING,
+        "service": {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"},
+        "path": {"type": "string", "pattern": "^/", "maxLength": 225},
+        "method": {"enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]},
+    },
+    "if": {"required": ["id"]},
+    "else": {"required": ["service", "path", "method"]},
+}
+
 application_credential_create = {
     "type": "object",
     "required": ["application_credential"],
@@ -320,7 +334,7 @@ application_credential_create = {
             "expires_at": {"type": ["string", "null"]},
             "roles": {"type": "array", "items": _role_ref},
             "unrestricted": BOOLEAN,
-            "access_rules": {"type": "array"},
+            "access_rules": {"type": "array", "items": _access_rule_ref},
         },
     }},
 }

@@ -24,11 +24,12 @@ import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
 from sqlalchemy.orm import Session
 
+from stacklet.common.access_rules import AccessRule
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import NotFound, Unauthorized
 from stacklet.common.timeutils import isotime
 from stacklet.db import Database, utcnow
-from stacklet.identity import assignment, revoke
+from stacklet.identity import assignment, credentials, revoke
 from stacklet.identity.catalog import build_catalog
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.models import (
@@ -119,6 +120,8 @@ class ValidatedToken:
     roles: tuple[dict, ...]  # ({"id", "name"}, ...)
     application_credential: dict | None = None
     trust: dict | None = None  # {"id", "impersonation", "trustor_user", "trustee_user"}
+    # The application credential's access rules: what requests the token may make.
+    access_rules: tuple[AccessRule, ...] = ()
 
     @property
     def expired(self) -> bool:
@@ -142,7 +145,7 @@ class ValidatedToken:
             methods=payload.methods, audit_ids=payload.audit_ids,
             expires_at=payload.expires_at, issued_at=payload.issued_at,
             application_credential_id=payload.application_credential_id,
-            trust_id=payload.trust_id)
+            trust_id=payload.trust_id, access_rules=self.access_rules)
 
 
 def _domain_ref(domain: Domain) -> dict:
@@ -355,6 +358,7 @@ class TokenService:
 
         roles: list[Role] = []
         app_cred_ref = trust_ref = None
+        access_rules: tuple[AccessRule, ...] = ()
         role_holder = user.id
         if payload.trust_id:
             trust = session.get(Trust, payload.trust_id)
@@ -382,6 +386,9 @@ class TokenService:
                 role_ids &= assignment.expand_implied(session, set(app_cred.role_ids))
                 app_cred_ref = {"id": app_cred.id, "name": app_cred.name,
                                 "restricted": not app_cred.unrestricted}
+                access_rules = credentials.access_rules_of(session, app_cred)
+                if access_rules:
+                    app_cred_ref["access_rules"] = [rule.as_dict() for rule in access_rules]
             if not role_ids:
                 raise invalid
             roles = assignment.roles_by_ids(session, role_ids)
@@ -391,7 +398,7 @@ class TokenService:
                   "password_expires_at": isotime(user.password_expires_at)},
             project=project_ref, domain=domain_ref,
             roles=tuple({"id": r.id, "name": r.name} for r in roles),
-            application_credential=app_cred_ref, trust=trust_ref)
+            application_credential=app_cred_ref, trust=trust_ref, access_rules=access_rules)
 
     # -- revoking ----------------------------------------------------------
 

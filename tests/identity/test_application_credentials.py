@@ -83,7 +83,7 @@ def test_refused_requests_change_nothing(api, user):
     _create(api, user, name="c", roles=[{"name": "admin"}], expect=400)    # not held
     _create(api, user, name="d", roles=[{"name": "ghost"}], expect=404)
     _create(api, user, name="e", roles=[{"id": "ghost"}], expect=404)
-    _create(api, user, name="f", access_rules=[{"path": "/v2.1/servers", "method": "GET",
+    _create(api, user, name="f", access_rules=[{"path": "/v2.1/servers", "method": "FETCH",
                                                  "service": "compute"}], expect=400)
     _create(api, user, name="g", bogus=True, expect=400)
     _create(api, user, expect=409)                                           # same name

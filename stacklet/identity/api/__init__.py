@@ -46,8 +46,9 @@ def error_headers(exc: APIError, request: Request) -> dict:
 
 
 def create_api(cloud) -> ServiceAPI:
-    api = ServiceAPI("identity", "/identity", cloud, error_body=error_body,
-                     error_headers=error_headers, authenticator=cloud.tokens)
+    api = ServiceAPI("identity", "/identity", cloud, service_type="identity",
+                     error_body=error_body, error_headers=error_headers,
+                     authenticator=cloud.tokens)
     for module in HANDLER_MODULES:
         api.include(module.routes)
     return api

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.common.errors import BadRequest
 from stacklet.common.timeutils import parse_expiry
 from stacklet.common.validation import validate
 from stacklet.identity import assignment, credentials, schemas
 from stacklet.identity.api.views import collection, matches_filters
-from stacklet.identity.models import ApplicationCredential
+from stacklet.identity.models import AccessRule, ApplicationCredential
 
 routes = RouteTable()
 
@@ -28,7 +27,8 @@ def application_credential_view(req: ApiRequest, session, app_cred: ApplicationC
         "project_id": app_cred.project_id,
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in roles],
         "unrestricted": app_cred.unrestricted,
-        "access_rules": [],
+        "access_rules": [rule.as_dict()
+                         for rule in credentials.access_rules_of(session, app_cred)],
         "links": {"self": req.url(f"/v3/users/{app_cred.user_id}/application_credentials/"
                                   f"{app_cred.id}")},
     }
@@ -54,8 +54,6 @@ def create_application_credential(req: ApiRequest):
     ctx = req.authorize("identity:create_application_credential", _owned_by(user_id))
     data = validate(schemas.application_credential_create,
                     req.json_body())["application_credential"]
-    if data.get("access_rules"):
-        raise BadRequest("Application credential access rules are not supported by Stacklet.")
     expires_at = parse_expiry(data.get("expires_at"))
     secret = data.get("secret") or credentials.generate_secret()
     with req.cloud.db.transaction() as session:
@@ -65,7 +63,7 @@ def create_application_credential(req: ApiRequest):
             description=data.get("description"), secret=secret,
             hash_secret=req.cloud.hash_password, expires_at=expires_at,
             unrestricted=data.get("unrestricted", False), role_refs=data.get("roles"),
-            token_role_ids=ctx.role_ids)
+            token_role_ids=ctx.role_ids, access_rule_refs=data.get("access_rules"))
         return {"application_credential": application_credential_view(
             req, session, app_cred, secret=secret)}
 
@@ -90,8 +88,35 @@ def delete_application_credential(req: ApiRequest):
         credentials.delete_application_credential(session, user_id, req.path["app_cred_id"])
 
 
+def access_rule_view(req: ApiRequest, rule: AccessRule) -> dict:
+    return {"id": rule.id, "service": rule.service, "path": rule.path, "method": rule.method,
+            "links": {"self": req.url(f"/v3/users/{rule.user_id}/access_rules/{rule.id}")}}
+
+
 @routes.route("/v3/users/{user_id}/access_rules", "GET")
 def list_access_rules(req: ApiRequest):
-    # Stacklet does not implement access rules: no application credential has any.
-    req.authorize("identity:list_access_rules", _owned_by(req.path["user_id"]))
-    return collection(req, "access_rules", [])
+    user_id = req.path["user_id"]
+    req.authorize("identity:list_access_rules", _owned_by(user_id))
+    with req.cloud.db.session() as session:
+        views = [access_rule_view(req, rule)
+                 for rule in credentials.list_access_rules(session, user_id)]
+    return collection(req, "access_rules",
+                      (v for v in views if matches_filters(req, v, ("service", "path",
+                                                                     "method"))))
+
+
+@routes.route("/v3/users/{user_id}/access_rules/{access_rule_id}", "GET")
+def show_access_rule(req: ApiRequest):
+    user_id = req.path["user_id"]
+    req.authorize("identity:get_access_rule", _owned_by(user_id))
+    with req.cloud.db.session() as session:
+        rule = credentials.get_access_rule(session, user_id, req.path["access_rule_id"])
+        return {"access_rule": access_rule_view(req, rule)}
+
+
+@routes.route("/v3/users/{user_id}/access_rules/{access_rule_id}", "DELETE", status=204)
+def delete_access_rule(req: ApiRequest):
+    user_id = req.path["user_id"]
+    req.authorize("identity:delete_access_rule", _owned_by(user_id))
+    with req.cloud.db.transaction() as session:
+        credentials.delete_access_rule(session, user_id, req.path["access_rule_id"])

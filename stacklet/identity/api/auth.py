@@ -45,6 +45,19 @@ def token_body(req: ApiRequest, token: ValidatedToken, *, with_catalog: bool) ->
     return {"token": body}
 
 
+# The access rules version a validating service says it enforces (keystonemiddleware
+# sends this header); a token limited by access rules is valid only for those.
+ACCESS_RULES_HEADER = "openstack-identity-access-rules"
+ACCESS_RULES_VERSION = 1.0
+
+
+def _enforces_access_rules(req: ApiRequest) -> bool:
+    try:
+        return float(req.headers.get(ACCESS_RULES_HEADER, "")) >= ACCESS_RULES_VERSION
+    except ValueError:
+        return False
+
+
 def _subject(req: ApiRequest) -> ValidatedToken:
     """The token named by X-Subject-Token, after checking the caller may see it."""
     subject = req.headers.get("x-subject-token")
@@ -52,7 +65,12 @@ def _subject(req: ApiRequest) -> ValidatedToken:
         raise NotFound("Could not find token: the X-Subject-Token header is missing.")
     req.ctx  # the caller must hold a valid token before asking about another
     allow_expired = req.query.get("allow_expired", "").lower() in ("1", "true", "yes")
-    return req.cloud.tokens.validate(subject, allow_expired=allow_expired)
+    token = req.cloud.tokens.validate(subject, allow_expired=allow_expired)
+    if token.access_rules and not _enforces_access_rules(req):
+        # A service that does not enforce them would let the token do anything.
+        raise NotFound("Could not find token: it is limited by application credential "
+                       "access rules, which the validating service does not enforce.")
+    return token
 
 
 @routes.route("/v3/auth/tokens", "POST", status=201)

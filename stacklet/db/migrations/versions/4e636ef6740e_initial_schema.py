@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 505f5d859717
+Revision ID: 4e636ef6740e
 Revises: 
-Create Date: 2026-11-24 12:40:22.530884
+Create Date: 2026-11-24 12:58:49.072626
 """
 
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-revision = '505f5d859717'
+revision = '4e636ef6740e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -240,6 +240,19 @@ def upgrade() -> None:
     with op.batch_alter_table('identity_users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_users_domain_id'), ['domain_id'], unique=False)
 
+    op.create_table('identity_access_rules',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('service', sa.String(length=64), nullable=False),
+    sa.Column('path', sa.String(length=255), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['identity_users.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'service', 'path', 'method')
+    )
+    with op.batch_alter_table('identity_access_rules', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_access_rules_user_id'), ['user_id'], unique=False)
+
     op.create_table('identity_application_credentials',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -342,6 +355,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_identity_application_credentials_user_id'))
 
     op.drop_table('identity_application_credentials')
+    with op.batch_alter_table('identity_access_rules', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_access_rules_user_id'))
+
+    op.drop_table('identity_access_rules')
     with op.batch_alter_table('identity_users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_users_domain_id'))
 
