@@ -50,6 +50,7 @@ ensure_venv() {
     local stamp="$venv_dir/.installed-stamp" wanted
     wanted=$(printf '%s' "$stamp_input" | sha256sum | cut -d' ' -f1)
     if [[ -x "$venv_dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+        echo "$description venv up to date (${venv_dir#"$REPO_ROOT"/})"
         return 0
     fi
     ensure_python_build_tools
@@ -61,6 +62,7 @@ ensure_venv() {
     "$venv_dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     "$venv_dir/bin/python" -m pip install -q --disable-pip-version-check "$@"
     printf '%s\n' "$wanted" >"$stamp"
+    echo "$description installed in ${venv_dir#"$REPO_ROOT"/}"
 }
 
 # The project venv: Stacklet in editable mode with its test extras.  The stamp

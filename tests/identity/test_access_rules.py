@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from stacklet.identity.models import AccessRule, ApplicationCredential
-from tests.identity.seed import add_user
+from tests.identity.directory import add_user
 
 TOKENS = "/identity/v3/auth/tokens"
 CATALOG_RULE = {"service": "identity", "path": "/v3/auth/catalog", "method": "GET"}

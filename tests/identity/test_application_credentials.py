@@ -6,7 +6,7 @@ import pytest
 
 from stacklet.db import utcnow
 from stacklet.identity.models import ApplicationCredential
-from tests.identity.seed import add_user
+from tests.identity.directory import add_user
 
 TOKENS = "/identity/v3/auth/tokens"
 

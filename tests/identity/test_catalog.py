@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.identity.seed import add_user
+from tests.identity.directory import add_user
 
 
 @pytest.fixture

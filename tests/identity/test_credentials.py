@@ -6,7 +6,7 @@ import json
 import pytest
 
 from stacklet.identity.models import Credential
-from tests.identity.seed import add_user
+from tests.identity.directory import add_user
 
 CREDENTIALS = "/identity/v3/credentials"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.identity.grants import grant
+from tests.identity.directory import grant
 
 V3 = "/identity/v3"
 

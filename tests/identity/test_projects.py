@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.identity.grants import grant, project_member
+from tests.identity.directory import grant, project_member
 
 V3 = "/identity/v3"
 
