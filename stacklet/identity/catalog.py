@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from stacklet.common.errors import BadRequest, Conflict, Forbidden
 from stacklet.identity import endpoint_filter, revoke
 from stacklet.identity.models import (
     Endpoint,
@@ -19,6 +19,7 @@ from stacklet.identity.models import (
     Service,
     new_id,
 )
+from stacklet.identity.records import get_or_404
 
 # What a catalog is made of.  Validations cache catalogs per identity
 # revision, so any change to these bumps the revision.
@@ -66,10 +67,7 @@ def build_catalog(session: Session, project_id: str | None) -> list[dict]:
 # -- regions ---------------------------------------------------------------------
 
 def get_region(session: Session, region_id: str) -> Region:
-    region = session.get(Region, region_id)
-    if region is None:
-        raise NotFound(f"Could not find region: {region_id}.")
-    return region
+    return get_or_404(session, Region, region_id, "region")
 
 
 def list_regions(session: Session) -> list[Region]:
@@ -145,10 +143,7 @@ def delete_region(session: Session, region_id: str) -> None:
 # -- services --------------------------------------------------------------------
 
 def get_service(session: Session, service_id: str) -> Service:
-    service = session.get(Service, service_id)
-    if service is None:
-        raise NotFound(f"Could not find service: {service_id}.")
-    return service
+    return get_or_404(session, Service, service_id, "service")
 
 
 def list_services(session: Session) -> list[Service]:
@@ -190,10 +185,7 @@ ENDPOINT_COLUMNS = ("service_id", "interface", "url", "region_id", "enabled")
 
 
 def get_endpoint(session: Session, endpoint_id: str) -> Endpoint:
-    endpoint = session.get(Endpoint, endpoint_id)
-    if endpoint is None:
-        raise NotFound(f"Could not find endpoint: {endpoint_id}.")
-    return endpoint
+    return get_or_404(session, Endpoint, endpoint_id, "endpoint")
 
 
 def list_endpoints(session: Session) -> list[Endpoint]:

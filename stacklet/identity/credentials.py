@@ -28,6 +28,7 @@ from stacklet.identity.models import (
     User,
     new_id,
 )
+from stacklet.identity.records import get_or_404
 
 
 def _get_user(session: Session, user_id: str) -> User:
@@ -82,10 +83,7 @@ def _check_ec2(data: dict) -> None:
 
 
 def get_credential(session: Session, credential_id: str) -> Credential:
-    credential = session.get(Credential, credential_id)
-    if credential is None:
-        raise NotFound(f"Could not find credential: {credential_id}.")
-    return credential
+    return get_or_404(session, Credential, credential_id, "credential")
 
 
 def list_credentials(session: Session) -> list[Credential]:

@@ -18,6 +18,7 @@ from stacklet.identity.models import (
     User,
     new_id,
 )
+from stacklet.identity.records import get_or_404
 
 DEFAULT_DOMAIN_ID = "default"
 # Keystone's default max_project_tree_depth; the domain counts as one level.
@@ -27,10 +28,7 @@ MAX_PROJECT_TAGS = 80
 
 
 def get_domain(session: Session, domain_id: str) -> Domain:
-    domain = session.get(Domain, domain_id)
-    if domain is None:
-        raise NotFound(f"Could not find domain: {domain_id}.")
-    return domain
+    return get_or_404(session, Domain, domain_id, "domain")
 
 
 def list_domains(session: Session) -> list[Domain]:
@@ -117,10 +115,7 @@ def scope_domain_id(ctx: RequestContext) -> str:
 # -- projects ------------------------------------------------------------------
 
 def get_project(session: Session, project_id: str) -> Project:
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"Could not find project: {project_id}.")
-    return project
+    return get_or_404(session, Project, project_id, "project")
 
 
 def list_projects(session: Session, *, domain_id: str | None = None) -> list[Project]:

@@ -19,6 +19,7 @@ from stacklet.identity.models import (
     User,
     new_id,
 )
+from stacklet.identity.records import get_or_404
 from stacklet.identity.resource import get_domain
 
 # Hashes a new password (the cloud's configured bcrypt cost).
@@ -28,10 +29,7 @@ PasswordHasher = Callable[[str], str]
 # -- users -----------------------------------------------------------------------
 
 def get_user(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"Could not find user: {user_id}.")
-    return user
+    return get_or_404(session, User, user_id, "user")
 
 
 def list_users(session: Session, *, domain_id: str | None = None) -> list[User]:
@@ -152,10 +150,7 @@ def delete_user(session: Session, user_id: str) -> None:
 # -- groups ----------------------------------------------------------------------
 
 def get_group(session: Session, group_id: str) -> Group:
-    group = session.get(Group, group_id)
-    if group is None:
-        raise NotFound(f"Could not find group: {group_id}.")
-    return group
+    return get_or_404(session, Group, group_id, "group")
 
 
 def list_groups(session: Session, *, domain_id: str | None = None) -> list[Group]:
