@@ -404,7 +404,3 @@ class TokenService:
 
     def revoke_token(self, session: Session, payload: TokenPayload) -> None:
         revoke.revoke(session, audit_id=payload.audit_ids[0])
-
-    def forget_cache(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()

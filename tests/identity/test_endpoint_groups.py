@@ -72,3 +72,28 @@ def test_direct_endpoint_association(api, cloud):
     assert [e["interface"] for e in identity["endpoints"]] == ["public"]
     api.admin("DELETE", path, expect=204)
     api.admin("PUT", f"/OS-EP-FILTER/projects/{project_id}/endpoints/missing", expect=404)
+
+
+def test_association_listings(api, cloud):
+    project_id, service_id, public = _admin_project_and_identity_endpoints(cloud)
+    group = api.admin("POST", "/OS-EP-FILTER/endpoint_groups", {"endpoint_group": {
+        "name": "identity", "filters": {"service_id": service_id}}},
+        expect=201).json()["endpoint_group"]
+    base = f"/OS-EP-FILTER/endpoint_groups/{group['id']}"
+    endpoints = api.admin("GET", base + "/endpoints", expect=200).json()["endpoints"]
+    assert len(endpoints) == 3 and {e["service_id"] for e in endpoints} == {service_id}
+    assert api.admin("GET", base + "/projects", expect=200).json()["projects"] == []
+    api.admin("PUT", f"{base}/projects/{project_id}", expect=204)
+    projects = api.admin("GET", base + "/projects", expect=200).json()["projects"]
+    assert [p["id"] for p in projects] == [project_id]
+    listed = api.admin("GET", f"/OS-EP-FILTER/projects/{project_id}/endpoints",
+                       expect=200).json()["endpoints"]
+    assert sorted(e["id"] for e in listed) == sorted(e["id"] for e in endpoints)
+    assert api.admin("GET", f"/OS-EP-FILTER/endpoints/{public}/projects",
+                     expect=200).json()["projects"] == []
+    api.admin("PUT", f"/OS-EP-FILTER/projects/{project_id}/endpoints/{public}", expect=204)
+    projects = api.admin("GET", f"/OS-EP-FILTER/endpoints/{public}/projects",
+                         expect=200).json()["projects"]
+    assert [p["id"] for p in projects] == [project_id]
+    api.admin("GET", "/OS-EP-FILTER/endpoint_groups/missing/endpoints", expect=404)
+    api.admin("GET", "/OS-EP-FILTER/projects/missing/endpoints", expect=404)

@@ -5,6 +5,8 @@ from starlette.responses import Response
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.identity import endpoint_filter, schemas
+from stacklet.identity.api.catalog import endpoint_view
+from stacklet.identity.api.projects import project_view
 from stacklet.identity.api.views import collection, update_body
 from stacklet.identity.models import EndpointGroup
 
@@ -125,3 +127,36 @@ def remove_endpoint_from_project(req: ApiRequest):
     with req.cloud.db.transaction() as session:
         endpoint_filter.dissociate_endpoint(session, req.path["project_id"],
                                             req.path["endpoint_id"])
+
+
+@routes.route(GROUPS + "/{group_id}/projects", "GET")
+def list_projects_associated_with_endpoint_group(req: ApiRequest):
+    req.authorize("identity:list_projects_associated_with_endpoint_group")
+    with req.cloud.db.session() as session:
+        found = endpoint_filter.projects_of_group(session, req.path["group_id"])
+        return collection(req, "projects", (project_view(req, p) for p in found))
+
+
+@routes.route(GROUPS + "/{group_id}/endpoints", "GET")
+def list_endpoints_associated_with_endpoint_group(req: ApiRequest):
+    req.authorize("identity:list_endpoints_associated_with_endpoint_group")
+    with req.cloud.db.session() as session:
+        group = endpoint_filter.get_group(session, req.path["group_id"])
+        found = endpoint_filter.group_endpoints(session, group)
+        return collection(req, "endpoints", (endpoint_view(req, e) for e in found))
+
+
+@routes.route("/v3/OS-EP-FILTER/projects/{project_id}/endpoints", "GET")
+def list_endpoints_for_project(req: ApiRequest):
+    req.authorize("identity:list_endpoints_for_project")
+    with req.cloud.db.session() as session:
+        found = endpoint_filter.endpoints_of_project(session, req.path["project_id"])
+        return collection(req, "endpoints", (endpoint_view(req, e) for e in found))
+
+
+@routes.route("/v3/OS-EP-FILTER/endpoints/{endpoint_id}/projects", "GET")
+def list_projects_for_endpoint(req: ApiRequest):
+    req.authorize("identity:list_projects_for_endpoint")
+    with req.cloud.db.session() as session:
+        found = endpoint_filter.projects_of_endpoint(session, req.path["endpoint_id"])
+        return collection(req, "projects", (project_view(req, p) for p in found))
