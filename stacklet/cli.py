@@ -142,6 +142,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         ("database", "url"): args.database_url, ("api", "workers"): args.workers})
     level = config.get("logging", "level").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic narrates every migration step at INFO; `prepare` says what it does.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     prepare(config, args.admin_password)
     host, port = config.bind
     clouds_yaml = config.data_dir / "clouds.yaml"
