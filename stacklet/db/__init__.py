@@ -70,20 +70,10 @@ class Database:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[orm.Session]:
-        """A unit of work committed at the end, rolled back on any error
-        except one whose ``keeps_changes`` is true (a failed login attempt
-        that must count toward a lockout although the request fails)."""
+        """A unit of work committed at the end, rolled back on any error."""
         lock = self._write_lock or contextlib.nullcontext()
-        with lock, self._sessionmaker() as session:
-            try:
-                yield session
-            except BaseException as error:
-                if getattr(error, "keeps_changes", False):
-                    session.commit()
-                else:
-                    session.rollback()
-                raise
-            session.commit()
+        with lock, self._sessionmaker() as session, session.begin():
+            yield session
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -124,28 +124,11 @@ class TokenIssuer:
                              "'password' is a required property.")
         user = _find_user(session, user_ref)
         matched = compliance.password_matches(self.password_rules, user, user_ref["password"])
-        self._record_lockout_state(user)
+        compliance.record_attempt(self.tokens.db, user)
         if not matched:
             raise Unauthorized(AUTH_FAILED)
         compliance.check_password_not_expired(user)
         return user
-
-    def _record_lockout_state(self, user: User) -> None:
-        """Store the failed-login count password_matches kept on the user.
-
-        Issuing a token runs in a read-only session, so that bcrypt never
-        holds the database's write lock; the count (a failure, or the reset
-        after a success) is written in a short transaction of its own, which
-        also keeps it when the login fails.
-        """
-        state = sa.inspect(user).attrs
-        if not any(state[name].history.has_changes()
-                   for name in ("failed_auth_count", "failed_auth_at")):
-            return
-        with self.tokens.db.transaction() as tx:
-            stored = tx.get(User, user.id)
-            stored.failed_auth_count = user.failed_auth_count
-            stored.failed_auth_at = user.failed_auth_at
 
     def _token(self, data: dict) -> TokenPayload:
         # An invalid, expired or revoked token is a 404 here, as in Keystone

@@ -14,20 +14,15 @@ import dataclasses
 import datetime
 import re
 
+import sqlalchemy as sa
+
 from stacklet.common.errors import BadRequest, Unauthorized
 from stacklet.config import Config
-from stacklet.db import utcnow
+from stacklet.db import Database, utcnow
 from stacklet.identity.models import User
 from stacklet.identity.passwords import verify_secret
 
 SECTION = "security_compliance"
-
-
-class FailedAttempt(Unauthorized):
-    """A wrong password: refused, yet the request's transaction is committed,
-    so the attempt counts toward the lockout of its user."""
-
-    keeps_changes = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,9 +75,7 @@ def password_matches(rules: PasswordRules, user: User, password: str) -> bool:
     """Check a user's password, keeping the count of consecutive failures.
 
     A locked-out user is refused (401) even with the right password.  The
-    caller stores the count it keeps on the user (a login in a short transaction
-    of its own; a password change by raising FailedAttempt, whose transaction
-    is committed all the same).
+    caller stores the count it keeps on the user with record_attempt.
     """
     now = utcnow()
     if _is_locked_out(rules, user, now):
@@ -94,6 +87,24 @@ def password_matches(rules: PasswordRules, user: User, password: str) -> bool:
     if user.failed_auth_count:
         reset_failed_attempts(user)
     return True
+
+
+def record_attempt(db: Database, user: User) -> None:
+    """Store the failed-attempt count password_matches kept on the user.
+
+    Password checks run in read-only sessions, so that bcrypt never holds the
+    database's write lock; the count (a failure, or the reset after a
+    success) is written in a short transaction of its own, which also keeps
+    it when the request fails.
+    """
+    state = sa.inspect(user).attrs
+    if not any(state[name].history.has_changes()
+               for name in ("failed_auth_count", "failed_auth_at")):
+        return
+    with db.transaction() as tx:
+        stored = tx.get(User, user.id)
+        stored.failed_auth_count = user.failed_auth_count
+        stored.failed_auth_at = user.failed_auth_at
 
 
 # -- expiry ----------------------------------------------------------------------

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from stacklet.common.errors import BadRequest, Conflict, NotFound, Unauthorized
+from stacklet.db import Database
 from stacklet.identity import compliance, revoke
-from stacklet.identity.compliance import FailedAttempt, PasswordRules
+from stacklet.identity.compliance import PasswordRules
 from stacklet.identity.models import (
     ApplicationCredential,
     Credential,
@@ -105,20 +106,29 @@ def update_user(session: Session, hash_password: PasswordHasher, rules: Password
     return user
 
 
-def change_password(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
-                    user_id: str, *, original_password: str, password: str) -> None:
-    """The self-service password change: the original password is the proof.
-
-    It counts toward the lockout like a login, and works with an expired
-    password, since changing it is the way out."""
+def check_original_password(db: Database, rules: PasswordRules, user_id: str,
+                            original_password: str) -> None:
+    """The proof of a self-service password change, checked before (and
+    outside) its transaction; a wrong one counts toward the lockout like a
+    failed login."""
     wrong = "Error when changing user password: the original password is incorrect."
-    user = session.get(User, user_id)
-    if user is None:
-        # Only a caller without a token gets here (with one, the handler
-        # answered 404): say nothing of whether the user exists.
+    with db.session() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            # Only a caller without a token gets here (with one, the handler
+            # answered 404): say nothing of whether the user exists.
+            raise Unauthorized(wrong)
+        matched = compliance.password_matches(rules, user, original_password)
+        compliance.record_attempt(db, user)
+    if not matched:
         raise Unauthorized(wrong)
-    if not compliance.password_matches(rules, user, original_password):
-        raise FailedAttempt(wrong)
+
+
+def change_password(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
+                    user_id: str, password: str) -> None:
+    """The self-service password change, once check_original_password passed.
+    It works with an expired password, since changing it is the way out."""
+    user = get_user(session, user_id)
     compliance.check_password_requirements(rules, password)
     compliance.check_owner_may_change(rules, user, password)
     _set_password(session, hash_password, rules, user, password, set_by_owner=True)

@@ -111,10 +111,11 @@ def change_password(req: ApiRequest):
     else:
         user_id = req.path["user_id"]
     data = validate(schemas.password_change, req.json_body())["user"]
+    users.check_original_password(req.cloud.db, req.cloud.password_rules, user_id,
+                                  data["original_password"])
     with req.cloud.db.transaction() as session:
         users.change_password(session, req.cloud.hash_password, req.cloud.password_rules,
-                              user_id, original_password=data["original_password"],
-                              password=data["password"])
+                              user_id, data["password"])
 
 
 @routes.route("/v3/users/{user_id}/projects", "GET")
