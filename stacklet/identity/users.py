@@ -29,6 +29,16 @@ PasswordHasher = Callable[[str], str]
 
 # -- users -----------------------------------------------------------------------
 
+def _check_name_free(session: Session, model: type[User] | type[Group], domain_id: str,
+                     name: str, action: str) -> None:
+    """Users and groups have names unique in their domain (409 otherwise)."""
+    if session.scalar(sa.select(model.id).where(model.domain_id == domain_id,
+                                                model.name == name)):
+        kind = model.__name__.lower()
+        raise Conflict(f"Conflict occurred attempting to {action} {kind} - Duplicate entry "
+                       f"found with name {name} at domain ID {domain_id}.")
+
+
 def get_user(session: Session, user_id: str) -> User:
     return get_or_404(session, User, user_id, "user")
 
@@ -38,13 +48,6 @@ def list_users(session: Session, *, domain_id: str | None = None) -> list[User]:
     if domain_id is not None:
         query = query.where(User.domain_id == domain_id)
     return list(session.scalars(query))
-
-
-def _check_user_name_free(session: Session, domain_id: str, name: str, action: str) -> None:
-    if session.scalar(sa.select(User.id).where(User.domain_id == domain_id,
-                                               User.name == name)):
-        raise Conflict(f"Conflict occurred attempting to {action} user - Duplicate entry "
-                       f"found with name {name} at domain ID {domain_id}.")
 
 
 def _merge_options(current: dict, changes: dict) -> dict:
@@ -61,7 +64,7 @@ def create_user(session: Session, hash_password: PasswordHasher, rules: Password
     # As in Keystone, an unknown domain is a 404, while an unknown default
     # project is accepted (it may be created later).
     get_domain(session, domain_id)
-    _check_user_name_free(session, domain_id, name, "create")
+    _check_name_free(session, User, domain_id, name, "create")
     compliance.check_password_requirements(rules, password)
     user = User(id=new_id(), name=name, domain_id=domain_id, enabled=enabled,
                 default_project_id=default_project_id, description=description, email=email,
@@ -86,7 +89,7 @@ def update_user(session: Session, hash_password: PasswordHasher, rules: Password
     if changes.get("domain_id", user.domain_id) != user.domain_id:
         raise BadRequest("Update of domain_id is not allowed.")
     if "name" in changes and changes["name"] != user.name:
-        _check_user_name_free(session, user.domain_id, changes["name"], "update")
+        _check_name_free(session, User, user.domain_id, changes["name"], "update")
     for field in ("name", "enabled", "default_project_id", "description", "email"):
         if field in changes:
             setattr(user, field, changes[field])
@@ -170,17 +173,10 @@ def list_groups(session: Session, *, domain_id: str | None = None) -> list[Group
     return list(session.scalars(query))
 
 
-def _check_group_name_free(session: Session, domain_id: str, name: str, action: str) -> None:
-    if session.scalar(sa.select(Group.id).where(Group.domain_id == domain_id,
-                                                Group.name == name)):
-        raise Conflict(f"Conflict occurred attempting to {action} group - Duplicate entry "
-                       f"found with name {name} at domain ID {domain_id}.")
-
-
 def create_group(session: Session, *, name: str, domain_id: str, description: str = "",
                  extra: dict | None = None) -> Group:
     get_domain(session, domain_id)
-    _check_group_name_free(session, domain_id, name, "create")
+    _check_name_free(session, Group, domain_id, name, "create")
     group = Group(id=new_id(), name=name, domain_id=domain_id,
                   description=description or "", extra=extra or {})
     session.add(group)
@@ -193,7 +189,7 @@ def update_group(session: Session, group_id: str, changes: dict, extra: dict) ->
     if changes.get("domain_id", group.domain_id) != group.domain_id:
         raise BadRequest("Update of domain_id is not allowed.")
     if "name" in changes and changes["name"] != group.name:
-        _check_group_name_free(session, group.domain_id, changes["name"], "update")
+        _check_name_free(session, Group, group.domain_id, changes["name"], "update")
     if "name" in changes:
         group.name = changes["name"]
     if "description" in changes:

@@ -72,8 +72,7 @@ def extra_attributes(data: dict, schema: dict) -> dict:
     ``schema`` is the request schema, whose single property is the entity.
     """
     (entity_schema,) = schema["properties"].values()
-    known = {"id", *entity_schema["properties"]}
-    return {key: value for key, value in data.items() if key not in known}
+    return split_extra(data, {"id", *entity_schema["properties"]})[1]
 
 
 def list_domain_id(req: ApiRequest) -> str | None:
