@@ -82,10 +82,20 @@ def prepare(config: Config, admin_password: str | None) -> str:
         cloud.credential_keys.initialize()
         print("stacklet: bootstrapping identity", flush=True)
         bootstrap(cloud, password, reset_password=explicit)
+        _recover_image_uploads(cloud)
     finally:
         cloud.close()
     write_client_files(config, password)
     return password
+
+
+def _recover_image_uploads(cloud) -> None:
+    """Uploads a crash cut short go back to queued, leaving no partial data."""
+    from stacklet.image.data import recover
+
+    cloud.image_store.ensure()
+    with cloud.db.transaction() as session:
+        recover(session, cloud.image_store)
 
 
 def _admin_password(config: Config, given: str | None) -> tuple[str, bool]:

@@ -11,6 +11,7 @@ from stacklet.identity.compliance import PasswordRules
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.passwords import hash_secret
 from stacklet.identity.tokens import TokenService
+from stacklet.image.store import ImageStore
 from stacklet.services import SERVICES
 
 
@@ -29,6 +30,7 @@ class Cloud:
             allow_expired_window=config.get("identity", "allow_expired_window"),
             cache_size=config.get("identity", "token_cache_size"))
         self.password_rules = PasswordRules.from_config(config)
+        self.image_store = ImageStore(config.image_store_dir)
         self.policy = PolicyEnforcer(
             config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
 

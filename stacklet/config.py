@@ -109,6 +109,23 @@ OPTIONS: list[Option] = [
     Option("security_compliance", "change_password_upon_first_use", False,
            "Users whose password an admin set (on creation or by reset) must change it "
            "themselves before they get a token.", _bool),
+    Option("image", "store_dir", None,
+           "Directory image data is kept in. Default: DIR/images."),
+    Option("image", "image_size_cap", 1 << 40,
+           "Largest image, in bytes, that can be uploaded (Glance's default: 1 TiB).", int),
+    Option("image", "image_count_total", -1,
+           "Images a project may own, unless Keystone has a registered limit "
+           "'image_count_total' for the image service (-1: unlimited).", int),
+    Option("image", "image_size_total", -1,
+           "MiB of image data a project may store, unless Keystone has a registered "
+           "limit 'image_size_total' for the image service (-1: unlimited).", int),
+    Option("image", "image_stage_total", -1,
+           "MiB of staged (glance-direct) image data a project may hold, unless Keystone "
+           "has a registered limit 'image_stage_total' (-1: unlimited).", int),
+    Option("image", "limit_param_default", 25,
+           "Images listed per page when the client gives no limit.", int),
+    Option("image", "api_limit_max", 1000,
+           "Most images listed per page, whatever limit the client asks for.", int),
     Option("policy", "policy_file", "policy.yaml",
            "Operator policy overrides in oslo.policy YAML, relative to DIR. "
            "Rules in it replace the built-in defaults of the same name."),
@@ -170,6 +187,11 @@ class Config:
     @property
     def credential_key_dir(self) -> Path:
         return self.data_dir / "credential-keys"
+
+    @property
+    def image_store_dir(self) -> Path:
+        store_dir = self.get("image", "store_dir")
+        return Path(store_dir) if store_dir else self.data_dir / "images"
 
     @property
     def admin_password_file(self) -> Path:

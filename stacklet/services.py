@@ -27,8 +27,21 @@ def _identity_rules():
     return RULES
 
 
+def _image_api(cloud):
+    from stacklet.image.api import create_api
+    return create_api(cloud)
+
+
+def _image_rules():
+    from stacklet.image.policy import RULES
+    return RULES
+
+
 SERVICES: list[ServiceInfo] = [
     ServiceInfo(type="identity", name="keystone", prefix="/identity", endpoint_path="",
                 description="Stacklet Identity (Keystone v3)",
                 create_api=_identity_api, policy_rules=_identity_rules),
+    ServiceInfo(type="image", name="glance", prefix="/image", endpoint_path="",
+                description="Stacklet Image (Glance v2)",
+                create_api=_image_api, policy_rules=_image_rules),
 ]

@@ -10,6 +10,7 @@ service layer uses blocking database sessions), and turns the result or an
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from typing import Any, Callable, Protocol
@@ -109,12 +110,15 @@ class RouteTable:
     """The routes one handler module declares; a ServiceAPI includes the tables."""
 
     def __init__(self) -> None:
-        self.routes: list[tuple[str, list[str], int, Handler]] = []
+        self.routes: list[tuple[str, list[str], int, bool, Handler]] = []
 
-    def route(self, path: str, methods: list[str] | str, *, status: int = 200) -> Callable:
+    def route(self, path: str, methods: list[str] | str, *, status: int = 200,
+              stream_body: bool = False) -> Callable:
+        """Declare a handler.  With ``stream_body`` the body is not read as JSON: the
+        handler (then an ``async def``) reads it from ``req.http.stream()`` itself."""
         def register(handler: Handler) -> Handler:
             self.routes.append((path, [methods] if isinstance(methods, str) else methods,
-                                status, handler))
+                                status, stream_body, handler))
             return handler
         return register
 
@@ -138,19 +142,27 @@ class ServiceAPI:
         self._routes: list[Route] = []
 
     def include(self, table: RouteTable) -> None:
-        for path, methods, status, handler in table.routes:
-            self._routes.append(Route(path, self._endpoint(handler, status), methods=methods,
-                                      name=handler.__name__))
+        for path, methods, status, stream_body, handler in table.routes:
+            self._routes.append(Route(path, self._endpoint(handler, status, stream_body),
+                                      methods=methods, name=handler.__name__))
 
-    def _endpoint(self, handler: Handler, status: int):
+    def _endpoint(self, handler: Handler, status: int, stream_body: bool):
+        # Handlers that stream a body are coroutines running on the event loop
+        # (they hand blocking work to threads themselves); the rest run in a
+        # worker thread because the service layer uses blocking sessions.
+        is_coroutine = inspect.iscoroutinefunction(handler)
+
         async def endpoint(request: Request) -> Response:
             version = None
             try:
                 if self.microversions:
                     version = self.microversions.negotiate(request.headers)
-                body = await _read_json(request)
+                body = None if stream_body else await _read_json(request)
                 req = ApiRequest(request, self, body, version)
-                result = await run_in_threadpool(handler, req)
+                if is_coroutine:
+                    result = await handler(req)
+                else:
+                    result = await run_in_threadpool(handler, req)
                 response = _to_response(result, status)
             except errors.APIError as exc:
                 response = self.error_response(exc, request)

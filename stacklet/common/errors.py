@@ -55,3 +55,7 @@ class NotImplementedYet(APIError):
     """The request is valid but Stacklet does not implement it."""
 
     status, title = 501, "Not Implemented"
+
+
+class Gone(APIError):
+    status, title = 410, "Gone"

@@ -100,14 +100,14 @@ def test_service_crud_and_filters(api):
     assert created["description"] == "Compute" and created["enabled"] is True
     assert created["owner"] == "ops"
     assert created["links"]["self"].endswith(f"/identity/v3/services/{created['id']}")
-    bare = api.admin("POST", "/services", {"service": {"type": "image"}},
+    bare = api.admin("POST", "/services", {"service": {"type": "volumev3"}},
                      expect=201).json()["service"]
     assert "name" not in bare and "description" not in bare
 
     shown = api.admin("GET", f"/services/{created['id']}", expect=200).json()["service"]
     assert shown == created
     types = [s["type"] for s in api.admin("GET", "/services", expect=200).json()["services"]]
-    assert sorted(types) == ["compute", "identity", "image"]
+    assert sorted(types) == ["compute", "identity", "image", "volumev3"]
     by_type = api.admin("GET", "/services?type=compute").json()["services"]
     assert [s["id"] for s in by_type] == [created["id"]]
     assert [s["name"] for s in api.admin("GET", "/services?name=keystone").json()["services"]] \

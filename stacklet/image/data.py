@@ -1,0 +1,87 @@
+"""Image data: the status changes around an upload, and recovery after a crash.
+
+An upload moves an image queued → saving → active.  It claims the image by
+a conditional update (only a queued image can be claimed, so two uploads
+never race), streams to the store outside any transaction, then records
+size, hashes and virtual size.  If it fails, the image goes back to queued
+and nothing of the data remains.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from stacklet.common.errors import BadRequest, Conflict
+from stacklet.db import utcnow
+from stacklet.image import formats
+from stacklet.image.models import Image
+from stacklet.image.store import HASH_ALGO, ImageStore, StoredData
+
+
+def claim_for_upload(session: Session, image: Image, *, from_status: str = "queued",
+                     to_status: str = "saving") -> None:
+    """Move the image from ``from_status`` to ``to_status``; 409 if it is not
+    (or no longer) in ``from_status``."""
+    claimed = session.execute(
+        sa.update(Image).where(Image.id == image.id, Image.status == from_status)
+        .values(status=to_status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        raise Conflict(f"Image status transition from {image.status} to {to_status} is not "
+                       "allowed")
+
+
+def release(session: Session, image_id: str, *, from_status: str,
+            to_status: str = "queued") -> None:
+    """Put an image whose upload failed back to ``to_status``."""
+    session.execute(sa.update(Image).where(Image.id == image_id, Image.status == from_status)
+                    .values(status=to_status, updated_at=utcnow()))
+
+
+def activate(session: Session, image_id: str, stored: StoredData, *, from_status: str) -> bool:
+    """Record the stored data and make the image active; False if the image was
+    deleted (or changed hands) while its data streamed in."""
+    image = session.get(Image, image_id, with_for_update=True)
+    if image is None or image.status != from_status:
+        return False
+    try:
+        virtual_size = formats.inspect(stored.path, image.disk_format)
+    except formats.FormatMismatch as exc:
+        raise BadRequest(f"Image content does not match disk_format {image.disk_format}: "
+                         f"{exc}") from None
+    image.size = stored.size
+    image.checksum = stored.checksum
+    image.os_hash_algo = HASH_ALGO
+    image.os_hash_value = stored.os_hash_value
+    image.virtual_size = virtual_size
+    image.status = "active"
+    image.staged_size = None
+    image.updated_at = utcnow()
+    return True
+
+
+def recover(session: Session, store: ImageStore) -> None:
+    """After a crash: uploads that were streaming are back to queued, with
+    nothing of their data left; imports that were running are back to
+    uploading (their staged data is still whole)."""
+    store.remove_partials()
+    for image in session.scalars(sa.select(Image).where(Image.status == "saving")):
+        store.remove(image.id)
+        image.status = "queued"
+        image.staged_size = None
+    for image in session.scalars(sa.select(Image).where(Image.status == "importing")):
+        image.status = "uploading" if store.staging_path(image.id).exists() else "queued"
+
+
+def record_staged(session: Session, image_id: str, stored: StoredData, *,
+                  from_status: str) -> bool:
+    """Record data staged for a glance-direct import: the image is 'uploading'
+    until the import is requested."""
+    image = session.get(Image, image_id, with_for_update=True)
+    if image is None or image.status != from_status:
+        return False
+    image.status = "uploading"
+    image.staged_size = stored.size
+    image.updated_at = utcnow()
+    return True

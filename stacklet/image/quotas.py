@@ -1,0 +1,76 @@
+"""Per-project image quotas, answered with 413 as Glance does.
+
+The count and size limits come from Keystone's unified limits when the
+operator registered them for the image service (Glance's resource names:
+``image_count_total``, ``image_size_total`` and ``image_stage_total``, sizes
+in MiB), else from the ``[image]`` options of stacklet.conf.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from stacklet.common.errors import RequestEntityTooLarge
+from stacklet.identity.limits import effective_limit
+from stacklet.image.models import Image
+
+MIB = 1 << 20
+# Glance's fixed per-image limits (image_property_quota, image_tag_quota,
+# image_member_quota).
+PROPERTIES_PER_IMAGE = 128
+TAGS_PER_IMAGE = 128
+MEMBERS_PER_IMAGE = 128
+
+
+def project_limit(session: Session, config, resource: str, project_id: str) -> int | None:
+    """The project's limit of a resource, or None when unlimited."""
+    limit = effective_limit(session, "image", resource, project_id)
+    if limit is None:
+        limit = config.get("image", resource)
+    return None if limit < 0 else limit
+
+
+def check_image_count(session: Session, config, project_id: str | None) -> None:
+    if project_id is None:
+        return
+    limit = project_limit(session, config, "image_count_total", project_id)
+    if limit is None:
+        return
+    count = session.scalar(sa.select(sa.func.count()).select_from(Image)
+                           .where(Image.owner == project_id))
+    if count + 1 > limit:
+        raise RequestEntityTooLarge(
+            f"Project {project_id} is over a limit for [Resource image_count_total is over "
+            f"limit of {limit} due to current usage {count} and delta 1]")
+
+
+def upload_allowance(session: Session, config, project_id: str | None, *,
+                     staging: bool = False) -> int:
+    """How many bytes one more upload (or staging) by the project may add."""
+    allowance = config.get("image", "image_size_cap")
+    if project_id is None:
+        return allowance
+    resource = "image_stage_total" if staging else "image_size_total"
+    limit = project_limit(session, config, resource, project_id)
+    if limit is None:
+        return allowance
+    column = Image.staged_size if staging else Image.size
+    used = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0))
+                          .where(Image.owner == project_id)) or 0
+    return max(0, min(allowance, limit * MIB - int(used)))
+
+
+def over_quota(resource: str, allowance: int) -> RequestEntityTooLarge:
+    return RequestEntityTooLarge(
+        f"Denying attempt to upload image because it exceeds the quota: the image data "
+        f"is larger than the {allowance} bytes left in {resource} or the image size cap.")
+
+
+def check_property_and_tag_counts(properties: int, tags: int) -> None:
+    if properties > PROPERTIES_PER_IMAGE:
+        raise RequestEntityTooLarge(f"Attempted: {properties}, Maximum: "
+                                    f"{PROPERTIES_PER_IMAGE} image properties.")
+    if tags > TAGS_PER_IMAGE:
+        raise RequestEntityTooLarge(f"Attempted: {tags}, Maximum: {TAGS_PER_IMAGE} image "
+                                    "tags.")
