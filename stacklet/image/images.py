@@ -287,7 +287,8 @@ def _ordered(column, direction: str) -> list:
 def apply_patch(ctx: RequestContext, image: Image, changes: list[dict],
                 add_conflicts: bool) -> dict[str, Any]:
     """Apply parsed JSON-patch operations to a copy of the image's attributes and
-    return that copy; ``add_conflicts`` is the v2.0 rule (add may not replace)."""
+    return that copy; ``add_conflicts`` is the v2.0 rule: 'add' may not replace
+    any attribute the image has, its own or an extra property."""
     current = editable_view(image)
     for change in changes:
         op, name = change["op"], change["name"]
@@ -304,7 +305,7 @@ def apply_patch(ctx: RequestContext, image: Image, changes: list[dict],
             raise Forbidden("Owner can't be updated by non admin.")
         if op == "replace" and not is_base and name not in current:
             raise Conflict(f"Property {name} does not exist.")
-        if op == "add" and add_conflicts and not is_base and name in current:
+        if op == "add" and add_conflicts and name in current:
             raise Conflict(f"Property {name} already present.")
         current[name] = change["value"]
     for name in FORMAT_ATTRIBUTES:

@@ -18,10 +18,15 @@ from stacklet.image.images import (
 UUID_PATTERN = ("^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-"
                 "([0-9a-fA-F]){12}$")
 MAX_INT = 2 ** 31 - 1
+# Glance's two JSON-patch dialects: v2.1 is JSON Patch as published (draft 10:
+# {"op": "replace", "path": "/name", "value": ...}); v2.0 is its draft 4,
+# where the operation is the key ({"replace": "/name", "value": ...}) and
+# 'add' of an attribute the image already has conflicts.
 JSON_PATCH_TYPES = {
-    "application/openstack-images-v2.1-json-patch": 4,
-    "application/openstack-images-v2.0-json-patch": 10,
+    "application/openstack-images-v2.1-json-patch": 10,
+    "application/openstack-images-v2.0-json-patch": 4,
 }
+PATCH_OPERATIONS = ("add", "remove", "replace")
 
 
 def _nullable(kind: str, **extra) -> dict:
@@ -138,29 +143,48 @@ def validate_image(body: Any) -> dict:
 
 def parse_patch(content_type: str | None, body: Any) -> tuple[list[dict], bool]:
     """The changes of a JSON-patch update as [{"op", "name", "value"}], and whether
-    it is the v2.0 dialect (where 'add' of a present property conflicts)."""
+    it is the v2.0 dialect (where 'add' of a present attribute conflicts)."""
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type not in JSON_PATCH_TYPES:
         raise UnsupportedMediaType(
             f"Unsupported Content-Type {content_type!r}: send "
             "application/openstack-images-v2.1-json-patch.")
+    draft = JSON_PATCH_TYPES[media_type]
     if not isinstance(body, list):
-        raise BadRequest("A JSON-patch body must be a list of operations.")
+        raise BadRequest("Request body must be a JSON array of operation objects.")
     changes = []
     for operation in body:
         if not isinstance(operation, dict):
             raise BadRequest("Operations must be JSON objects.")
-        op = operation.get("op")
-        if op not in ("add", "replace", "remove"):
-            raise BadRequest(f"Invalid operation: {op!r}. Use add, replace or remove.")
-        path = operation.get("path")
+        op, path = (_operation_d10 if draft == 10 else _operation_d4)(operation)
         if not isinstance(path, str):
-            raise BadRequest("Unable to find 'path' in JSON Schema change")
+            raise BadRequest(f"The path of operation '{op}' must be a string.")
         name = _pointer_name(path)
         if op != "remove" and "value" not in operation:
-            raise BadRequest(f"Operation '{op}' needs a 'value'.")
+            raise BadRequest(f'Operation "{op}" requires a member named "value".')
         changes.append({"op": op, "name": name, "value": operation.get("value")})
-    return changes, JSON_PATCH_TYPES[media_type] == 10
+    return changes, draft == 4
+
+
+def _operation_d10(operation: dict) -> tuple[str, Any]:
+    op = operation.get("op")
+    if op is None:
+        raise BadRequest("Unable to find `op` in JSON Schema change. It must be one of the "
+                         f"following: {', '.join(PATCH_OPERATIONS)}.")
+    if op not in PATCH_OPERATIONS:
+        raise BadRequest(f"Invalid operation: `{op}`. It must be one of the following: "
+                         f"{', '.join(PATCH_OPERATIONS)}.")
+    if "path" not in operation:
+        raise BadRequest("Unable to find 'path' in JSON Schema change")
+    return op, operation["path"]
+
+
+def _operation_d4(operation: dict) -> tuple[str, Any]:
+    ops = [op for op in PATCH_OPERATIONS if op in operation]
+    if len(ops) != 1:
+        raise BadRequest('Operation objects must contain exactly one member named "add", '
+                         '"remove", or "replace".')
+    return ops[0], operation[ops[0]]
 
 
 def _pointer_name(path: str) -> str:

@@ -1,0 +1,79 @@
+"""Image API behaviour that Tempest's tempest.api.image tests rely on."""
+
+from __future__ import annotations
+
+import pytest
+
+V20_PATCH = {"Content-Type": "application/openstack-images-v2.0-json-patch"}
+V21_PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+
+
+def create_image(api, **body) -> dict:
+    response = api.post("/image/v2/images", json=body, token=api.admin_token)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def patch(api, image_id: str, operations: list, headers: dict):
+    return api.patch(f"/image/v2/images/{image_id}", json=operations, token=api.admin_token,
+                     headers=headers)
+
+
+# -- the v2.0 JSON-patch dialect (draft 4): the operation is the key -------------------
+
+def test_v20_patch_names_the_operation_as_its_key(api):
+    image = create_image(api, name="before", container_format="bare", disk_format="raw")
+    response = patch(api, image["id"], [{"replace": "/name", "value": "after"},
+                                        {"add": "/os_distro", "value": "debian"}], V20_PATCH)
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "after"
+    assert response.json()["os_distro"] == "debian"
+    response = patch(api, image["id"], [{"remove": "/os_distro"}], V20_PATCH)
+    assert response.status_code == 200, response.text
+    assert "os_distro" not in api.get(f"/image/v2/images/{image['id']}",
+                                      token=api.admin_token).json()
+
+
+@pytest.mark.parametrize("operation", [
+    {"op": "replace", "path": "/name", "value": "x"},          # the v2.1 form
+    {"replace": "/name", "add": "/name", "value": "x"},        # two operations
+])
+def test_v20_patch_needs_exactly_one_operation_key(api, operation):
+    image = create_image(api, name="kept")
+    response = patch(api, image["id"], [operation], V20_PATCH)
+    assert response.status_code == 400
+    assert "exactly one member" in response.json()["message"]
+
+
+def test_v20_add_of_a_present_attribute_conflicts(api):
+    image = create_image(api, name="kept", os_distro="debian")
+    for name in ("os_distro", "name"):
+        response = patch(api, image["id"], [{"add": f"/{name}", "value": "x"}], V20_PATCH)
+        assert response.status_code == 409, response.text
+        assert f"Property {name} already present" in response.json()["message"]
+    shown = api.get(f"/image/v2/images/{image['id']}", token=api.admin_token).json()
+    assert (shown["name"], shown["os_distro"]) == ("kept", "debian")
+
+
+# -- the v2.1 dialect (draft 10): op and path ------------------------------------------
+
+def test_v21_add_of_a_present_attribute_replaces_it(api):
+    image = create_image(api, name="before", os_distro="debian")
+    response = patch(api, image["id"], [{"op": "add", "path": "/os_distro", "value": "arch"},
+                                        {"op": "add", "path": "/name", "value": "after"}],
+                     V21_PATCH)
+    assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["os_distro"]) == ("after", "arch")
+
+
+@pytest.mark.parametrize("operation, message", [
+    ({"replace": "/name", "value": "x"}, "Unable to find `op`"),   # the v2.0 form
+    ({"op": "move", "path": "/name", "value": "x"}, "Invalid operation: `move`"),
+    ({"op": "replace", "value": "x"}, "Unable to find 'path'"),
+    ({"op": "replace", "path": "/name"}, 'requires a member named "value"'),
+])
+def test_v21_patch_malformed_operations_are_400(api, operation, message):
+    image = create_image(api, name="kept")
+    response = patch(api, image["id"], [operation], V21_PATCH)
+    assert response.status_code == 400
+    assert message in response.json()["message"]
