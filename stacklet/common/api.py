@@ -130,7 +130,8 @@ class ServiceAPI:
     def __init__(self, name: str, prefix: str, cloud: Any, *, service_type: str,
                  error_body: ErrorFormatter, authenticator: Authenticator,
                  microversions: MicroversionSpec | None = None,
-                 error_headers: Callable[[errors.APIError, Request], dict] | None = None):
+                 error_headers: Callable[[errors.APIError, Request], dict] | None = None,
+                 redirect_slashes: bool = True):
         self.name = name
         self.service_type = service_type
         self.prefix = prefix
@@ -139,6 +140,9 @@ class ServiceAPI:
         self.error_headers = error_headers
         self.authenticator = authenticator
         self.microversions = microversions
+        # Starlette answers a path with a stray trailing slash by redirecting to
+        # the path without it; a service whose upstream answers 404 turns that off.
+        self.redirect_slashes = redirect_slashes
         self._routes: list[Route] = []
 
     def include(self, table: RouteTable) -> None:
@@ -197,9 +201,11 @@ class ServiceAPI:
         # Starlette lets a GET route answer HEAD too; a handler declared for
         # HEAD alone must be matched before the GET one on the same path.
         routes = sorted(self._routes, key=lambda route: route.methods != {"HEAD"})
-        return Starlette(routes=routes,
-                         exception_handlers={HTTPException: http_error,
-                                             Exception: unexpected_error})
+        app = Starlette(routes=routes,
+                        exception_handlers={HTTPException: http_error,
+                                            Exception: unexpected_error})
+        app.router.redirect_slashes = self.redirect_slashes
+        return app
 
 
 async def _read_json(request: Request) -> Any:

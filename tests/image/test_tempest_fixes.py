@@ -77,3 +77,14 @@ def test_v21_patch_malformed_operations_are_400(api, operation, message):
     response = patch(api, image["id"], [operation], V21_PATCH)
     assert response.status_code == 400
     assert message in response.json()["message"]
+
+
+# -- an empty image id -----------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PATCH"])
+def test_empty_image_id_is_404_not_the_image_list(api, method):
+    create_image(api, name="listed")
+    response = api.request(method, "/image/v2/images/", token=api.admin_token,
+                           follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json()["code"] == "404 Not Found"

@@ -22,8 +22,10 @@ def error_body(exc: APIError) -> dict:
 
 
 def create_api(cloud) -> ServiceAPI:
+    # Glance answers 404 to /v2/images/ (an empty image id), where Starlette
+    # would redirect to the image list.
     api = ServiceAPI("image", "/image", cloud, service_type="image", error_body=error_body,
-                     authenticator=cloud.tokens)
+                     authenticator=cloud.tokens, redirect_slashes=False)
     for module in HANDLER_MODULES:
         api.include(module.routes)
     return api
