@@ -48,11 +48,17 @@ SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "virtu
              "protected", "os_hidden")
 TIME_OPERATORS = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__",
                   "eq": "__eq__", "neq": "__ne__"}
+# Columns GET /v2/images filters on, as Glance does for any image column named
+# in the query: these with an optional eq: or in: operator ...
+OPERATOR_FILTERS = ("name", "id", "status", "container_format", "disk_format")
+# ... these by equality, and the integer ones also as <column>_min and _max.
+EQUALITY_FILTERS = ("owner", "checksum", "os_hash_algo", "os_hash_value")
+INTEGER_FILTERS = ("size", "virtual_size", "min_disk", "min_ram")
 # Query parameters of GET /v2/images that are not property filters.
 LIST_PARAMETERS = ("limit", "marker", "sort_key", "sort_dir", "sort", "member_status",
-                   "visibility", "os_hidden", "name", "id", "status", "owner", "tag",
-                   "size_min", "size_max", "created_at", "updated_at", "protected",
-                   "container_format", "disk_format")
+                   "visibility", "os_hidden", "tag", "protected", "created_at", "updated_at",
+                   *OPERATOR_FILTERS, *EQUALITY_FILTERS, *INTEGER_FILTERS,
+                   *(f"{name}_{bound}" for name in INTEGER_FILTERS for bound in ("min", "max")))
 
 
 # -- visibility and policy targets ---------------------------------------------------
@@ -175,26 +181,22 @@ def _seen_by(ctx: RequestContext, visibility: str | None, member_status: str):
 
 def _attribute_filters(query) -> list:
     conditions = []
-    for name in ("name", "id", "status"):
-        value = query.get(name)
-        if value is None:
-            continue
-        column = getattr(Image, name)
-        if value.startswith("in:"):
-            conditions.append(column.in_(_in_list(value[3:])))
-        else:
-            if name == "status" and value not in STATUSES:
-                raise BadRequest(f"Invalid status value: {value}")
-            conditions.append(column == value)
-    for name in ("owner", "container_format", "disk_format"):
+    for name in OPERATOR_FILTERS:
+        if query.get(name) is not None:
+            conditions.append(_operator_condition(name, query[name]))
+    for name in EQUALITY_FILTERS:
         if query.get(name) is not None:
             conditions.append(getattr(Image, name) == query[name])
+    for name in INTEGER_FILTERS:
+        column = getattr(Image, name)
+        if query.get(name) is not None:
+            conditions.append(column == _integer(query[name], name))
+        if query.get(f"{name}_min") is not None:
+            conditions.append(column >= _integer(query[f"{name}_min"], f"{name}_min"))
+        if query.get(f"{name}_max") is not None:
+            conditions.append(column <= _integer(query[f"{name}_max"], f"{name}_max"))
     if query.get("protected") is not None:
         conditions.append(Image.protected == _boolean(query["protected"], "protected"))
-    if query.get("size_min") is not None:
-        conditions.append(Image.size >= _integer(query["size_min"], "size_min"))
-    if query.get("size_max") is not None:
-        conditions.append(Image.size <= _integer(query["size_max"], "size_max"))
     for name in ("created_at", "updated_at"):
         if query.get(name) is not None:
             conditions.append(_time_condition(getattr(Image, name), query[name], name))
@@ -205,6 +207,23 @@ def _attribute_filters(query) -> list:
             conditions.append(Image.id.in_(sa.select(ImageProperty.image_id).where(
                 ImageProperty.name == name, ImageProperty.value == value)))
     return conditions
+
+
+def _operator_condition(name: str, value: str):
+    """name=x, name=eq:x or name=in:x,y as Glance reads them: a colon always
+    introduces an operator (eq:a:b matches 'a:b')."""
+    column = getattr(Image, name)
+    operator, sep, operand = value.partition(":")
+    if not sep:
+        operator, operand = "eq", value
+    if operator == "in":
+        return column.in_(_in_list(operand))
+    if operator != "eq":
+        raise BadRequest(f"Unable to filter by unknown operator '{operator}' in {name}="
+                         f"{value}; use eq:<value> or in:<value>,<value>.")
+    if name == "status" and operand not in STATUSES:
+        raise BadRequest(f"Invalid status value: {operand}")
+    return column == operand
 
 
 def _in_list(text: str) -> list[str]:

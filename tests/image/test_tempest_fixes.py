@@ -88,3 +88,55 @@ def test_empty_image_id_is_404_not_the_image_list(api, method):
                            follow_redirects=False)
     assert response.status_code == 404
     assert response.json()["code"] == "404 Not Found"
+
+
+# -- list filters on image columns -----------------------------------------------------
+
+def upload(api, image_id: str, data: bytes) -> None:
+    response = api.put(f"/image/v2/images/{image_id}/file", token=api.admin_token,
+                       content=data, headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 204, response.text
+
+
+def listed_names(api, query: str) -> list[str]:
+    response = api.get(f"/image/v2/images?{query}", token=api.admin_token)
+    assert response.status_code == 200, response.text
+    return sorted(image["name"] for image in response.json()["images"])
+
+
+def test_list_filters_by_size_and_other_columns(api):
+    small = create_image(api, name="small", container_format="bare", disk_format="raw",
+                         min_ram=512)
+    large = create_image(api, name="large", container_format="bare", disk_format="raw")
+    upload(api, small["id"], b"x" * 100)
+    upload(api, large["id"], b"y" * 300)
+    checksum = api.get(f"/image/v2/images/{small['id']}", token=api.admin_token).json()[
+        "checksum"]
+    assert listed_names(api, "size=100") == ["small"]
+    assert listed_names(api, "size=101") == []
+    assert listed_names(api, "virtual_size=300") == ["large"]
+    assert listed_names(api, "min_ram=512") == ["small"]
+    assert listed_names(api, "min_ram_min=1") == ["small"]
+    assert listed_names(api, f"checksum={checksum}") == ["small"]
+    assert listed_names(api, "size_min=200&size_max=400") == ["large"]
+
+
+def test_list_filter_operators_eq_and_in(api):
+    for name in ("a:b", "plain", "other"):
+        create_image(api, name=name)
+    assert listed_names(api, "name=eq:a:b") == ["a:b"]
+    assert listed_names(api, "name=eq:plain") == ["plain"]
+    assert listed_names(api, "name=in:plain,other") == ["other", "plain"]
+    assert listed_names(api, "status=eq:queued") == ["a:b", "other", "plain"]
+
+
+@pytest.mark.parametrize("query, message", [
+    ("name=like:plain", "unknown operator 'like'"),
+    ("size=big", "it must be an integer"),
+    ("min_disk_max=x", "it must be an integer"),
+    ("status=eq:sleeping", "Invalid status value"),
+])
+def test_list_filter_bad_values_are_400(api, query, message):
+    response = api.get(f"/image/v2/images?{query}", token=api.admin_token)
+    assert response.status_code == 400
+    assert message in response.json()["message"]
