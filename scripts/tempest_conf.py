@@ -2,9 +2,9 @@
 
     python3 scripts/tempest_conf.py DATA_DIR/clouds.yaml WORKSPACE/etc/tempest.conf
 
-The feature flags describe what Stacklet's identity service really does, so
-Tempest skips what is absent instead of reporting it as failed; README.md
-lists each flag set to false and why.  It runs in the Tempest venv, which
+The feature flags describe what Stacklet's identity and image services
+really do, so Tempest skips what is absent instead of reporting it as
+failed; README.md lists each flag set to false and why.  It runs in the Tempest venv, which
 has PyYAML.
 """
 
@@ -37,8 +37,37 @@ SECURITY_COMPLIANCE = {
     "user_minimum_password_age": 0,
 }
 
+# [image-feature-enabled]: keep in step with the table in README.md.
+IMAGE_FEATURES = {
+    "api_v2": True,
+    "import_image": True,              # glance-direct (staging, then import)
+    "os_glance_reserved": True,        # os_glance* properties are refused (403)
+    "image_format_enforcement": True,  # uploads must really be their disk_format
+    "do_secure_hash": True,            # sha512 os_hash_value of every upload
+    "manage_locations": False,         # one file store: no location API
+    "image_conversion": False,         # data is kept as uploaded
+    "http_store_enabled": False,       # no http store to add locations from
+    "store_weight_enabled": False,     # one store
+}
+
+# [image]: what Stacklet's Glance accepts.  Tempest uploads random bytes as
+# disk_formats[0] and container_formats[0], so both lead with a format
+# whose content is not inspected (raw, bare).
+IMAGE = {
+    "container_formats": "bare,ami,ari,aki,ovf,ova,docker,compressed",
+    "disk_formats": "raw,ami,ari,aki,qcow2,vhd,vhdx,vmdk,vdi,iso,ploop",
+    "hashing_algorithm": "sha512",
+    # No image cache API, and no http store or web-download to fetch from:
+    # the empty URLs make the tests that would download them skip.
+    "image_caching_enabled": "false",
+    "http_image": "",
+    "http_qcow2_image": "",
+    "build_interval": "1",
+    "build_timeout": "60",
+}
+
 # Tempest knows these services; Stacklet serves none of them yet.
-OTHER_SERVICES = ["nova", "neutron", "glance", "cinder", "swift", "horizon"]
+OTHER_SERVICES = ["nova", "neutron", "cinder", "swift", "horizon"]
 
 
 def read_admin_cloud(clouds_yaml: Path) -> dict:
@@ -77,8 +106,12 @@ def tempest_config(cloud: dict) -> configparser.ConfigParser:
         name: str(value).lower() for name, value in IDENTITY_FEATURES.items()}
     # Stacklet's admin is the cloud admin whatever the token's scope, as with
     # upstream Keystone's legacy admin_required: scope is not enforced.
-    conf["enforce_scope"] = {"keystone": "false"}
-    conf["service_available"] = {name: "false" for name in OTHER_SERVICES}
+    conf["enforce_scope"] = {"keystone": "false", "glance": "false"}
+    conf["image"] = dict(IMAGE)
+    conf["image-feature-enabled"] = {
+        name: str(value).lower() for name, value in IMAGE_FEATURES.items()}
+    conf["service_available"] = {"glance": "true",
+                                 **{name: "false" for name in OTHER_SERVICES}}
     return conf
 
 

@@ -1,10 +1,11 @@
-"""Summarize a `tempest run` log: counts, and the failed test ids grouped by area.
+"""Summarize a `tempest run` log: counts per service, and the failed test ids
+grouped by area.
 
     python3 scripts/tempest_report.py WORKSPACE/run.log
 
-The last line is always `Tempest <label>: N passed, N failed, N skipped`.  A
-class whose setUpClass failed counts as one failure (as stestr counts it);
-its tests never ran.
+It ends with one line per service that ran, `Tempest <service>: N passed, N
+failed, N skipped`, then `Tempest total: ...`.  A class whose setUpClass
+failed counts as one failure (as stestr counts it); its tests never ran.
 """
 
 from __future__ import annotations
@@ -16,23 +17,31 @@ import sys
 # stestr's subunit-trace lines: "{0} tempest.api...Class.test_x [0.1s] ... ok"
 RESULT = re.compile(r"^\{\d+\} (?P<id>.+?)(?: \[[\d.]+s\])? \.\.\. (?P<status>ok|FAILED|SKIPPED)")
 SETUP = re.compile(r"^(?:setUpClass|tearDownClass) \((?P<id>[\w.]+)\)")
-AREA = re.compile(r"^tempest\.api\.identity\.(?:admin\.|v3\.)*(?:v3\.)?(?P<module>test_\w+)")
+# tempest.api.<service>.[admin.][v2.|v3.]...test_<module>.Class.test_x
+AREA = re.compile(r"^tempest\.api\.(?P<service>\w+)\.(?:admin\.|v\d+\.)*(?P<module>test_\w+)")
 
 
-def area_of(test_id: str) -> str:
-    """tempest.api.identity.admin.v3.test_users.UsersV3TestJSON.test_x -> users (admin)"""
+def service_and_area(test_id: str) -> tuple[str, str]:
+    """tempest.api.identity.admin.v3.test_users.UsersV3TestJSON.test_x
+    -> ("identity", "identity users (admin)")"""
     setup = SETUP.match(test_id)
     name = setup.group("id") if setup else test_id
     match = AREA.match(name)
     if not match:
-        return name
-    area = match.group("module").removeprefix("test_")
-    return f"{area} (admin)" if ".admin." in name else area
+        return "other", name
+    service = match.group("service")
+    area = f"{service} {match.group('module').removeprefix('test_')}"
+    return service, f"{area} (admin)" if ".admin." in name else area
+
+
+def counts_line(label: str, counts: collections.Counter) -> str:
+    return (f"Tempest {label}: {counts['ok']} passed, {counts['FAILED']} failed, "
+            f"{counts['SKIPPED']} skipped")
 
 
 def main(argv: list[str]) -> int:
-    log_path, label = argv[1], (argv[2] if len(argv) > 2 else "identity")
-    counts = collections.Counter()
+    log_path = argv[1]
+    per_service: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     failed: dict[str, list[str]] = collections.defaultdict(list)
     with open(log_path, errors="replace") as log:
         for line in log:
@@ -40,17 +49,19 @@ def main(argv: list[str]) -> int:
             if not match:
                 continue
             status, test_id = match.group("status"), match.group("id")
-            counts[status] += 1
+            service, area = service_and_area(test_id)
+            per_service[service][status] += 1
             if status == "FAILED":
-                failed[area_of(test_id)].append(re.sub(r"\[[^\]]*\]$", "", test_id))
+                failed[area].append(re.sub(r"\[[^\]]*\]$", "", test_id))
     if failed:
         print("Tempest failures by area:")
         for area in sorted(failed, key=lambda a: (-len(failed[a]), a)):
             print(f"  {area}: {len(failed[area])}")
             for test_id in sorted(failed[area]):
                 print(f"      {test_id}")
-    print(f"Tempest {label}: {counts['ok']} passed, {counts['FAILED']} failed, "
-          f"{counts['SKIPPED']} skipped")
+    for service in sorted(per_service):
+        print(counts_line(service, per_service[service]))
+    print(counts_line("total", sum(per_service.values(), collections.Counter())))
     return 0
 
 
