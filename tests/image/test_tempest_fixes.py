@@ -4,31 +4,30 @@ from __future__ import annotations
 
 import pytest
 
+from tests.image.helpers import PATCH as V21_PATCH
+from tests.image.helpers import create, patch, upload
+
 V20_PATCH = {"Content-Type": "application/openstack-images-v2.0-json-patch"}
-V21_PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 
 
-def create_image(api, **body) -> dict:
-    response = api.post("/image/v2/images", json=body, token=api.admin_token)
-    assert response.status_code == 201, response.text
-    return response.json()
+def create_image(api, **fields) -> dict:
+    return create(api, api.admin_token, **fields)
 
 
-def patch(api, image_id: str, operations: list, headers: dict):
-    return api.patch(f"/image/v2/images/{image_id}", json=operations, token=api.admin_token,
-                     headers=headers)
+def patch_image(api, image_id: str, operations: list, headers: dict):
+    return patch(api, api.admin_token, image_id, *operations, headers=headers)
 
 
 # -- the v2.0 JSON-patch dialect (draft 4): the operation is the key -------------------
 
 def test_v20_patch_names_the_operation_as_its_key(api):
-    image = create_image(api, name="before", container_format="bare", disk_format="raw")
-    response = patch(api, image["id"], [{"replace": "/name", "value": "after"},
+    image = create_image(api, name="before")
+    response = patch_image(api, image["id"], [{"replace": "/name", "value": "after"},
                                         {"add": "/os_distro", "value": "debian"}], V20_PATCH)
     assert response.status_code == 200, response.text
     assert response.json()["name"] == "after"
     assert response.json()["os_distro"] == "debian"
-    response = patch(api, image["id"], [{"remove": "/os_distro"}], V20_PATCH)
+    response = patch_image(api, image["id"], [{"remove": "/os_distro"}], V20_PATCH)
     assert response.status_code == 200, response.text
     assert "os_distro" not in api.get(f"/image/v2/images/{image['id']}",
                                       token=api.admin_token).json()
@@ -40,7 +39,7 @@ def test_v20_patch_names_the_operation_as_its_key(api):
 ])
 def test_v20_patch_needs_exactly_one_operation_key(api, operation):
     image = create_image(api, name="kept")
-    response = patch(api, image["id"], [operation], V20_PATCH)
+    response = patch_image(api, image["id"], [operation], V20_PATCH)
     assert response.status_code == 400
     assert "exactly one member" in response.json()["message"]
 
@@ -48,7 +47,7 @@ def test_v20_patch_needs_exactly_one_operation_key(api, operation):
 def test_v20_add_of_a_present_attribute_conflicts(api):
     image = create_image(api, name="kept", os_distro="debian")
     for name in ("os_distro", "name"):
-        response = patch(api, image["id"], [{"add": f"/{name}", "value": "x"}], V20_PATCH)
+        response = patch_image(api, image["id"], [{"add": f"/{name}", "value": "x"}], V20_PATCH)
         assert response.status_code == 409, response.text
         assert f"Property {name} already present" in response.json()["message"]
     shown = api.get(f"/image/v2/images/{image['id']}", token=api.admin_token).json()
@@ -59,7 +58,7 @@ def test_v20_add_of_a_present_attribute_conflicts(api):
 
 def test_v21_add_of_a_present_attribute_replaces_it(api):
     image = create_image(api, name="before", os_distro="debian")
-    response = patch(api, image["id"], [{"op": "add", "path": "/os_distro", "value": "arch"},
+    response = patch_image(api, image["id"], [{"op": "add", "path": "/os_distro", "value": "arch"},
                                         {"op": "add", "path": "/name", "value": "after"}],
                      V21_PATCH)
     assert response.status_code == 200, response.text
@@ -74,7 +73,7 @@ def test_v21_add_of_a_present_attribute_replaces_it(api):
 ])
 def test_v21_patch_malformed_operations_are_400(api, operation, message):
     image = create_image(api, name="kept")
-    response = patch(api, image["id"], [operation], V21_PATCH)
+    response = patch_image(api, image["id"], [operation], V21_PATCH)
     assert response.status_code == 400
     assert message in response.json()["message"]
 
@@ -92,12 +91,6 @@ def test_empty_image_id_is_404_not_the_image_list(api, method):
 
 # -- list filters on image columns -----------------------------------------------------
 
-def upload(api, image_id: str, data: bytes) -> None:
-    response = api.put(f"/image/v2/images/{image_id}/file", token=api.admin_token,
-                       content=data, headers={"Content-Type": "application/octet-stream"})
-    assert response.status_code == 204, response.text
-
-
 def listed_names(api, query: str) -> list[str]:
     response = api.get(f"/image/v2/images?{query}", token=api.admin_token)
     assert response.status_code == 200, response.text
@@ -108,8 +101,8 @@ def test_list_filters_by_size_and_other_columns(api):
     small = create_image(api, name="small", container_format="bare", disk_format="raw",
                          min_ram=512)
     large = create_image(api, name="large", container_format="bare", disk_format="raw")
-    upload(api, small["id"], b"x" * 100)
-    upload(api, large["id"], b"y" * 300)
+    assert upload(api, api.admin_token, small["id"], b"x" * 100).status_code == 204
+    assert upload(api, api.admin_token, large["id"], b"y" * 300).status_code == 204
     checksum = api.get(f"/image/v2/images/{small['id']}", token=api.admin_token).json()[
         "checksum"]
     assert listed_names(api, "size=100") == ["small"]
