@@ -11,9 +11,9 @@ import pytest
 
 from stacklet.image import data
 from stacklet.image.models import Image, ImageTask
+from tests.image.helpers import OCTETS, create, upload
 
 V2 = "/image/v2"
-OCTETS = {"Content-Type": "application/octet-stream"}
 MIB = 1 << 20
 
 
@@ -29,14 +29,6 @@ def member(api):
     user = api.make_user(project="import-project")
     return {**user, "token": api.token(user["name"], user["password"],
                                        project="import-project")}
-
-
-def create_image(api, token, **attributes):
-    body = {"name": "imported", "disk_format": "raw", "container_format": "bare",
-            **attributes}
-    response = api.post(f"{V2}/images", body, token)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def stage(api, token, image_id, content: bytes):
@@ -67,7 +59,7 @@ def store_files(api) -> set[str]:
 
 def test_glance_direct_import_activates_the_staged_data(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     content = os.urandom(3 * MIB + 17)
 
     assert stage(api, token, image["id"], content).status_code == 204
@@ -110,18 +102,16 @@ def test_glance_direct_import_activates_the_staged_data(api, member):
 
 def test_a_staged_image_cannot_be_staged_or_uploaded_again(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     assert stage(api, token, image["id"], b"first").status_code == 204
     assert stage(api, token, image["id"], b"second").status_code == 409
-    upload = api.put(f"{V2}/images/{image['id']}/file", token=token, content=b"x",
-                     headers=OCTETS)
-    assert upload.status_code == 409
+    assert upload(api, token, image["id"], b"x").status_code == 409
     assert show(api, token, image["id"])["status"] == "uploading"
 
 
 def test_staging_needs_octet_stream_and_formats(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     response = api.put(f"{V2}/images/{image['id']}/stage", token=token, content=b"x",
                        headers={"Content-Type": "application/json"})
     assert response.status_code == 415
@@ -132,7 +122,7 @@ def test_staging_needs_octet_stream_and_formats(api, member):
 
 def test_import_without_staged_data_conflicts(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     response = import_request(api, token, image["id"])
     assert response.status_code == 409
     assert "staged" in message(response)
@@ -141,7 +131,7 @@ def test_import_without_staged_data_conflicts(api, member):
 
 def test_an_active_image_cannot_be_imported_again(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     stage(api, token, image["id"], b"data")
     assert import_request(api, token, image["id"]).status_code == 202
     response = import_request(api, token, image["id"])
@@ -163,7 +153,7 @@ def test_an_active_image_cannot_be_imported_again(api, member):
 ])
 def test_bad_import_requests_are_refused(api, member, body, expected):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     stage(api, token, image["id"], b"data")
     response = api.post(f"{V2}/images/{image['id']}/import", body, token)
     assert response.status_code == 400, response.text
@@ -173,7 +163,7 @@ def test_bad_import_requests_are_refused(api, member, body, expected):
 
 def test_import_to_named_stores(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     stage(api, token, image["id"], b"data")
     unknown = import_request(api, token, image["id"], stores=["ceph"])
     assert unknown.status_code == 409
@@ -184,7 +174,7 @@ def test_import_to_named_stores(api, member):
 
 def test_content_not_matching_disk_format_fails_the_import(api, member):
     token = member["token"]
-    image = create_image(api, token, disk_format="qcow2")
+    image = create(api, token, disk_format="qcow2")
     stage(api, token, image["id"], b"not a qcow2 image at all" * 10)
 
     # The import was accepted; how it went is told where Glance tells it.
@@ -204,7 +194,7 @@ def test_content_not_matching_disk_format_fails_the_import(api, member):
 
 def test_deleting_a_staged_image_removes_its_staged_data(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     stage(api, token, image["id"], b"data")
     assert store_files(api) == {f"staging/{image['id']}"}
     assert api.delete(f"{V2}/images/{image['id']}", token).status_code == 204
@@ -212,7 +202,7 @@ def test_deleting_a_staged_image_removes_its_staged_data(api, member):
 
 
 def test_other_projects_cannot_stage_or_import(api, member):
-    image = create_image(api, member["token"])
+    image = create(api, member["token"])
     stranger = api.make_user(project="other-project")
     other = api.token(stranger["name"], stranger["password"], project="other-project")
     assert stage(api, other, image["id"], b"x").status_code == 404
@@ -227,7 +217,7 @@ def test_other_projects_cannot_stage_or_import(api, member):
 
 
 def test_requests_need_a_token(api, member):
-    image = create_image(api, member["token"])
+    image = create(api, member["token"])
     assert api.put(f"{V2}/images/{image['id']}/stage", content=b"x",
                    headers=OCTETS).status_code == 401
     assert api.post(f"{V2}/images/{image['id']}/import",
@@ -240,7 +230,7 @@ def test_requests_need_a_token(api, member):
 @image_options(image_stage_total=1)
 def test_staging_over_the_stage_quota_keeps_nothing(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     response = stage(api, token, image["id"], os.urandom(MIB + 1))
     assert response.status_code == 413
     assert "image_stage_total" in message(response)
@@ -253,7 +243,7 @@ def test_staging_over_the_stage_quota_keeps_nothing(api, member):
 @image_options(image_stage_total=1)
 def test_staged_data_counts_until_it_is_imported(api, member):
     token = member["token"]
-    first, second = create_image(api, token), create_image(api, token)
+    first, second = create(api, token), create(api, token)
     assert stage(api, token, first["id"], os.urandom(MIB)).status_code == 204
     assert stage(api, token, second["id"], b"x").status_code == 413
     assert import_request(api, token, first["id"]).status_code == 202
@@ -263,7 +253,7 @@ def test_staged_data_counts_until_it_is_imported(api, member):
 @image_options(image_size_total=1)
 def test_import_over_the_size_quota_is_refused(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     assert stage(api, token, image["id"], os.urandom(MIB + 1)).status_code == 204
     response = import_request(api, token, image["id"])
     assert response.status_code == 413
@@ -275,13 +265,12 @@ def test_import_over_the_size_quota_is_refused(api, member):
 @image_options(image_count_uploading=1)
 def test_one_upload_at_a_time_when_limited(api, member):
     token = member["token"]
-    first, second = create_image(api, token), create_image(api, token)
+    first, second = create(api, token), create(api, token)
     assert stage(api, token, first["id"], b"x").status_code == 204
     response = stage(api, token, second["id"], b"y")
     assert response.status_code == 413
     assert "image_count_uploading" in message(response)
-    assert api.put(f"{V2}/images/{second['id']}/file", token=token, content=b"y",
-                   headers=OCTETS).status_code == 413
+    assert upload(api, token, second["id"], b"y").status_code == 413
     assert import_request(api, token, first["id"]).status_code == 202
     assert stage(api, token, second["id"], b"y").status_code == 204
 
@@ -317,7 +306,7 @@ def _stage_then_disconnect(api, token: str, image_id: str) -> int:
 
 def test_interrupted_staging_puts_the_image_back_to_queued(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     assert _stage_then_disconnect(api, token, image["id"]) == 400
     assert show(api, token, image["id"])["status"] == "queued"
     assert store_files(api) == set()
@@ -331,7 +320,7 @@ def _recover(api) -> None:
 
 def test_recovery_after_a_crash_mid_import(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     content = b"staged data"
     stage(api, token, image["id"], content)
     store = api.cloud.image_store
@@ -361,7 +350,7 @@ def test_recovery_after_a_crash_mid_import(api, member):
 
 def test_recovery_after_a_crash_mid_staging(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     store = api.cloud.image_store
     store.ensure()
     # A staging cut short: the image uploading, only a partial file on disk.
@@ -377,7 +366,7 @@ def test_recovery_after_a_crash_mid_staging(api, member):
 
 def test_recovery_keeps_whole_staged_data(api, member):
     token = member["token"]
-    image = create_image(api, token)
+    image = create(api, token)
     stage(api, token, image["id"], b"whole")
     _recover(api)
     assert show(api, token, image["id"])["status"] == "uploading"
@@ -387,7 +376,7 @@ def test_recovery_keeps_whole_staged_data(api, member):
 # -- /v2/tasks -------------------------------------------------------------------------
 
 def _imported_task(api, member) -> dict:
-    image = create_image(api, member["token"])
+    image = create(api, member["token"])
     stage(api, member["token"], image["id"], b"data")
     import_request(api, member["token"], image["id"])
     return api.get(f"{V2}/images/{image['id']}/tasks", member["token"]).json()["tasks"][0]

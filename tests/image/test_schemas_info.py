@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 
 from stacklet.image.schemas import IMAGE_SCHEMA
+from tests.image.helpers import OCTETS, create, upload
 
 V2 = "/image/v2"
-OCTETS = {"Content-Type": "application/octet-stream"}
 MIB = 1 << 20
 
 
@@ -50,8 +50,7 @@ def test_image_schema_is_the_one_requests_are_validated_against(api, member):
     assert schema["additionalProperties"] == {"type": "string"}
     assert {link["rel"] for link in schema["links"]} == {"self", "enclosure", "describedby"}
     # An image as the API shows it satisfies the published schema.
-    image = api.post(f"{V2}/images", {"name": "checked", "disk_format": "raw",
-                                      "container_format": "bare"}, member["token"]).json()
+    image = create(api, member["token"], name="checked")
     jsonschema.validate(image, schema)
 
 
@@ -135,12 +134,9 @@ def test_usage_counts_the_projects_images(api, member):
         "image_stage_total": {"limit": -1, "usage": 0},
         "image_count_uploading": {"limit": -1, "usage": 0}}}
 
-    uploaded = api.post(f"{V2}/images", {"name": "u", "disk_format": "raw",
-                                         "container_format": "bare"}, token).json()
-    api.put(f"{V2}/images/{uploaded['id']}/file", token=token, content=os.urandom(3 * MIB),
-            headers=OCTETS)
-    staged = api.post(f"{V2}/images", {"name": "s", "disk_format": "raw",
-                                       "container_format": "bare"}, token).json()
+    uploaded = create(api, token)
+    assert upload(api, token, uploaded["id"], os.urandom(3 * MIB)).status_code == 204
+    staged = create(api, token)
     api.put(f"{V2}/images/{staged['id']}/stage", token=token, content=os.urandom(2 * MIB),
             headers=OCTETS)
     api.post(f"{V2}/images", {"name": "empty"}, token)

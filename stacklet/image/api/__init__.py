@@ -9,12 +9,15 @@ from stacklet.image.api import (
     image_import,
     images,
     info,
+    members,
     schemas,
+    tags,
     tasks,
     versions,
 )
 
-HANDLER_MODULES = [versions, images, image_data, image_import, schemas, info, tasks]
+HANDLER_MODULES = [versions, images, image_data, members, tags, image_import, schemas, info,
+                   tasks]
 
 _STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                 405: "Method Not Allowed", 409: "Conflict", 410: "Gone",
