@@ -72,6 +72,8 @@ def start(session: Session, ctx: RequestContext, config, image: Image, body: dic
     cannot be imported.  The caller then calls ``run`` outside this transaction."""
     if image.status == "active":
         raise Conflict("Image with status active cannot be target for import")
+    # An image is 'uploading' from the first byte staged; only once its staged
+    # size is recorded is the staging complete.
     if image.status != "uploading" or image.staged_size is None:
         raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
     if not image.container_format:
