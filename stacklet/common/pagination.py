@@ -58,3 +58,9 @@ def next_link(url: str, query: QueryParams, last_id: str) -> str:
     return f"{url}?{urlencode(params)}"
 
 
+def first_link(url: str, query: QueryParams) -> str:
+    """The URL of the first page: the same query without a marker."""
+    params = [(k, v) for k, v in query.multi_items() if k != "marker"]
+    return f"{url}?{urlencode(params)}" if params else url
+
+

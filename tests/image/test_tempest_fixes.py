@@ -133,3 +133,23 @@ def test_list_filter_bad_values_are_400(api, query, message):
     response = api.get(f"/image/v2/images?{query}", token=api.admin_token)
     assert response.status_code == 400
     assert message in response.json()["message"]
+
+
+# -- links, as the Glance API reference shows them -------------------------------------
+
+def test_create_answers_the_image_location(api):
+    response = api.post("/image/v2/images", json={"name": "located"}, token=api.admin_token)
+    assert response.status_code == 201
+    location = response.headers["Location"]
+    assert location == f"http://stacklet.test/image/v2/images/{response.json()['id']}"
+    assert api.get(location, token=api.admin_token).json()["name"] == "located"
+
+
+def test_list_first_link_keeps_the_query_but_not_the_marker(api):
+    images = [create_image(api, name="paged") for _ in range(3)]
+    body = api.get("/image/v2/images", token=api.admin_token).json()
+    assert body["first"] == "/v2/images"
+    body = api.get(f"/image/v2/images?name=paged&limit=1&marker={images[2]['id']}",
+                   token=api.admin_token).json()
+    assert body["first"] == "/v2/images?name=paged&limit=1"
+    assert body["next"].startswith("/v2/images?name=paged&limit=1&marker=")

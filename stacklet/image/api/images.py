@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import Forbidden
-from stacklet.common.pagination import next_link, paginate, parse_page_request
+from stacklet.common.pagination import first_link, next_link, paginate, parse_page_request
 from stacklet.image import images, imports, schemas
 from stacklet.image.api.views import image_view
 
@@ -41,8 +41,10 @@ def create_image(req: ApiRequest):
     check_visibility_policy(req, data.get("visibility"), target)
     with req.cloud.db.transaction() as session:
         view = image_view(images.create_image(session, ctx, req.cloud.config, data))
-    # Glance tells the creator how the image's data can be imported.
+    # Glance tells the creator where the image is and how its data can be
+    # imported.
     return JSONResponse(view, status_code=201, headers={
+        "Location": f"{req.base_url}{view['self']}",
         "OpenStack-image-import-methods": ",".join(imports.METHODS),
         "OpenStack-image-store-ids": imports.STORE_ID})
 
@@ -57,10 +59,10 @@ def list_images(req: ApiRequest):
         found = images.list_images(session, ctx, req.query)
         shown, more = paginate(found, dataclasses.replace(page, limit=limit),
                                key=lambda image: image.id)
+        # Glance's links are relative to the endpoint, and keep the query.
         body = {"images": [image_view(image) for image in shown],
-                "first": "/v2/images", "schema": "/v2/schemas/images"}
+                "first": first_link("/v2/images", req.query), "schema": "/v2/schemas/images"}
     if more and shown:
-        # Glance's next link is relative to the endpoint, and keeps the query.
         body["next"] = next_link("/v2/images", req.query, shown[-1].id)
     return body
 
