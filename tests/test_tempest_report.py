@@ -1,0 +1,35 @@
+"""scripts/tempest_report.py: the counts per service that CI's summary shows."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPORT = Path(__file__).resolve().parents[1] / "scripts" / "tempest_report.py"
+
+RUN_LOG = """\
+{0} tempest.api.identity.admin.v3.test_users.UsersV3TestJSON.test_a [0.1s] ... ok
+{1} tempest.api.identity.v3.test_tokens.TokensV3Test.test_b [0.2s] ... ok
+{0} tempest.api.image.v2.test_images.BasicOperationsImagesTest.test_c [0.1s] ... ok
+{1} tempest.api.image.v2.test_images.BasicOperationsImagesTest.test_d [0.1s] ... FAILED
+{0} setUpClass (tempest.api.image.v2.admin.test_images.ImportCopyImagesTest) ... FAILED
+{1} setUpClass (tempest.api.image.v2.test_images.ImageLocationsTest) ... SKIPPED: no
+{0} tempest.api.identity.v3.test_tokens.TokensV3Test.test_e ... SKIPPED: flag
+"""
+
+
+def test_counts_per_service_then_total(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(RUN_LOG)
+    output = subprocess.run([sys.executable, str(REPORT), str(log)], check=True,
+                            capture_output=True, text=True).stdout.splitlines()
+    assert output[-3:] == [
+        "Tempest identity: 2 passed, 0 failed, 1 skipped",
+        "Tempest image: 1 passed, 2 failed, 1 skipped",
+        "Tempest total: 3 passed, 2 failed, 2 skipped",
+    ]
+    assert "  image images: 1" in output
+    assert "  image images (admin): 1" in output
+    assert ("      setUpClass (tempest.api.image.v2.admin.test_images.ImportCopyImagesTest)"
+            in output)
