@@ -8,6 +8,7 @@ never 403, so its existence is not disclosed.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -40,14 +41,17 @@ READ_ONLY = ("created_at", "updated_at", "status", "checksum", "os_hash_algo",
              "locations", "stores")
 RESERVED = ("location", "deleted", "deleted_at")
 RESERVED_PREFIX = "os_glance"
+# Glance's import progress properties: the stores an import is writing to,
+# and those it failed to write to (comma-separated store ids).
+IMPORTING_TO_STORES = "os_glance_importing_to_stores"
+FAILED_IMPORT = "os_glance_failed_import"
 # Only a queued image (no data yet) may change what its data is said to be.
 FORMAT_ATTRIBUTES = ("disk_format", "container_format")
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "virtual_size",
              "id", "created_at", "updated_at", "visibility", "owner", "min_disk", "min_ram",
              "protected", "os_hidden")
-TIME_OPERATORS = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__",
-                  "eq": "__eq__", "neq": "__ne__"}
+TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq")
 # Query parameters of GET /v2/images that are not property filters.
 LIST_PARAMETERS = ("limit", "marker", "sort_key", "sort_dir", "sort", "member_status",
                    "visibility", "os_hidden", "name", "id", "status", "owner", "tag",
@@ -90,6 +94,15 @@ def get_visible(session: Session, ctx: RequestContext, image_id: str,
     if image is None or not can_see(ctx, image):
         raise NotFound(f"No image found with ID {image_id}")
     return image
+
+
+def set_property(image: Image, name: str, value: str) -> None:
+    """Set an extra property of the image (one the service itself maintains)."""
+    for prop in image.properties:
+        if prop.name == name:
+            prop.value = value
+            return
+    image.properties.append(ImageProperty(name=name, value=value))
 
 
 # -- create ----------------------------------------------------------------------------
@@ -213,16 +226,17 @@ def _in_list(text: str) -> list[str]:
 
 
 def _time_condition(column, value: str, name: str):
+    """A created_at/updated_at filter.  Timestamps are shown to the second, so
+    they compare to the second: eq:T matches anything within second T."""
     operator, sep, moment = value.partition(":")
     if not sep or operator not in TIME_OPERATORS:
         raise BadRequest(f"Invalid {name} filter {value!r}: use <operator>:<time> with "
                          f"one of the operators {', '.join(TIME_OPERATORS)}.")
-    try:
-        when = parse_isotime(moment)
-    except ValueError:
-        raise BadRequest(f"Invalid {name} time {moment!r}: use ISO 8601, "
-                         "e.g. 2026-01-31T12:00:00Z.") from None
-    return getattr(column, TIME_OPERATORS[operator])(when)
+    start = parse_isotime(moment, name).replace(microsecond=0)
+    end = start + datetime.timedelta(seconds=1)
+    return {"gt": column >= end, "gte": column >= start, "lt": column < start,
+            "lte": column < end, "eq": sa.and_(column >= start, column < end),
+            "neq": sa.or_(column < start, column >= end)}[operator]
 
 
 def _boolean(value: str, name: str) -> bool:

@@ -1,7 +1,7 @@
 """image metadefs
 
 Revision ID: 0d3533dac52e
-Revises: 5fae1715ce63
+Revises: e9d9f125b3e6
 Create Date: 2026-11-24 14:01:18.077242
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 revision = '0d3533dac52e'
-down_revision = '5fae1715ce63'
+down_revision = 'e9d9f125b3e6'
 branch_labels = None
 depends_on = None
 
