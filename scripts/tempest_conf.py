@@ -4,8 +4,8 @@
 
 The feature flags describe what Stacklet's identity and image services
 really do, so Tempest skips what is absent instead of reporting it as
-failed; README.md lists each flag set to false and why.  It runs in the Tempest venv, which
-has PyYAML.
+failed; README.md lists each flag set to false and why.  It runs in the
+Tempest venv, which has PyYAML.
 """
 
 from __future__ import annotations
