@@ -8,6 +8,7 @@ never 403, so its existence is not disclosed.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -46,8 +47,7 @@ FORMAT_ATTRIBUTES = ("disk_format", "container_format")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "virtual_size",
              "id", "created_at", "updated_at", "visibility", "owner", "min_disk", "min_ram",
              "protected", "os_hidden")
-TIME_OPERATORS = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__",
-                  "eq": "__eq__", "neq": "__ne__"}
+TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq")
 # Query parameters of GET /v2/images that are not property filters.
 LIST_PARAMETERS = ("limit", "marker", "sort_key", "sort_dir", "sort", "member_status",
                    "visibility", "os_hidden", "name", "id", "status", "owner", "tag",
@@ -213,16 +213,17 @@ def _in_list(text: str) -> list[str]:
 
 
 def _time_condition(column, value: str, name: str):
+    """A created_at/updated_at filter.  Timestamps are shown to the second, so
+    they compare to the second: eq:T matches anything within second T."""
     operator, sep, moment = value.partition(":")
     if not sep or operator not in TIME_OPERATORS:
         raise BadRequest(f"Invalid {name} filter {value!r}: use <operator>:<time> with "
                          f"one of the operators {', '.join(TIME_OPERATORS)}.")
-    try:
-        when = parse_isotime(moment)
-    except ValueError:
-        raise BadRequest(f"Invalid {name} time {moment!r}: use ISO 8601, "
-                         "e.g. 2026-01-31T12:00:00Z.") from None
-    return getattr(column, TIME_OPERATORS[operator])(when)
+    start = parse_isotime(moment, name).replace(microsecond=0)
+    end = start + datetime.timedelta(seconds=1)
+    return {"gt": column >= end, "gte": column >= start, "lt": column < start,
+            "lte": column < end, "eq": sa.and_(column >= start, column < end),
+            "neq": sa.or_(column < start, column >= end)}[operator]
 
 
 def _boolean(value: str, name: str) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
-from stacklet.image.api import image_data, images, versions
+from stacklet.image.api import image_data, images, members, tags, versions
 
-HANDLER_MODULES = [versions, images, image_data]
+HANDLER_MODULES = [versions, images, image_data, members, tags]
 
 _STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                 405: "Method Not Allowed", 409: "Conflict", 410: "Gone",
