@@ -122,6 +122,10 @@ OPTIONS: list[Option] = [
     Option("image", "image_stage_total", -1,
            "MiB of staged (glance-direct) image data a project may hold, unless Keystone "
            "has a registered limit 'image_stage_total' (-1: unlimited).", int),
+    Option("image", "image_count_uploading", -1,
+           "Uploads and glance-direct stagings a project may have in progress at once, "
+           "unless Keystone has a registered limit 'image_count_uploading' (-1: "
+           "unlimited).", int),
     Option("image", "limit_param_default", 25,
            "Images listed per page when the client gives no limit.", int),
     Option("image", "api_limit_max", 1000,

@@ -58,4 +58,5 @@ RULES = [
     _rule("add_task", ADMIN),
     _rule("modify_task", ADMIN),
     _rule("tasks_api_access", ADMIN),
+    _rule("stores_info_detail", ADMIN, "Show the stores' types and settings."),
 ]

@@ -140,6 +140,21 @@ class ImageStore:
         return StoredData(destination, writer.size, writer.md5.hexdigest(),
                           writer.sha.hexdigest())
 
+    def promote_staged(self, image_id: str) -> Path:
+        """Move staged data into the store: a rename, on the same filesystem,
+        made durable before the caller records it."""
+        staged, active = self.staging_path(image_id), self.data_path(image_id)
+        os.replace(staged, active)
+        _fsync_directory(self.root)
+        _fsync_directory(self.staging)
+        return active
+
+    def unpromote(self, image_id: str) -> None:
+        """Undo promote_staged after a crash, when the data is not already back."""
+        staged, active = self.staging_path(image_id), self.data_path(image_id)
+        if not staged.exists() and active.exists():
+            os.replace(active, staged)
+
     def remove(self, image_id: str) -> None:
         _discard(self.data_path(image_id))
         _discard(self.staging_path(image_id))
@@ -157,3 +172,11 @@ def _discard(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -73,6 +73,7 @@ def _claim(req: ApiRequest, image_id: str, from_status: str, to_status: str,
         image = images.get_visible(session, ctx, image_id, for_update=True)
         req.authorize("stage_image" if staging else "upload_image",
                       images.policy_target(ctx, image))
+        quotas.check_uploading_count(session, req.cloud.config, image.owner)
         allowance = quotas.upload_allowance(session, req.cloud.config, image.owner,
                                             staging=staging)
         if not (image.disk_format and image.container_format):
