@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 from pathlib import Path
 
 import openstack
@@ -176,6 +177,39 @@ def test_create_without_data_is_queued_until_uploaded(owner, queued, small_paylo
     assert (tmp_path / "empty").read_bytes() == b""   # Glance answers 204: no data yet
 
 
+def wait_for_status(cli: OpenStackCLI, image_id: str, status: str) -> dict:
+    """`image show` once the image reaches STATUS: an import finishes after its
+    request returns."""
+    deadline = time.monotonic() + 30
+    while True:
+        shown = cli.json("image", "show", image_id)
+        if shown["status"] == status or time.monotonic() > deadline:
+            assert shown["status"] == status, shown
+            return shown
+        time.sleep(0.5)
+
+
+def test_create_with_import_uses_glance_direct(owner, small_payload, tmp_path):
+    assert "glance-direct" in owner.json("image", "import", "info")["import-methods"]
+    image = create_image(owner, "e2e-imported", "--import", file=small_payload)
+    content = small_payload.read_bytes()
+    shown = wait_for_status(owner, image["id"], "active")
+    assert shown["checksum"] == hashlib.md5(content).hexdigest()
+    assert shown["size"] == len(content)
+    assert save(owner, image["id"], tmp_path / "imported") == content
+
+
+def test_stage_then_import(owner, payload, tmp_path):
+    image = create_image(owner, "e2e-staged", file=None)
+    owner.run("image", "stage", "--file", str(payload), image["id"])
+    assert owner.json("image", "show", image["id"])["status"] == "uploading"
+    owner.run("image", "import", "--method", "glance-direct", image["id"])
+    shown = wait_for_status(owner, image["id"], "active")
+    assert shown["properties"]["os_hash_value"] == hashlib.sha512(
+        payload.read_bytes()).hexdigest()
+    assert save(owner, image["id"], tmp_path / "staged") == payload.read_bytes()
+
+
 # -- change: properties, tags, activation, protection -----------------------------------
 
 def test_set_and_unset_properties_and_tags(owner, disk):
@@ -265,6 +299,7 @@ def test_community_image_is_listed_only_when_asked_for(consumer, community, smal
     assert community["visibility"] == "community"
     assert "e2e-community" not in listed_names(consumer)
     assert "e2e-community" in listed_names(consumer, "--community")
+    assert "e2e-community" in listed_names(consumer, "--all")
     assert consumer.json("image", "show", community["id"])["name"] == "e2e-community"
     assert save(consumer, community["id"], tmp_path / "c") == small_payload.read_bytes()
 
@@ -418,9 +453,9 @@ def test_images_and_data_survive_a_restart(module_server, admin, owner, consumer
                                            payload, tmp_path):
     disk = shared_disk["image"]
     consumer.run("image", "set", "--accept", disk["id"])   # (done already when run in order)
-    # The admin's long listing shows every image of every project (status,
+    # The admin's long listing of all images shows every project's (status,
     # sizes, checksums, visibility, owner, tags); `image show` adds properties.
-    listing_before = admin.json("image", "list", "--long")
+    listing_before = admin.json("image", "list", "--long", "--all")
     assert {disk["id"], queued["id"], community["id"], public["id"]} <= {
         row["ID"] for row in listing_before}
     shown_before = owner.json("image", "show", disk["id"])
@@ -429,7 +464,7 @@ def test_images_and_data_survive_a_restart(module_server, admin, owner, consumer
     module_server.stop()
     module_server.start()
 
-    assert admin.json("image", "list", "--long") == listing_before
+    assert admin.json("image", "list", "--long", "--all") == listing_before
     assert owner.json("image", "show", disk["id"]) == shown_before
     assert owner.json("image", "member", "list", disk["id"]) == members_before
     assert "e2e-disk" in listed_names(consumer)
