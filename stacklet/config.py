@@ -111,6 +111,10 @@ OPTIONS: list[Option] = [
            "themselves before they get a token.", _bool),
     Option("image", "store_dir", None,
            "Directory image data is kept in. Default: DIR/images."),
+    Option("image", "require_image_format_match", True,
+           "Refuse image data that is not what its disk_format says (Glance's option of "
+           "the same name). qcow2 images with a backing or external data file are refused "
+           "either way.", _bool),
     Option("image", "image_size_cap", 1 << 40,
            "Largest image, in bytes, that can be uploaded (Glance's default: 1 TiB).", int),
     Option("image", "image_count_total", -1,

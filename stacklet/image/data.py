@@ -43,14 +43,15 @@ def release(session: Session, image_id: str, *, from_status: str,
                     .values(status=to_status, updated_at=utcnow()))
 
 
-def activate(session: Session, image_id: str, stored: StoredData, *, from_status: str) -> bool:
+def activate(session: Session, store: ImageStore, image_id: str, stored: StoredData, *,
+             from_status: str) -> bool:
     """Record the stored data and make the image active; False if the image was
     deleted (or changed hands) while its data streamed in."""
     image = session.get(Image, image_id, with_for_update=True)
     if image is None or image.status != from_status:
         return False
     try:
-        virtual_size = formats.inspect(stored.path, image.disk_format)
+        virtual_size = store.virtual_size(stored.path, image.disk_format)
     except formats.FormatMismatch as exc:
         raise BadRequest(f"Image content does not match disk_format {image.disk_format}: "
                          f"{exc}") from None

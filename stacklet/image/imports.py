@@ -109,7 +109,7 @@ def run(db, store: ImageStore, image_id: str, task_id: str) -> None:
         return _fail(db, store, image_id, task_id, "The staged data of the image is missing.")
     try:
         with db.transaction() as session:
-            if not data.activate(session, image_id, stored, from_status="importing"):
+            if not data.activate(session, store, image_id, stored, from_status="importing"):
                 raise Conflict("The image was deleted during import.")
             image = session.get(Image, image_id)
             images.set_property(image, images.IMPORTING_TO_STORES, "")

@@ -23,6 +23,8 @@ import uuid
 from pathlib import Path
 from typing import AsyncIterator
 
+from stacklet.image import formats
+
 HASH_ALGO = "sha512"
 # Data is handed to the writer threads in buffers of this size: large enough
 # that thread hand-offs cost nothing, small enough to keep memory flat.
@@ -81,9 +83,22 @@ class _HashingWriter:
 
 
 class ImageStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, require_format_match: bool = True):
         self.root = root
         self.staging = root / "staging"
+        self.require_format_match = require_format_match
+
+    def virtual_size(self, path: Path, disk_format: str | None) -> int | None:
+        """The virtual size of stored data; FormatMismatch if the data is not
+        its disk_format (when the store requires a match) or is unsafe."""
+        try:
+            return formats.inspect(path, disk_format)
+        except formats.UnsafeImage:
+            raise
+        except formats.FormatMismatch:
+            if self.require_format_match:
+                raise
+            return None
 
     def ensure(self) -> None:
         self.staging.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,12 @@ from stacklet.image.api import (
     images,
     info,
     members,
+    metadef_namespaces,
+    metadef_objects,
+    metadef_properties,
+    metadef_resource_types,
+    metadef_schema_documents,
+    metadef_tags,
     schemas,
     tags,
     tasks,
@@ -17,7 +23,8 @@ from stacklet.image.api import (
 )
 
 HANDLER_MODULES = [versions, images, image_data, members, tags, image_import, schemas, info,
-                   tasks]
+                   tasks, metadef_namespaces, metadef_objects, metadef_properties,
+                   metadef_tags, metadef_resource_types, metadef_schema_documents]
 
 _STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                 405: "Method Not Allowed", 409: "Conflict", 410: "Gone",

@@ -93,7 +93,8 @@ def _finish(req: ApiRequest, image_id: str, stored: StoredData, to_status: str,
         if staging:
             done = data.record_staged(session, image_id, stored, from_status=to_status)
         else:
-            done = data.activate(session, image_id, stored, from_status=to_status)
+            done = data.activate(session, req.cloud.image_store, image_id, stored,
+                                 from_status=to_status)
     if not done:
         raise Gone(f"Image {image_id} could not be found after upload. The image may have "
                    "been deleted during the upload.")
