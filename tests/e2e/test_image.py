@@ -169,7 +169,7 @@ def test_save_is_byte_identical(owner, disk, payload, tmp_path):
     assert save(owner, "e2e-disk", tmp_path / "by-name") == payload.read_bytes()
 
 
-def test_create_without_data_is_queued_until_uploaded(owner, queued, small_payload, tmp_path):
+def test_create_without_data_is_queued(owner, queued, tmp_path):
     assert queued["status"] == "queued"
     assert queued["visibility"] == "private"
     assert not queued.get("size") and not queued.get("checksum")
