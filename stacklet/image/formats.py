@@ -54,8 +54,23 @@ def inspect(path: Path, disk_format: str | None) -> int | None:
                 raise FormatMismatch("The data is not an ISO 9660 image.")
             return size
         if disk_format == "raw":
+            _refuse_disguised(head)
             return size
     return None
+
+
+def _refuse_disguised(head: bytes) -> None:
+    """A raw image must not be an image of another format: a hypervisor that
+    is later told (or guesses) its real format would follow what it points
+    at, such as a qcow2 backing file on the host."""
+    detected = ("qcow2" if head.startswith(QCOW2_MAGIC)
+                else "vmdk" if head.startswith(VMDK_MAGIC)
+                else "vhdx" if head.startswith(VHDX_SIGNATURE)
+                else "vdi" if len(head) >= 0x44
+                and struct.unpack_from("<I", head, 0x40)[0] == VDI_SIGNATURE
+                else None)
+    if detected:
+        raise FormatMismatch(f"The data is a {detected} image.")
 
 
 def _qcow2_virtual_size(head: bytes) -> int:

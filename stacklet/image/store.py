@@ -63,13 +63,13 @@ class _HashingWriter:
         self._threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=2, thread_name_prefix="image-upload")
 
-    def submit(self, buffer: bytes) -> asyncio.Future:
+    def submit(self, buffer: bytearray | memoryview) -> asyncio.Future:
         self.size += len(buffer)
         loop = asyncio.get_running_loop()
         return asyncio.gather(loop.run_in_executor(self._threads, self._write_md5, buffer),
                               loop.run_in_executor(self._threads, self.sha.update, buffer))
 
-    def _write_md5(self, buffer: bytes) -> None:
+    def _write_md5(self, buffer: bytearray | memoryview) -> None:
         view = memoryview(buffer)
         while view:
             written = os.write(self.fd, view)
@@ -105,26 +105,16 @@ class ImageStore:
         partial = destination.with_name(f"{destination.name}.{uuid.uuid4().hex[:8]}.part")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         writer = _HashingWriter(fd)
+        loop = asyncio.get_running_loop()
         try:
-            in_flight: asyncio.Future | None = None
-            buffer = bytearray()
-            received = 0
-            async for chunk in chunks:
-                received += len(chunk)
-                if received > limit:
-                    raise TooLarge(limit)
-                buffer += chunk
-                if len(buffer) >= BUFFER_SIZE:
-                    if in_flight is not None:
-                        await in_flight
-                    in_flight = writer.submit(bytes(buffer))
-                    buffer = bytearray()
-            if in_flight is not None:
-                await in_flight
-            if buffer:
-                await writer.submit(bytes(buffer))
-            # Durable before it is announced: the image must survive a power cut.
-            await asyncio.get_running_loop().run_in_executor(None, os.fsync, fd)
+            try:
+                await _pump(chunks, writer, limit)
+                # Durable before it is announced: the image must survive a power cut.
+                await loop.run_in_executor(None, os.fsync, fd)
+            finally:
+                writer.close()   # waits for a write still in flight before the fd goes
+                os.close(fd)
+            await loop.run_in_executor(None, _rename_durably, partial, destination)
         except OSError as exc:
             _discard(partial)
             if exc.errno in NO_SPACE_ERRORS:
@@ -133,10 +123,6 @@ class ImageStore:
         except BaseException:
             _discard(partial)
             raise
-        finally:
-            writer.close()   # waits for a write still in flight before the fd goes
-            os.close(fd)
-        os.replace(partial, destination)
         return StoredData(destination, writer.size, writer.md5.hexdigest(),
                           writer.sha.hexdigest())
 
@@ -150,6 +136,60 @@ class ImageStore:
             if directory.is_dir():
                 for partial in directory.glob("*.part"):
                     _discard(partial)
+
+
+async def _pump(chunks: AsyncIterator[bytes], writer: _HashingWriter, limit: int) -> None:
+    """Feed ``chunks`` to ``writer`` through two BUFFER_SIZE buffers: one is
+    written and hashed while the other fills, so the network and the disk work
+    side by side and memory stays at those two buffers."""
+    filling, spare = bytearray(BUFFER_SIZE), None
+    filled = 0
+    in_flight: asyncio.Future | None = None
+    received = 0
+    try:
+        async for chunk in chunks:
+            received += len(chunk)
+            if received > limit:
+                raise TooLarge(limit)
+            piece = memoryview(chunk)
+            while piece:
+                taken = min(len(piece), BUFFER_SIZE - filled)
+                filling[filled:filled + taken] = piece[:taken]
+                filled += taken
+                piece = piece[taken:]
+                if filled == BUFFER_SIZE:
+                    if in_flight is not None:
+                        await in_flight   # the spare is free again once written
+                    in_flight = writer.submit(filling)
+                    filling, spare = spare or bytearray(BUFFER_SIZE), filling
+                    filled = 0
+        if in_flight is not None:
+            await in_flight
+            in_flight = None
+        if filled:
+            await writer.submit(memoryview(filling)[:filled])
+    except BaseException:
+        if in_flight is not None:
+            # Its outcome no longer matters (the upload failed already); fetch
+            # it so asyncio does not log it as an error nobody retrieved.
+            in_flight.add_done_callback(_ignore_outcome)
+        raise
+
+
+def _ignore_outcome(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _rename_durably(partial: Path, destination: Path) -> None:
+    """Move a complete file into place, and make the rename itself survive a
+    crash (the directory entry is only durable once the directory is synced)."""
+    os.replace(partial, destination)
+    directory = os.open(destination.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _discard(path: Path) -> None:
