@@ -30,7 +30,9 @@ class Cloud:
             allow_expired_window=config.get("identity", "allow_expired_window"),
             cache_size=config.get("identity", "token_cache_size"))
         self.password_rules = PasswordRules.from_config(config)
-        self.image_store = ImageStore(config.image_store_dir)
+        self.image_store = ImageStore(
+            config.image_store_dir,
+            require_format_match=config.get("image", "require_image_format_match"))
         self.policy = PolicyEnforcer(
             config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
 

@@ -111,6 +111,10 @@ OPTIONS: list[Option] = [
            "themselves before they get a token.", _bool),
     Option("image", "store_dir", None,
            "Directory image data is kept in. Default: DIR/images."),
+    Option("image", "require_image_format_match", True,
+           "Refuse image data that is not what its disk_format says (Glance's option of "
+           "the same name). qcow2 images with a backing or external data file are refused "
+           "either way.", _bool),
     Option("image", "image_size_cap", 1 << 40,
            "Largest image, in bytes, that can be uploaded (Glance's default: 1 TiB).", int),
     Option("image", "image_count_total", -1,
@@ -125,6 +129,10 @@ OPTIONS: list[Option] = [
            "MiB of staged (glance-direct) image data a project may hold, a hard cap "
            "(-1: unlimited); a Keystone registered limit 'image_stage_total' replaces "
            "it, enforced as image_size_total's is.", int),
+    Option("image", "image_count_uploading", -1,
+           "Uploads and glance-direct stagings a project may have in progress at once, "
+           "unless Keystone has a registered limit 'image_count_uploading' (-1: "
+           "unlimited).", int),
     Option("image", "limit_param_default", 25,
            "Images listed per page when the client gives no limit.", int),
     Option("image", "api_limit_max", 1000,

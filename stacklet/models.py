@@ -2,4 +2,5 @@
 
 from stacklet.common import models as common_models  # noqa: F401
 from stacklet.identity import models as identity_models  # noqa: F401
+from stacklet.image import metadef_models  # noqa: F401
 from stacklet.image import models as image_models  # noqa: F401

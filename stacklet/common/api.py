@@ -15,6 +15,7 @@ import json
 import logging
 from typing import Any, Callable, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
@@ -166,6 +167,12 @@ class ServiceAPI:
                 response = _to_response(result, status)
             except errors.APIError as exc:
                 response = self.error_response(exc, request)
+            except IntegrityError:
+                # Uniqueness is checked before writing; only a concurrent request
+                # creating the same thing gets past that check to the constraint.
+                response = self.error_response(errors.Conflict(
+                    "The request conflicts with a concurrent change (a duplicate or a "
+                    "reference that no longer exists); retry it."), request)
             if version is not None:
                 self.microversions.annotate(response, version)
             return response

@@ -5,6 +5,10 @@ a conditional update (only a queued image can be claimed, so two uploads
 never race), streams to the store outside any transaction, then records
 size, hashes and virtual size.  If it fails, the image goes back to queued
 and nothing of the data remains.
+
+A glance-direct import moves an image queued → uploading (staging: data
+streams to the staging area) → importing → active (the staged file is
+renamed into the store, see stacklet.image.imports).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from stacklet.common.errors import BadRequest, Conflict
 from stacklet.db import utcnow
-from stacklet.image import formats
+from stacklet.image import formats, images, tasks
 from stacklet.image.models import Image
 from stacklet.image.store import HASH_ALGO, ImageStore, StoredData
 
@@ -39,14 +43,15 @@ def release(session: Session, image_id: str, *, from_status: str,
                     .values(status=to_status, updated_at=utcnow()))
 
 
-def activate(session: Session, image_id: str, stored: StoredData, *, from_status: str) -> bool:
+def activate(session: Session, store: ImageStore, image_id: str, stored: StoredData, *,
+             from_status: str) -> bool:
     """Record the stored data and make the image active; False if the image was
     deleted (or changed hands) while its data streamed in."""
     image = session.get(Image, image_id, with_for_update=True)
     if image is None or image.status != from_status:
         return False
     try:
-        virtual_size = formats.inspect(stored.path, image.disk_format)
+        virtual_size = store.virtual_size(stored.path, image.disk_format)
     except formats.FormatMismatch as exc:
         raise BadRequest(f"Image content does not match disk_format {image.disk_format}: "
                          f"{exc}") from None
@@ -56,22 +61,38 @@ def activate(session: Session, image_id: str, stored: StoredData, *, from_status
     image.os_hash_value = stored.os_hash_value
     image.virtual_size = virtual_size
     image.status = "active"
-    image.staged_size = None
+    clear_staged(image)
     image.updated_at = utcnow()
     return True
 
 
+def clear_staged(image: Image) -> None:
+    image.staged_size = image.staged_checksum = image.staged_os_hash_value = None
+
+
 def recover(session: Session, store: ImageStore) -> None:
-    """After a crash: uploads that were streaming are back to queued, with
-    nothing of their data left; imports that were running are back to
-    uploading (their staged data is still whole)."""
+    """After a crash: uploads and stagings that were streaming are back to
+    queued, with nothing of their data left; imports that were running are
+    back to uploading with their staged data whole, ready to be imported
+    again, and their tasks are failed."""
     store.remove_partials()
     for image in session.scalars(sa.select(Image).where(Image.status == "saving")):
         store.remove(image.id)
         image.status = "queued"
-        image.staged_size = None
+        clear_staged(image)
     for image in session.scalars(sa.select(Image).where(Image.status == "importing")):
-        image.status = "uploading" if store.staging_path(image.id).exists() else "queued"
+        # The import renames the staged file into the store before it commits:
+        # a crash in between leaves the data in the store, so it goes back.
+        store.unpromote(image.id)
+        image.status = "uploading"
+        images.set_property(image, images.IMPORTING_TO_STORES, "")
+    for image in session.scalars(sa.select(Image).where(Image.status == "uploading")):
+        if not store.staging_path(image.id).exists():
+            image.status = "queued"   # its staging was cut short
+            clear_staged(image)
+    # Imports run inside their request: a task still running now was cut short.
+    tasks.fail_unfinished(session, "The import was interrupted by a restart of the image "
+                          "service; import the image again.")
 
 
 def record_staged(session: Session, image_id: str, stored: StoredData, *,
@@ -83,5 +104,7 @@ def record_staged(session: Session, image_id: str, stored: StoredData, *,
         return False
     image.status = "uploading"
     image.staged_size = stored.size
+    image.staged_checksum = stored.checksum
+    image.staged_os_hash_value = stored.os_hash_value
     image.updated_at = utcnow()
     return True

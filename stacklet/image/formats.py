@@ -30,7 +30,11 @@ CHECKED_FORMATS = ("qcow2", "vmdk", "vdi", "vhd", "vhdx", "iso")
 
 
 class FormatMismatch(ValueError):
-    """The data is not what its disk_format says, or is unsafe to use."""
+    """The data is not what its disk_format says."""
+
+
+class UnsafeImage(FormatMismatch):
+    """The data is of its format but must not reach a hypervisor."""
 
 
 def inspect(path: Path, disk_format: str | None) -> int | None:
@@ -81,12 +85,12 @@ def _qcow2_virtual_size(head: bytes) -> int:
         raise FormatMismatch("The data is not a qcow2 image.")
     version, backing_file_offset = struct.unpack_from(">IQ", head, 4)
     if backing_file_offset:
-        raise FormatMismatch("qcow2 images with a backing file are refused.")
+        raise UnsafeImage("qcow2 images with a backing file are refused.")
     virtual_size = struct.unpack_from(">Q", head, 24)[0]
     if version >= 3 and len(head) >= 80:
         incompatible_features = struct.unpack_from(">Q", head, 72)[0]
         if incompatible_features & 0b100:   # bit 2: an external data file
-            raise FormatMismatch("qcow2 images with an external data file are refused.")
+            raise UnsafeImage("qcow2 images with an external data file are refused.")
     return virtual_size
 
 
@@ -120,10 +124,10 @@ def _check_vmdk_descriptor(raw: bytes) -> None:
         else:
             raise FormatMismatch(f"Unsupported line in the VMDK descriptor: {line!r}.")
     if create_type not in VMDK_CREATE_TYPES:
-        raise FormatMismatch(f"VMDK images of type {create_type} are refused; use "
+        raise UnsafeImage(f"VMDK images of type {create_type} are refused; use "
                              "monolithicSparse or streamOptimized.")
     if not extents or any("/" in extent for extent in extents):
-        raise FormatMismatch("The VMDK descriptor must name its extents without paths.")
+        raise UnsafeImage("The VMDK descriptor must name its extents without paths.")
 
 
 def _vdi_virtual_size(head: bytes) -> int:

@@ -41,6 +41,10 @@ READ_ONLY = ("created_at", "updated_at", "status", "checksum", "os_hash_algo",
              "locations", "stores")
 RESERVED = ("location", "deleted", "deleted_at")
 RESERVED_PREFIX = "os_glance"
+# Glance's import progress properties: the stores an import is writing to,
+# and those it failed to write to (comma-separated store ids).
+IMPORTING_TO_STORES = "os_glance_importing_to_stores"
+FAILED_IMPORT = "os_glance_failed_import"
 # Only a queued image (no data yet) may change what its data is said to be.
 FORMAT_ATTRIBUTES = ("disk_format", "container_format")
 
@@ -90,6 +94,15 @@ def get_visible(session: Session, ctx: RequestContext, image_id: str,
     if image is None or not can_see(ctx, image):
         raise NotFound(f"No image found with ID {image_id}")
     return image
+
+
+def set_property(image: Image, name: str, value: str) -> None:
+    """Set an extra property of the image (one the service itself maintains)."""
+    for prop in image.properties:
+        if prop.name == name:
+            prop.value = value
+            return
+    image.properties.append(ImageProperty(name=name, value=value))
 
 
 # -- create ----------------------------------------------------------------------------

@@ -43,6 +43,10 @@ class Image(Base):
     # Bytes staged by the interoperable import's glance-direct stage call,
     # counted against the project's quota until the import ends.
     staged_size: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The staged data's hashes, computed while it streamed in: the import
+    # renames the staged file into the store and needs not read it again.
+    staged_checksum: Mapped[str | None] = mapped_column(sa.String(32))
+    staged_os_hash_value: Mapped[str | None] = mapped_column(sa.String(128))
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime.datetime] = mapped_column(default=utcnow, onupdate=utcnow,
                                                           index=True)
@@ -85,4 +89,25 @@ class ImageMember(Base):
     member: Mapped[str] = mapped_column(sa.String(64), primary_key=True, index=True)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ImageTask(Base):
+    """A Glance task: an interoperable import (type ``api_image_import``) of
+    one image, kept after it ends so clients can read how it went until it
+    expires."""
+    __tablename__ = "image_tasks"
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_image_id)
+    type: Mapped[str] = mapped_column(sa.String(30))
+    status: Mapped[str] = mapped_column(sa.String(30), default="pending", index=True)
+    owner: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # No foreign key: a task outlives its image, as in Glance.
+    image_id: Mapped[str | None] = mapped_column(ID, index=True)
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    user_id: Mapped[str | None] = mapped_column(sa.String(64))
+    input: Mapped[dict | None] = mapped_column(sa.JSON)
+    result: Mapped[dict | None] = mapped_column(sa.JSON)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    expires_at: Mapped[datetime.datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -58,4 +58,41 @@ RULES = [
     _rule("add_task", ADMIN),
     _rule("modify_task", ADMIN),
     _rule("tasks_api_access", ADMIN),
+    _rule("stores_info_detail", ADMIN, "Show the stores' types and settings."),
 ]
+
+# Metadata definitions: the catalog is written by the admin; a reader reads
+# public namespaces and its own project's (%(project_id)s is the namespace's
+# owner, or the caller's project where there is no namespace yet).
+METADEF_ADMIN = ADMIN
+METADEF_READER = (f"{ADMIN} or (role:reader and (project_id:%(project_id)s or "
+                  "'public':%(visibility)s))")
+METADEF_RULES = [
+    _rule("get_metadef_namespace", METADEF_READER),
+    _rule("get_metadef_namespaces", f"{ADMIN} or (role:reader and project_id:%(project_id)s)"),
+    _rule("modify_metadef_namespace", METADEF_ADMIN),
+    _rule("add_metadef_namespace", METADEF_ADMIN),
+    _rule("delete_metadef_namespace", METADEF_ADMIN),
+    _rule("get_metadef_object", METADEF_READER),
+    _rule("get_metadef_objects", METADEF_READER),
+    _rule("modify_metadef_object", METADEF_ADMIN),
+    _rule("add_metadef_object", METADEF_ADMIN),
+    _rule("delete_metadef_object", METADEF_ADMIN),
+    _rule("list_metadef_resource_types", METADEF_READER),
+    _rule("get_metadef_resource_type", METADEF_READER),
+    _rule("add_metadef_resource_type_association", METADEF_ADMIN),
+    _rule("remove_metadef_resource_type_association", METADEF_ADMIN),
+    _rule("get_metadef_property", METADEF_READER),
+    _rule("get_metadef_properties", METADEF_READER),
+    _rule("modify_metadef_property", METADEF_ADMIN),
+    _rule("add_metadef_property", METADEF_ADMIN),
+    _rule("remove_metadef_property", METADEF_ADMIN),
+    _rule("get_metadef_tag", METADEF_READER),
+    _rule("get_metadef_tags", METADEF_READER),
+    _rule("modify_metadef_tag", METADEF_ADMIN),
+    _rule("add_metadef_tag", METADEF_ADMIN),
+    _rule("add_metadef_tags", METADEF_ADMIN),
+    _rule("delete_metadef_tag", METADEF_ADMIN),
+    _rule("delete_metadef_tags", METADEF_ADMIN),
+]
+RULES += METADEF_RULES

@@ -2,9 +2,10 @@
 
 The count and size limits come from Keystone's unified limits when the
 operator registered them for the image service (Glance's resource names:
-``image_count_total``, ``image_size_total`` and ``image_stage_total``, sizes
-in MiB), else from the ``[image]`` options of stacklet.conf.  The two differ
-for sizes only as Glance's two quota systems did: see upload_allowance.
+``image_count_total``, ``image_size_total``, ``image_stage_total`` and
+``image_count_uploading``, sizes in MiB), else from the ``[image]`` options
+of stacklet.conf.  The two differ for sizes only as Glance's two quota
+systems did: see upload_allowance.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from stacklet.identity.limits import effective_limit
 from stacklet.image.models import Image
 
 MIB = 1 << 20
+RESOURCES = ("image_count_total", "image_size_total", "image_stage_total",
+             "image_count_uploading")
+# Statuses in which an image's data is on its way in (upload, staging, import).
+UPLOADING_STATUSES = ("saving", "uploading", "importing")
 # Glance's fixed per-image limits (image_property_quota, image_tag_quota,
 # image_member_quota).
 PROPERTIES_PER_IMAGE = 128
@@ -51,6 +56,46 @@ def check_image_count(session: Session, config, project_id: str | None) -> None:
         raise RequestEntityTooLarge(
             f"Project {project_id} is over a limit for [Resource image_count_total is over "
             f"limit of {limit} due to current usage {count} and delta 1]")
+
+
+def check_uploading_count(session: Session, config, project_id: str | None) -> None:
+    """413 when the project already has as many uploads in progress as it may."""
+    if project_id is None:
+        return
+    limit = project_limit(session, config, "image_count_uploading", project_id)
+    if limit is None:
+        return
+    count = _uploading_count(session, project_id)
+    if count + 1 > limit:
+        raise RequestEntityTooLarge(
+            f"Project {project_id} is over a limit for [Resource image_count_uploading is "
+            f"over limit of {limit} due to current usage {count} and delta 1]")
+
+
+def _uploading_count(session: Session, project_id: str) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Image).where(
+        Image.owner == project_id, Image.status.in_(UPLOADING_STATUSES)))
+
+
+def usage(session: Session, config, project_id: str) -> dict[str, dict[str, int]]:
+    """Glance's quota usage report: each resource's limit (-1: unlimited) and the
+    project's usage of it, sizes in MiB."""
+    def total(column) -> int:
+        return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0))
+                                  .where(Image.owner == project_id)) or 0)
+
+    used = {
+        "image_count_total": session.scalar(sa.select(sa.func.count()).select_from(Image)
+                                            .where(Image.owner == project_id)),
+        "image_size_total": total(Image.size) // MIB,
+        "image_stage_total": total(Image.staged_size) // MIB,
+        "image_count_uploading": _uploading_count(session, project_id),
+    }
+    report = {}
+    for resource in RESOURCES:
+        limit = project_limit(session, config, resource, project_id)
+        report[resource] = {"limit": -1 if limit is None else limit, "usage": used[resource]}
+    return report
 
 
 def upload_allowance(session: Session, config, project_id: str | None, *,

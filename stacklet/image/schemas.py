@@ -14,6 +14,8 @@ from stacklet.image.images import (
     STATUSES,
     VISIBILITIES,
 )
+from stacklet.image.tasks import STATUSES as TASK_STATUSES
+from stacklet.image.tasks import TYPES as TASK_TYPES
 
 UUID_PATTERN = ("^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-"
                 "([0-9a-fA-F]){12}$")
@@ -176,3 +178,80 @@ def _pointer_name(path: str) -> str:
         raise BadRequest(f"Pointer `{path}` contains \"~\" not part of a recognized escape "
                          "sequence.")
     return name.replace("~1", "/").replace("~0", "~")
+
+
+# -- published schema documents (/v2/schemas/*) ----------------------------------------
+
+MEMBER_SCHEMA = {
+    "name": "member",
+    "properties": {
+        "member_id": {"type": "string",
+                      "description": "An identifier for the image member (tenantId)"},
+        "image_id": {"type": "string", "description": "An identifier for the image",
+                     "pattern": UUID_PATTERN},
+        "created_at": {"type": "string", "description": "Date and time of image member "
+                       "creation"},
+        "updated_at": {"type": "string", "description": "Date and time of last "
+                       "modification of image member"},
+        "status": {"type": "string", "description": "The status of this image member",
+                   "enum": list(MEMBER_STATUSES)},
+        "schema": {"readOnly": True, "type": "string"},
+    },
+}
+
+_TASK_PROPERTIES = {
+    "id": {"description": "An identifier for the task", "pattern": UUID_PATTERN,
+           "type": "string"},
+    "type": {"description": "The type of task represented by this content",
+             "enum": list(TASK_TYPES), "type": "string"},
+    "status": {"description": "The current status of this task",
+               "enum": list(TASK_STATUSES), "type": "string"},
+    "input": {"description": "The parameters required by task, JSON blob",
+              "type": ["null", "object"]},
+    "result": {"description": "The result of current task, JSON blob",
+               "type": ["null", "object"]},
+    "owner": {"description": "An identifier for the owner of this task", "type": "string"},
+    "message": {"description": "Human-readable informative message only included when "
+                "appropriate (usually on failure)", "type": "string"},
+    "image_id": {"description": "Image associated with the task", "type": "string"},
+    "request_id": {"description": "Human-readable informative request-id",
+                   "type": "string"},
+    "user_id": {"description": "User associated with the task", "type": "string"},
+    "expires_at": {"description": "Datetime when this resource would be subject to "
+                   "removal", "type": ["null", "string"]},
+    "created_at": {"description": "Datetime when this resource was created",
+                   "type": "string"},
+    "updated_at": {"description": "Datetime when this resource was updated",
+                   "type": "string"},
+    "self": {"readOnly": True, "type": "string"},
+    "schema": {"readOnly": True, "type": "string"},
+}
+
+TASK_SCHEMA = {"name": "task", "properties": _TASK_PROPERTIES}
+# /v2/tasks lists tasks without their input, result and message.
+_TASK_STUB_SCHEMA = {"name": "task", "properties": {
+    name: value for name, value in _TASK_PROPERTIES.items()
+    if name not in ("input", "result", "message")}}
+
+
+def collection_schema(name: str, item: dict, *, paged: bool) -> dict:
+    """The schema of a list of ``item``: Glance's 'images' one has first/next
+    links (the list is paged); those of members and tasks only describedby."""
+    properties = {name: {"type": "array", "items": item}}
+    links = []
+    if paged:
+        properties.update({"first": {"type": "string"}, "next": {"type": "string"}})
+        links = [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"}]
+    properties["schema"] = {"type": "string"}
+    links.append({"rel": "describedby", "href": "{schema}"})
+    return {"name": name, "properties": properties, "links": links}
+
+
+PUBLISHED_SCHEMAS = {
+    "image": IMAGE_SCHEMA,
+    "images": collection_schema("images", IMAGE_SCHEMA, paged=True),
+    "member": MEMBER_SCHEMA,
+    "members": collection_schema("members", MEMBER_SCHEMA, paged=False),
+    "task": TASK_SCHEMA,
+    "tasks": collection_schema("tasks", _TASK_STUB_SCHEMA, paged=False),
+}

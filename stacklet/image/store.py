@@ -23,6 +23,8 @@ import uuid
 from pathlib import Path
 from typing import AsyncIterator
 
+from stacklet.image import formats
+
 HASH_ALGO = "sha512"
 # Data is handed to the writer threads in buffers of this size, two per
 # upload.  Three threads read each buffer (write, md5, sha512): at 1 MiB it
@@ -96,9 +98,22 @@ class _HashingWriter:
 
 
 class ImageStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, require_format_match: bool = True):
         self.root = root
         self.staging = root / "staging"
+        self.require_format_match = require_format_match
+
+    def virtual_size(self, path: Path, disk_format: str | None) -> int | None:
+        """The virtual size of stored data; FormatMismatch if the data is not
+        its disk_format (when the store requires a match) or is unsafe."""
+        try:
+            return formats.inspect(path, disk_format)
+        except formats.UnsafeImage:
+            raise
+        except formats.FormatMismatch:
+            if self.require_format_match:
+                raise
+            return None
 
     def ensure(self) -> None:
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -140,6 +155,21 @@ class ImageStore:
             raise
         return StoredData(destination, writer.size, writer.md5.hexdigest(),
                           writer.sha.hexdigest())
+
+    def promote_staged(self, image_id: str) -> Path:
+        """Move staged data into the store: a rename, on the same filesystem,
+        made durable before the caller records it."""
+        staged, active = self.staging_path(image_id), self.data_path(image_id)
+        os.replace(staged, active)
+        _fsync_directory(self.root)
+        _fsync_directory(self.staging)
+        return active
+
+    def unpromote(self, image_id: str) -> None:
+        """Undo promote_staged after a crash, when the data is not already back."""
+        staged, active = self.staging_path(image_id), self.data_path(image_id)
+        if not staged.exists() and active.exists():
+            os.replace(active, staged)
 
     def remove(self, image_id: str) -> None:
         _discard(self.data_path(image_id))

@@ -80,12 +80,12 @@ def test_qcow2_pointing_at_host_files_is_refused(tmp_path):
     base = make(tmp_path, "raw", size="1M")
     with_backing = tmp_path / "top.qcow2"
     qemu_img("create", "-q", "-f", "qcow2", "-b", str(base), "-F", "raw", str(with_backing))
-    with pytest.raises(formats.FormatMismatch, match="backing file"):
+    with pytest.raises(formats.UnsafeImage, match="backing file"):
         formats.inspect(with_backing, "qcow2")
     with_data_file = tmp_path / "external.qcow2"
     qemu_img("create", "-q", "-f", "qcow2", "-o", f"data_file={tmp_path / 'data.raw'}",
              str(with_data_file), "1M")
-    with pytest.raises(formats.FormatMismatch, match="external data file"):
+    with pytest.raises(formats.UnsafeImage, match="external data file"):
         formats.inspect(with_data_file, "qcow2")
 
 
@@ -98,14 +98,14 @@ def rewrite_descriptor(path, old: bytes, new: bytes) -> None:
 def test_vmdk_descriptor_pointing_elsewhere_is_refused(tmp_path):
     path = make(tmp_path, "vmdk", size="1M")
     rewrite_descriptor(path, b'"disk.vmdk"', b'"/etc/shadow"')
-    with pytest.raises(formats.FormatMismatch, match="without paths"):
+    with pytest.raises(formats.UnsafeImage, match="without paths"):
         formats.inspect(path, "vmdk")
 
 
 def test_vmdk_of_a_type_spanning_files_is_refused(tmp_path):
     path = make(tmp_path, "vmdk", size="1M")
     rewrite_descriptor(path, b'createType="monolithicSparse"', b'createType="twoGbMaxExtentSparse"')
-    with pytest.raises(formats.FormatMismatch, match="twogbmaxextentsparse"):
+    with pytest.raises(formats.UnsafeImage, match="twogbmaxextentsparse"):
         formats.inspect(path, "vmdk")
     descriptor_only = make(tmp_path, "vmdk", "-o", "subformat=monolithicFlat", size="1M")
     with pytest.raises(formats.FormatMismatch):

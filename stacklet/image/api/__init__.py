@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
-from stacklet.image.api import image_data, images, members, tags, versions
+from stacklet.image.api import (
+    image_data,
+    image_import,
+    images,
+    info,
+    members,
+    metadef_namespaces,
+    metadef_objects,
+    metadef_properties,
+    metadef_resource_types,
+    metadef_schema_documents,
+    metadef_tags,
+    schemas,
+    tags,
+    tasks,
+    versions,
+)
 
-HANDLER_MODULES = [versions, images, image_data, members, tags]
+HANDLER_MODULES = [versions, images, image_data, members, tags, image_import, schemas, info,
+                   tasks, metadef_namespaces, metadef_objects, metadef_properties,
+                   metadef_tags, metadef_resource_types, metadef_schema_documents]
 
 _STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                 405: "Method Not Allowed", 409: "Conflict", 410: "Gone",

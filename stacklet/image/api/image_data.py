@@ -73,6 +73,7 @@ def _claim(req: ApiRequest, image_id: str, from_status: str, to_status: str,
         image = images.get_visible(session, ctx, image_id, for_update=True)
         req.authorize("stage_image" if staging else "upload_image",
                       images.policy_target(ctx, image))
+        quotas.check_uploading_count(session, req.cloud.config, image.owner)
         allowance = quotas.upload_allowance(session, req.cloud.config, image.owner,
                                             staging=staging)
         if not (image.disk_format and image.container_format):
@@ -92,7 +93,8 @@ def _finish(req: ApiRequest, image_id: str, stored: StoredData, to_status: str,
         if staging:
             done = data.record_staged(session, image_id, stored, from_status=to_status)
         else:
-            done = data.activate(session, image_id, stored, from_status=to_status)
+            done = data.activate(session, req.cloud.image_store, image_id, stored,
+                                 from_status=to_status)
     if not done:
         raise Gone(f"Image {image_id} could not be found after upload. The image may have "
                    "been deleted during the upload.")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from starlette.responses import JSONResponse
+
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import Forbidden
 from stacklet.common.pagination import next_link, paginate, parse_page_request
-from stacklet.image import images, schemas
+from stacklet.image import images, imports, schemas
 from stacklet.image.api.views import image_view
 
 routes = RouteTable()
@@ -38,7 +40,11 @@ def create_image(req: ApiRequest):
         raise
     check_visibility_policy(req, data.get("visibility"), target)
     with req.cloud.db.transaction() as session:
-        return image_view(images.create_image(session, ctx, req.cloud.config, data))
+        view = image_view(images.create_image(session, ctx, req.cloud.config, data))
+    # Glance tells the creator how the image's data can be imported.
+    return JSONResponse(view, status_code=201, headers={
+        "OpenStack-image-import-methods": ",".join(imports.METHODS),
+        "OpenStack-image-store-ids": imports.STORE_ID})
 
 
 @routes.route("/v2/images", "GET")

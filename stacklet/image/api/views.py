@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from stacklet.image.images import membership
-from stacklet.image.models import Image, ImageMember
+from stacklet.image.models import Image, ImageMember, ImageTask
 
 IMAGE_COLUMNS = ("name", "status", "visibility", "protected", "os_hidden", "owner",
                  "disk_format", "container_format", "size", "virtual_size", "checksum",
@@ -47,3 +47,37 @@ def visible_members(image: Image, project_id: str | None, is_admin: bool) -> lis
         return list(image.members)
     own = membership(image, project_id)
     return [own] if own else []
+
+
+def task_view(task: ImageTask) -> dict:
+    """A task as /v2/tasks/{id} shows it."""
+    view = task_stub_view(task)
+    view.update({"input": task.input, "result": task.result, "message": task.message})
+    for name in ("image_id", "request_id", "user_id"):
+        if getattr(task, name):
+            view[name] = getattr(task, name)
+    return view
+
+
+def task_stub_view(task: ImageTask) -> dict:
+    """A task as /v2/tasks lists it: without its input, result and message."""
+    view = {"id": task.id, "type": task.type, "status": task.status, "owner": task.owner,
+            "created_at": timestamp(task.created_at), "updated_at": timestamp(task.updated_at),
+            "self": f"/v2/tasks/{task.id}", "schema": "/v2/schemas/task"}
+    if task.expires_at:
+        view["expires_at"] = timestamp(task.expires_at)
+    return view
+
+
+def image_task_view(task: ImageTask) -> dict:
+    """A task as /v2/images/{id}/tasks lists it: Glance answers the database
+    record there, microsecond timestamps and deletion columns included."""
+    def moment(value: datetime.datetime | None) -> str | None:
+        return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+    return {"id": task.id, "type": task.type, "status": task.status, "owner": task.owner,
+            "image_id": task.image_id, "request_id": task.request_id,
+            "user_id": task.user_id, "input": task.input, "result": task.result,
+            "message": task.message, "expires_at": moment(task.expires_at),
+            "created_at": moment(task.created_at), "updated_at": moment(task.updated_at),
+            "deleted_at": None, "deleted": False}
