@@ -175,6 +175,16 @@ class ImageStore:
         _discard(self.data_path(image_id))
         _discard(self.staging_path(image_id))
 
+    def remove_orphans(self, *, data_of: set[str], staged_for: set[str]) -> None:
+        """Remove data files that belong to no image in ``data_of`` and staged
+        files that belong to no image in ``staged_for``; files not named by
+        an image id are not the store's and stay."""
+        for directory, keep in ((self.root, data_of), (self.staging, staged_for)):
+            if directory.is_dir():
+                for path in directory.iterdir():
+                    if path.is_file() and _is_image_id(path.name) and path.name not in keep:
+                        _discard(path)
+
     def remove_partials(self) -> None:
         """Remove what uploads cut short by a crash left behind."""
         for directory in (self.root, self.staging):
@@ -231,6 +241,13 @@ def _rename_durably(partial: Path, destination: Path) -> None:
     crash (the directory entry is only durable once the directory is synced)."""
     os.replace(partial, destination)
     _fsync_directory(destination.parent)
+
+
+def _is_image_id(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
 
 
 def _discard(path: Path) -> None:

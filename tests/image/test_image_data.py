@@ -367,7 +367,7 @@ class TestStoreOutOfSpace:
 
 # -- crash and restart ---------------------------------------------------------------------
 
-def test_upload_cut_short_by_a_crash_is_queued_after_restart(api, alice, stacklet_config):
+def test_restart_recovers_cut_short_uploads_and_orphaned_data(api, alice, stacklet_config):
     image = create(api, alice.token)
     kept = create(api, alice.token)
     upload(api, alice.token, kept["id"], b"kept data")
@@ -377,10 +377,18 @@ def test_upload_cut_short_by_a_crash_is_queued_after_restart(api, alice, stackle
     store = api.cloud.image_store
     (store.root / f"{image['id']}.1a2b3c4d.part").write_bytes(b"half an image")
     (store.root / image["id"]).write_bytes(b"renamed, never recorded")
+    # And what a crash mid-delete leaves: data of an image that is gone.
+    deleted = create(api, alice.token)
+    upload(api, alice.token, deleted["id"], b"deleted data")
+    with api.cloud.db.transaction() as session:
+        session.execute(sa.delete(Image).where(Image.id == deleted["id"]))
+    (store.staging / deleted["id"]).write_bytes(b"staged, then deleted")
+    (store.root / "README").write_text("not the store's: stays")
 
     prepare(stacklet_config, ADMIN_PASSWORD)   # what `stacklet up` runs before serving
 
-    assert_queued_and_nothing_kept_but(api, alice.token, image["id"], kept=[kept["id"]])
+    assert_queued_and_nothing_kept_but(api, alice.token, image["id"],
+                                       kept=["README", kept["id"]])
     assert upload(api, alice.token, image["id"], b"again").status_code == 204
     assert api.get(image_url(kept["id"]) + "/file", token=alice.token).content == b"kept data"
 
