@@ -41,6 +41,12 @@ ensure_python_build_tools() {
     apt_install_missing python3 python3-venv python3-dev gcc
 }
 
+# What the tests need beyond Python: qemu-img makes the disk images the image
+# service's format checks are tested against.
+ensure_test_packages() {
+    apt_install_missing qemu-utils
+}
+
 # Make VENV_DIR a venv holding PIP_ARGS, reinstalling only when the inputs named
 # by STAMP_INPUTS changed since the last successful install.
 # Usage: ensure_venv VENV_DIR "what it is" "stamp input text" pip-args...

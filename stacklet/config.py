@@ -121,11 +121,14 @@ OPTIONS: list[Option] = [
            "Images a project may own, unless Keystone has a registered limit "
            "'image_count_total' for the image service (-1: unlimited).", int),
     Option("image", "image_size_total", -1,
-           "MiB of image data a project may store, unless Keystone has a registered "
-           "limit 'image_size_total' for the image service (-1: unlimited).", int),
+           "MiB of image data a project may store, a hard cap: data beyond it is refused "
+           "(-1: unlimited).  A Keystone registered limit 'image_size_total' for the "
+           "image service replaces it, enforced as Glance does: uploads are refused once "
+           "the project is over it.", int),
     Option("image", "image_stage_total", -1,
-           "MiB of staged (glance-direct) image data a project may hold, unless Keystone "
-           "has a registered limit 'image_stage_total' (-1: unlimited).", int),
+           "MiB of staged (glance-direct) image data a project may hold, a hard cap "
+           "(-1: unlimited); a Keystone registered limit 'image_stage_total' replaces "
+           "it, enforced as image_size_total's is.", int),
     Option("image", "image_count_uploading", -1,
            "Uploads and glance-direct stagings a project may have in progress at once, "
            "unless Keystone has a registered limit 'image_count_uploading' (-1: "

@@ -74,7 +74,7 @@ def recover(session: Session, store: ImageStore) -> None:
     """After a crash: uploads and stagings that were streaming are back to
     queued, with nothing of their data left; imports that were running are
     back to uploading with their staged data whole, ready to be imported
-    again, and their tasks are failed."""
+    again, and their tasks are failed; data of no image is removed."""
     store.remove_partials()
     for image in session.scalars(sa.select(Image).where(Image.status == "saving")):
         store.remove(image.id)
@@ -93,6 +93,12 @@ def recover(session: Session, store: ImageStore) -> None:
     # Imports run inside their request: a task still running now was cut short.
     tasks.fail_unfinished(session, "The import was interrupted by a restart of the image "
                           "service; import the image again.")
+    # A deletion cut short between its commit and the file's removal leaves
+    # data nothing refers to: it would hold disk space forever.
+    def ids(*statuses: str) -> set[str]:
+        return set(session.scalars(sa.select(Image.id).where(Image.status.in_(statuses))))
+
+    store.remove_orphans(data_of=ids("active", "deactivated"), staged_for=ids("uploading"))
 
 
 def record_staged(session: Session, image_id: str, stored: StoredData, *,

@@ -15,6 +15,9 @@ from pathlib import Path
 
 QCOW2_MAGIC = b"QFI\xfb"
 VMDK_MAGIC = b"KDMV"
+# One file holding all the data; the other types point at further files.
+VMDK_CREATE_TYPES = ("monolithicsparse", "streamoptimized")
+VMDK_DESCRIPTOR_MAX_SECTORS = 128   # qemu writes one; anything real fits in 64 KiB
 VDI_SIGNATURE = 0xBEDA107F
 VHD_COOKIE = b"conectix"
 VHDX_SIGNATURE = b"vhdxfile"
@@ -43,7 +46,7 @@ def inspect(path: Path, disk_format: str | None) -> int | None:
         if disk_format == "qcow2":
             return _qcow2_virtual_size(head)
         if disk_format == "vmdk":
-            return _vmdk_virtual_size(head)
+            return _vmdk_virtual_size(head, f)
         if disk_format == "vdi":
             return _vdi_virtual_size(head)
         if disk_format == "vhd":
@@ -58,8 +61,23 @@ def inspect(path: Path, disk_format: str | None) -> int | None:
                 raise FormatMismatch("The data is not an ISO 9660 image.")
             return size
         if disk_format == "raw":
+            _refuse_disguised(head)
             return size
     return None
+
+
+def _refuse_disguised(head: bytes) -> None:
+    """A raw image must not be an image of another format: a hypervisor that
+    is later told (or guesses) its real format would follow what it points
+    at, such as a qcow2 backing file on the host."""
+    detected = ("qcow2" if head.startswith(QCOW2_MAGIC)
+                else "vmdk" if head.startswith(VMDK_MAGIC)
+                else "vhdx" if head.startswith(VHDX_SIGNATURE)
+                else "vdi" if len(head) >= 0x44
+                and struct.unpack_from("<I", head, 0x40)[0] == VDI_SIGNATURE
+                else None)
+    if detected:
+        raise FormatMismatch(f"The data is a {detected} image.")
 
 
 def _qcow2_virtual_size(head: bytes) -> int:
@@ -76,11 +94,40 @@ def _qcow2_virtual_size(head: bytes) -> int:
     return virtual_size
 
 
-def _vmdk_virtual_size(head: bytes) -> int:
-    if len(head) < 20 or not head.startswith(VMDK_MAGIC):
+def _vmdk_virtual_size(head: bytes, f) -> int:
+    if len(head) < 44 or not head.startswith(VMDK_MAGIC):
         raise FormatMismatch("The data is not a monolithic sparse VMDK image.")
-    sectors = struct.unpack_from("<Q", head, 12)[0]
+    sectors, _, descriptor_sector, descriptor_sectors = struct.unpack_from("<QQQQ", head, 12)
+    f.seek(descriptor_sector * 512)
+    _check_vmdk_descriptor(f.read(min(descriptor_sectors, VMDK_DESCRIPTOR_MAX_SECTORS) * 512))
     return sectors * 512
+
+
+def _check_vmdk_descriptor(raw: bytes) -> None:
+    """The embedded descriptor names the extents a hypervisor opens: only one
+    image file, never a path elsewhere on the host (Glance's rule)."""
+    try:
+        text = raw.rstrip(b"\0").decode("ascii").lower()
+    except UnicodeDecodeError:
+        raise FormatMismatch("The VMDK descriptor is not ASCII text.") from None
+    create_type = None
+    extents = []
+    for line in (line.strip() for line in text.splitlines()):
+        if not line or line.startswith("#") or line.startswith("ddb"):
+            continue
+        if line.split(" ")[0] in ("rw", "rdonly", "noaccess"):
+            extents.append(line)
+        elif "=" in line and " " not in line.split("=")[0]:
+            name, _, value = line.partition("=")
+            if name == "createtype":
+                create_type = value.strip().strip('"')
+        else:
+            raise FormatMismatch(f"Unsupported line in the VMDK descriptor: {line!r}.")
+    if create_type not in VMDK_CREATE_TYPES:
+        raise UnsafeImage(f"VMDK images of type {create_type} are refused; use "
+                             "monolithicSparse or streamOptimized.")
+    if not extents or any("/" in extent for extent in extents):
+        raise UnsafeImage("The VMDK descriptor must name its extents without paths.")
 
 
 def _vdi_virtual_size(head: bytes) -> int:

@@ -176,7 +176,8 @@ def list_images(session: Session, ctx: RequestContext, query) -> list[Image]:
 
 def _seen_by(ctx: RequestContext, visibility: str | None, member_status: str):
     """The condition for images the caller sees in a listing: Glance leaves other
-    projects' community images out unless the listing asks for them."""
+    projects' community images out unless the listing asks for them
+    (visibility=community or visibility=all)."""
     shared_with_me = sa.select(ImageMember.image_id).where(
         ImageMember.member == (ctx.project_id or ""))
     if member_status != "all":
@@ -185,7 +186,7 @@ def _seen_by(ctx: RequestContext, visibility: str | None, member_status: str):
             sa.and_(Image.visibility == "shared", Image.id.in_(shared_with_me))]
     if ctx.project_id is not None:
         seen.append(Image.owner == ctx.project_id)
-    if visibility == "community":
+    if visibility in ("community", "all"):
         seen.append(Image.visibility == "community")
     if ctx.is_admin:
         seen.append(Image.visibility.in_(("private", "shared")))

@@ -4,7 +4,8 @@ The count and size limits come from Keystone's unified limits when the
 operator registered them for the image service (Glance's resource names:
 ``image_count_total``, ``image_size_total``, ``image_stage_total`` and
 ``image_count_uploading``, sizes in MiB), else from the ``[image]`` options
-of stacklet.conf.
+of stacklet.conf.  The two differ for sizes only as Glance's two quota
+systems did: see upload_allowance.
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ TAGS_PER_IMAGE = 128
 MEMBERS_PER_IMAGE = 128
 
 
+def keystone_limit(session: Session, config, resource: str, project_id: str) -> int | None:
+    """The project's limit of a resource registered in Keystone (for this
+    cloud's region or for every region), or None when none is registered."""
+    return effective_limit(session, "image", resource, project_id,
+                           region_id=config.get("identity", "region"))
+
+
 def project_limit(session: Session, config, resource: str, project_id: str) -> int | None:
     """The project's limit of a resource, or None when unlimited."""
-    limit = effective_limit(session, "image", resource, project_id)
+    limit = keystone_limit(session, config, resource, project_id)
     if limit is None:
         limit = config.get("image", resource)
     return None if limit < 0 else limit
@@ -92,18 +100,33 @@ def usage(session: Session, config, project_id: str) -> dict[str, dict[str, int]
 
 def upload_allowance(session: Session, config, project_id: str | None, *,
                      staging: bool = False) -> int:
-    """How many bytes one more upload (or staging) by the project may add."""
+    """How many bytes one more upload (or staging) by the project may send.
+
+    A limit registered in Keystone is enforced as Glance enforces unified
+    limits (oslo.limit, with no delta since the size is unknown before the
+    data): the upload is refused when the project is already over the limit,
+    and may take it over.  A limit from stacklet.conf is a hard cap, as
+    Glance's user_storage_quota was: data beyond what is left is refused.
+    The image size cap always is.
+    """
     allowance = config.get("image", "image_size_cap")
     if project_id is None:
         return allowance
     resource = "image_stage_total" if staging else "image_size_total"
-    limit = project_limit(session, config, resource, project_id)
-    if limit is None:
-        return allowance
     column = Image.staged_size if staging else Image.size
-    used = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0))
-                          .where(Image.owner == project_id)) or 0
-    return max(0, min(allowance, limit * MIB - int(used)))
+    used = int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0))
+                              .where(Image.owner == project_id)) or 0)
+    limit = keystone_limit(session, config, resource, project_id)
+    if limit is not None:
+        if 0 <= limit < used // MIB:
+            raise RequestEntityTooLarge(
+                f"Project {project_id} is over a limit for [Resource {resource} is over "
+                f"limit of {limit} due to current usage {used // MIB} and delta 0]")
+        return allowance
+    limit = config.get("image", resource)
+    if limit < 0:
+        return allowance
+    return max(0, min(allowance, limit * MIB - used))
 
 
 def over_quota(resource: str, allowance: int) -> RequestEntityTooLarge:

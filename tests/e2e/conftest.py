@@ -118,19 +118,31 @@ class OpenStackCLI:
         self.clouds_yaml = clouds_yaml
         self.cloud = cloud
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args: str, check: bool = True,
+            terminal: bool = False) -> subprocess.CompletedProcess:
+        """Run a command with stdin at /dev/null, or at a terminal (a pseudo-tty)
+        as when typed by hand: `image create` uploads whatever a non-terminal
+        stdin holds as image data (nothing, from /dev/null), and sends no data
+        only when stdin is a terminal."""
         env = clean_environment()
         env.update(OS_CLIENT_CONFIG_FILE=str(self.clouds_yaml), OS_CLOUD=self.cloud)
-        result = subprocess.run([str(OPENSTACK), *args], env=env, capture_output=True,
-                                text=True, timeout=120, stdin=subprocess.DEVNULL)
+        controller, tty = os.openpty() if terminal else (None, None)
+        try:
+            result = subprocess.run([str(OPENSTACK), *args], env=env, capture_output=True,
+                                    text=True, timeout=120,
+                                    stdin=tty if terminal else subprocess.DEVNULL)
+        finally:
+            if terminal:
+                os.close(controller)
+                os.close(tty)
         if check and result.returncode != 0:
             pytest.fail(f"`openstack {' '.join(args)}` (cloud {self.cloud}) failed with "
                         f"{result.returncode}:\n{result.stderr}{result.stdout}")
         return result
 
-    def json(self, *args: str):
+    def json(self, *args: str, **kwargs):
         """Run a command with `-f json` and return the parsed output."""
-        return json.loads(self.run(*args, "-f", "json").stdout)
+        return json.loads(self.run(*args, "-f", "json", **kwargs).stdout)
 
     def fails(self, *args: str) -> str:
         """Run a command that must fail; returns what it printed."""
@@ -143,6 +155,21 @@ class OpenStackCLI:
 def admin_cloud(server: StackletServer) -> dict:
     """The admin entry `stacklet up` wrote into its clouds.yaml."""
     return yaml.safe_load(server.clouds_yaml.read_text())["clouds"]["stacklet"]
+
+
+def create_member(admin: OpenStackCLI, server: StackletServer, project: str, user: str,
+                  password: str) -> dict:
+    """A new project with a new user holding the member role on it: returns the
+    created project and user, and the clouds.yaml entry that logs in as them."""
+    created_project = admin.json("project", "create", project, "--domain", "default")
+    created_user = admin.json("user", "create", user, "--password", password,
+                              "--domain", "default", "--project", project)
+    admin.run("role", "add", "--user", user, "--project", project, "member")
+    auth = {"auth_url": admin_cloud(server)["auth"]["auth_url"], "username": user,
+            "password": password, "project_name": project, "user_domain_name": "Default",
+            "project_domain_name": "Default"}
+    return {"project": created_project, "user": created_user,
+            "cloud": {"auth": auth, "region_name": "RegionOne", "identity_api_version": 3}}
 
 
 def write_clouds_yaml(path: Path, clouds: dict[str, dict]) -> Path:

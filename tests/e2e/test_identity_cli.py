@@ -15,6 +15,7 @@ from tests.e2e.conftest import (
     OpenStackCLI,
     StackletServer,
     admin_cloud,
+    create_member,
     token_status,
     write_clouds_yaml,
 )
@@ -34,18 +35,10 @@ def admin(module_server: StackletServer) -> OpenStackCLI:
 @pytest.fixture(scope="module")
 def member(module_server, admin, tmp_path_factory) -> dict:
     """A user with the member role on a new project, and a clouds.yaml to be it."""
-    project = admin.json("project", "create", PROJECT, "--domain", "default")
-    user = admin.json("user", "create", USER, "--password", PASSWORD, "--domain", "default",
-                      "--project", PROJECT)
-    admin.run("role", "add", "--user", USER, "--project", PROJECT, "member")
-    auth = {"auth_url": admin_cloud(module_server)["auth"]["auth_url"], "username": USER,
-            "password": PASSWORD, "project_name": PROJECT, "user_domain_name": "Default",
-            "project_domain_name": "Default"}
+    member = create_member(admin, module_server, PROJECT, USER, PASSWORD)
     clouds_yaml = write_clouds_yaml(tmp_path_factory.mktemp("member") / "clouds.yaml", {
-        "stacklet": admin_cloud(module_server),
-        "e2e-member": {"auth": auth, "region_name": "RegionOne", "identity_api_version": 3},
-    })
-    return {"project": project, "user": user, "clouds_yaml": clouds_yaml,
+        "stacklet": admin_cloud(module_server), "e2e-member": member["cloud"]})
+    return {**member, "clouds_yaml": clouds_yaml,
             "cli": OpenStackCLI(clouds_yaml, "e2e-member")}
 
 

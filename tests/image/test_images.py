@@ -103,6 +103,13 @@ def test_visibility_policy(api, alice, bob):
     assert api.get(f"/image/v2/images/{private['id']}", token=bob.token).status_code == 404
     assert community["id"] not in listed_ids(api, bob.token)
     assert listed_ids(api, bob.token, "?visibility=community") == [community["id"]]
+    # visibility=all lists every image the caller may see, community ones included
+    # (and, for the admin, every project's), as Glance does.
+    assert community["id"] in listed_ids(api, bob.token, "?visibility=all")
+    assert private["id"] not in listed_ids(api, bob.token, "?visibility=all")
+    assert community["id"] not in listed_ids(api, api.admin_token)
+    assert {community["id"], private["id"]} <= set(
+        listed_ids(api, api.admin_token, "?visibility=all"))
     # Creating for another project is refused.
     response = api.post("/image/v2/images", json={"owner": bob.project_id}, token=alice.token)
     assert response.status_code == 403

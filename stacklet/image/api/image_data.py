@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import (
+    APIError,
     BadRequest,
     Forbidden,
     Gone,
+    MethodNotAllowed,
     NotFound,
     RequestEntityTooLarge,
     UnsupportedMediaType,
@@ -19,11 +24,6 @@ from stacklet.image import data, images, quotas
 from stacklet.image.store import StoredData, StoreFull, TooLarge
 
 routes = RouteTable()
-
-
-class ImageFileResponse(FileResponse):
-    # Larger reads than Starlette's 64 KiB: fewer thread hand-offs per GiB.
-    chunk_size = 1 << 20
 
 
 @routes.route("/v2/images/{image_id}/file", "PUT", status=204, stream_body=True)
@@ -120,9 +120,101 @@ def download_image_data(req: ApiRequest):
                             "is forbidden.")
         if image.status not in ("active", "deactivated"):
             return Response(status_code=204)   # Glance: no data yet
-        checksum = image.checksum
-    path = req.cloud.image_store.data_path(image.id)
-    if not path.exists():
-        raise NotFound(f"The data of image {image.id} is missing from the store.")
-    headers = {"Content-MD5": checksum} if checksum and "range" not in req.headers else {}
-    return ImageFileResponse(path, media_type="application/octet-stream", headers=headers)
+        image_id, checksum = image.id, image.checksum
+    # Opened here, so an image deleted while it downloads still reads whole.
+    try:
+        fd = os.open(req.cloud.image_store.data_path(image_id), os.O_RDONLY)
+    except FileNotFoundError:
+        raise NotFound(f"No image data could be found for image {image_id}.") from None
+    try:
+        size = os.fstat(fd).st_size
+        sliced = requested_range(req.headers.get("range"), size)
+    except BaseException:
+        os.close(fd)
+        raise
+    if sliced is None:
+        headers = {"Content-Length": str(size)}
+        if checksum:
+            headers["Content-MD5"] = checksum
+        return ImageDataResponse(fd, 0, size, status_code=200, headers=headers)
+    start, end = sliced
+    # No Content-MD5 on a part: it would be the whole image's, which a client
+    # checking the body it got would find wrong.
+    return ImageDataResponse(fd, start, end - start, status_code=206, headers={
+        "Content-Length": str(end - start),
+        "Content-Range": f"bytes {start}-{end - 1}/{size}"})
+
+
+@routes.route("/v2/images/{image_id}/file", "HEAD")
+def reject_head(req: ApiRequest):
+    # Glance routes only GET and PUT here; Starlette would otherwise answer
+    # HEAD with the GET handler.
+    raise MethodNotAllowed("The method HEAD is not allowed on this resource.",
+                           headers={"Allow": "GET, PUT"})
+
+
+class RangeNotSatisfiable(APIError):
+    status, title = 416, "Requested Range Not Satisfiable"
+
+
+RANGE = re.compile(r"bytes *= *(\d*) *- *(\d*)", re.IGNORECASE)
+
+
+def requested_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The [start, end) slice a Range header asks for, read as Glance reads it:
+    one range only (400 for several); ``bytes=N-`` to the end; ``bytes=-N`` the
+    last N bytes (all of them when N is larger); an end past the data is cut to
+    it; 416 when the header is malformed or starts past the end."""
+    if header is None:
+        return None
+    if "," in header:
+        raise BadRequest("Requests with multiple ranges are not supported. You may make "
+                         "multiple single-range requests instead.")
+    unsatisfiable = {"Content-Range": f"bytes */{size}"}
+    match = RANGE.fullmatch(header.strip())
+    if match is None or not any(match.groups()):
+        raise RangeNotSatisfiable("Invalid Range header.", headers=unsatisfiable)
+    first, last = match.groups()
+    if not first:
+        start = max(size - int(last), 0)
+        end = size
+    else:
+        start = int(first)
+        end = size if not last else min(int(last) + 1, size)
+        if last and int(last) < start:
+            raise RangeNotSatisfiable("Invalid Range header.", headers=unsatisfiable)
+    if start >= size:
+        raise RangeNotSatisfiable(
+            "Invalid start position in Range header. Start position MUST be in the "
+            f"inclusive range [0, {size - 1}].", headers=unsatisfiable)
+    return start, end
+
+
+class ImageDataResponse(StreamingResponse):
+    """``length`` bytes of an open image file from ``start``, read in large
+    pieces in a worker thread; the file is closed however the response ends
+    (a client that goes away stops the reading)."""
+
+    chunk_size = 1 << 20   # fewer thread hand-offs per GiB than Starlette's 64 KiB
+
+    def __init__(self, fd: int, start: int, length: int, *, status_code: int,
+                 headers: dict[str, str]):
+        self.fd = fd
+        super().__init__(self._read(start, length), status_code=status_code, headers=headers,
+                         media_type="application/octet-stream")
+
+    async def _read(self, offset: int, length: int):
+        while length > 0:
+            chunk = await run_in_threadpool(os.pread, self.fd, min(self.chunk_size, length),
+                                            offset)
+            if not chunk:
+                return
+            offset += len(chunk)
+            length -= len(chunk)
+            yield chunk
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            os.close(self.fd)
