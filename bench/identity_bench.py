@@ -32,24 +32,33 @@ import collections
 import contextlib
 import dataclasses
 import grp
-import importlib.util
 import json
 import os
 import pwd
-import resource
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from benchlib import (
+    free_port,
+    machine_busy_seconds,
+    own_cpu_seconds,
+    say,
+    start_process,
+    stop_all,
+    stop_process,
+    tail,
+    tree_cpu_by_process,
+    wait_until_answering,
+)
+from benchlib import start_stacklet as start_stacklet_process
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -63,100 +72,10 @@ SUBJECT_TOKENS = 4
 VALIDATION_TARGET = 100.0   # Stacklet validations/s >= 100 x Keystone's
 ISSUE_TARGET = 1.0          # Stacklet issues/s >= Keystone's
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", flush=True)
-
-
-# -- processes we start, and their cleanup ----------------------------------------------
-
-_STARTED: list[subprocess.Popen] = []
-
-
-def start_process(args: list[str], *, log: Path, env: dict | None = None) -> subprocess.Popen:
-    """Start a server in its own process group, so it and its workers stop together."""
-    handle = open(log, "ab")
-    proc = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, env=env,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    handle.close()
-    _STARTED.append(proc)
-    return proc
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
-    """SIGTERM the process group we created (its pgid is its own pid), then SIGKILL."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    # Workers may outlive a master that exited; the group id still names them.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
-    if proc in _STARTED:
-        _STARTED.remove(proc)
-
-
-def stop_all() -> None:
-    for proc in list(_STARTED):
-        stop_process(proc, timeout=5)
-
-
 def _on_signal(signum, _frame) -> None:
     stop_all()
     say(f"stopped by signal {signum}")
     os._exit(128 + signum)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def machine_busy_seconds() -> float:
-    """CPU time all processes of the machine have used so far (from /proc/stat)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]            # idle + iowait
-    return (sum(fields[:8]) - idle) / CLK_TCK
-
-
-def tree_cpu_by_process(pid: int) -> dict[int, float]:
-    """CPU (user + system) used so far by a process and each of its descendants."""
-    children = collections.defaultdict(list)
-    stats = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces: fields start after the last ')'.
-        fields = raw[raw.rindex(")") + 2:].split()
-        children[int(fields[1])].append(int(entry))
-        stats[int(entry)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
-    found, todo = {}, [pid]
-    while todo:
-        current = todo.pop()
-        found[current] = stats.get(current, 0.0)
-        todo.extend(children.get(current, ()))
-    return found
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    return sum(tree_cpu_by_process(pid).values())
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 # -- a small HTTP/1.1 client -------------------------------------------------------------
@@ -250,34 +169,6 @@ class Cloud:
         }}).encode()
 
 
-def wait_until_answering(cloud: Cloud, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{cloud.port}{cloud.identity_path}"
-    while time.monotonic() < deadline:
-        if cloud.process.poll() is not None:
-            raise SystemExit(f"{cloud.name} exited with {cloud.process.returncode}; "
-                             f"see {cloud.log}:\n{tail(cloud.log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{cloud.name} did not answer on {url} within {timeout:.0f}s; "
-                     f"see {cloud.log}:\n{tail(cloud.log)}")
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def ensure_keystone_venv(venv: Path) -> Path:
     """Keystone and uwsgi in their own venv; the stamp records what is installed."""
     stamp = venv / ".bench-stamp"
@@ -361,7 +252,8 @@ def start_keystone(venv: Path, workdir: Path) -> Cloud:
     ], log=server_log, env=env)
     cloud = Cloud("Keystone", port, "/v3", process, server_log)
     say(f"Keystone 30.0.0 under uwsgi ({WORKERS} workers) on 127.0.0.1:{port}")
-    wait_until_answering(cloud, timeout=180)
+    wait_until_answering(cloud.name, f"http://127.0.0.1:{port}/v3", process, server_log,
+                         timeout=180)
     with contextlib.closing(sqlite3.connect(workdir / "keystone.db")) as db:
         row = db.execute("SELECT password_hash FROM password p JOIN local_user l "
                          "ON p.local_user_id = l.id WHERE l.name = 'admin'").fetchone()
@@ -371,21 +263,10 @@ def start_keystone(venv: Path, workdir: Path) -> Cloud:
 
 def start_stacklet(workdir: Path) -> Cloud:
     workdir.mkdir(parents=True)
-    port = free_port()
     log = workdir / "stacklet.log"
-    env = dict(os.environ)
-    env.pop("STACKLET_DATA_DIR", None)
-    process = start_process([
-        sys.executable, "-m", "stacklet", "up", "--data-dir", str(workdir / "data"),
-        "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-        "--admin-password", ADMIN_PASSWORD,
-    ], log=log, env=env)
+    process, port = start_stacklet_process(workdir / "data", log=log, workers=WORKERS,
+                                           admin_password=ADMIN_PASSWORD)
     cloud = Cloud("Stacklet", port, "/identity/v3", process, log)
-    speedups = [name for name in ("uvloop", "httptools")
-                if importlib.util.find_spec(name) is not None]
-    say(f"Stacklet ({WORKERS} workers) on 127.0.0.1:{port}; uvicorn with "
-        f"{' and '.join(speedups) or 'neither uvloop nor httptools (pip install -e . adds them)'}")
-    wait_until_answering(cloud, timeout=180)
     with contextlib.closing(sqlite3.connect(workdir / "data" / "stacklet.db")) as db:
         row = db.execute("SELECT password_hash FROM identity_users WHERE name = 'admin'"
                          ).fetchone()
