@@ -15,7 +15,8 @@ import re
 import sys
 
 # stestr's subunit-trace lines: "{0} tempest.api...Class.test_x [0.1s] ... ok"
-RESULT = re.compile(r"^\{\d+\} (?P<id>.+?)(?: \[[\d.]+s\])? \.\.\. (?P<status>ok|FAILED|SKIPPED)")
+RESULT = re.compile(r"^\{\d+\} (?P<id>.+?)(?: \[[\d.]+s\])? \.\.\. (?P<status>ok|FAILED|SKIPPED)"
+                    r"(?:: (?P<reason>.*))?")
 SETUP = re.compile(r"^(?:setUpClass|tearDownClass) \((?P<id>[\w.]+)\)")
 # tempest.api.<service>.[admin.][v2.|v3.]...test_<module>.Class.test_x
 AREA = re.compile(r"^tempest\.api\.(?P<service>\w+)\.(?:admin\.|v\d+\.)*(?P<module>test_\w+)")
@@ -43,6 +44,8 @@ def main(argv: list[str]) -> int:
     log_path = argv[1]
     per_service: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     failed: dict[str, list[str]] = collections.defaultdict(list)
+    # Each skip's reason, so a reader can check every skip is a missing feature.
+    skipped: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     with open(log_path, errors="replace") as log:
         for line in log:
             match = RESULT.match(line.strip())
@@ -53,12 +56,18 @@ def main(argv: list[str]) -> int:
             per_service[service][status] += 1
             if status == "FAILED":
                 failed[area].append(re.sub(r"\[[^\]]*\]$", "", test_id))
+            elif status == "SKIPPED":
+                skipped[service][(match.group("reason") or "no reason given").strip()] += 1
     if failed:
         print("Tempest failures by area:")
         for area in sorted(failed, key=lambda a: (-len(failed[a]), a)):
             print(f"  {area}: {len(failed[area])}")
             for test_id in sorted(failed[area]):
                 print(f"      {test_id}")
+    for service in sorted(skipped):
+        print(f"Tempest {service} skips, by reason:")
+        for reason, count in sorted(skipped[service].items(), key=lambda r: (-r[1], r[0])):
+            print(f"  {count:3d}  {reason[:150]}")
     for service in sorted(per_service):
         print(counts_line(service, per_service[service]))
     print(counts_line("total", sum(per_service.values(), collections.Counter())))

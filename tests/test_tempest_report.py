@@ -33,3 +33,14 @@ def test_counts_per_service_then_total(tmp_path):
     assert "  image images (admin): 1" in output
     assert ("      setUpClass (tempest.api.image.v2.admin.test_images.ImportCopyImagesTest)"
             in output)
+
+
+def test_skips_are_listed_with_their_reasons(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(RUN_LOG)
+    output = subprocess.run([sys.executable, str(REPORT), str(log)], check=True,
+                            capture_output=True, text=True).stdout.splitlines()
+    identity = output.index("Tempest identity skips, by reason:")
+    assert output[identity + 1] == "    1  flag"
+    image = output.index("Tempest image skips, by reason:")
+    assert output[image + 1] == "    1  no"
