@@ -171,15 +171,30 @@ def delete_contents(session: Session, namespace: MetadefNamespace, model) -> Non
     session.expire(namespace)
 
 
+# -- what a namespace holds: objects, properties and tags, each named uniquely in it -------
+
+def _get_in_namespace(session: Session, model, namespace: MetadefNamespace, name: str,
+                      what: str):
+    found = session.scalar(sa.select(model).where(model.namespace_id == namespace.id,
+                                                  model.name == name))
+    if found is None:
+        raise NotFound(f"The metadata definition {what} with name={name} was not found in "
+                       f"namespace={namespace.namespace}.")
+    return found
+
+
+def _check_name_free(session: Session, model, namespace: MetadefNamespace, name: str,
+                     what: str) -> None:
+    if session.scalar(sa.select(model.id).where(model.namespace_id == namespace.id,
+                                                model.name == name)):
+        raise Conflict(f"A metadata definition {what} with name={name} already exists in "
+                       f"namespace={namespace.namespace}.")
+
+
 # -- objects ----------------------------------------------------------------------------
 
 def get_object(session: Session, namespace: MetadefNamespace, name: str) -> MetadefObject:
-    found = session.scalar(sa.select(MetadefObject).where(
-        MetadefObject.namespace_id == namespace.id, MetadefObject.name == name))
-    if found is None:
-        raise NotFound(f"The metadata definition object with name={name} was not found in "
-                       f"namespace={namespace.namespace}.")
-    return found
+    return _get_in_namespace(session, MetadefObject, namespace, name, "object")
 
 
 def list_objects(session: Session, namespace: MetadefNamespace) -> list[MetadefObject]:
@@ -187,15 +202,8 @@ def list_objects(session: Session, namespace: MetadefNamespace) -> list[MetadefO
         MetadefObject.namespace_id == namespace.id).order_by(MetadefObject.id)))
 
 
-def _check_object_name_free(session: Session, namespace: MetadefNamespace, name: str) -> None:
-    if session.scalar(sa.select(MetadefObject.id).where(
-            MetadefObject.namespace_id == namespace.id, MetadefObject.name == name)):
-        raise Conflict(f"A metadata definition object with name={name} already exists in "
-                       f"namespace={namespace.namespace}.")
-
-
 def create_object(session: Session, namespace: MetadefNamespace, data: dict) -> MetadefObject:
-    _check_object_name_free(session, namespace, data["name"])
+    _check_name_free(session, MetadefObject, namespace, data["name"], "object")
     found = MetadefObject(namespace_id=namespace.id, name=data["name"])
     _set_object_fields(found, data)
     session.add(found)
@@ -207,7 +215,7 @@ def update_object(session: Session, namespace: MetadefNamespace, found: MetadefO
                   data: dict) -> None:
     """Replace an object's definition (a PUT: what the body leaves out is cleared)."""
     if data["name"] != found.name:
-        _check_object_name_free(session, namespace, data["name"])
+        _check_name_free(session, MetadefObject, namespace, data["name"], "object")
     found.name = data["name"]
     _set_object_fields(found, data)
     found.updated_at = utcnow()
@@ -239,12 +247,7 @@ def get_property(session: Session, namespace: MetadefNamespace, name: str,
             raise NotFound(f"Property {name} does not start with the expected resource type "
                            f"association prefix of '{prefix or ''}'.")
         name = name[len(prefix):]
-    found = session.scalar(sa.select(MetadefProperty).where(
-        MetadefProperty.namespace_id == namespace.id, MetadefProperty.name == name))
-    if found is None:
-        raise NotFound(f"The metadata definition property with name={name} was not found in "
-                       f"namespace={namespace.namespace}.")
-    return found
+    return _get_in_namespace(session, MetadefProperty, namespace, name, "property")
 
 
 def list_properties(session: Session, namespace: MetadefNamespace) -> list[MetadefProperty]:
@@ -252,17 +255,9 @@ def list_properties(session: Session, namespace: MetadefNamespace) -> list[Metad
         MetadefProperty.namespace_id == namespace.id).order_by(MetadefProperty.id)))
 
 
-def _check_property_name_free(session: Session, namespace: MetadefNamespace,
-                              name: str) -> None:
-    if session.scalar(sa.select(MetadefProperty.id).where(
-            MetadefProperty.namespace_id == namespace.id, MetadefProperty.name == name)):
-        raise Conflict(f"A metadata definition property with name={name} already exists in "
-                       f"namespace={namespace.namespace}.")
-
-
 def create_property(session: Session, namespace: MetadefNamespace,
                     data: dict) -> MetadefProperty:
-    _check_property_name_free(session, namespace, data["name"])
+    _check_name_free(session, MetadefProperty, namespace, data["name"], "property")
     found = MetadefProperty(namespace_id=namespace.id, name=data["name"],
                             definition=clean_definition(data))
     session.add(found)
@@ -273,7 +268,7 @@ def create_property(session: Session, namespace: MetadefNamespace,
 def update_property(session: Session, namespace: MetadefNamespace, found: MetadefProperty,
                     data: dict) -> None:
     if data["name"] != found.name:
-        _check_property_name_free(session, namespace, data["name"])
+        _check_name_free(session, MetadefProperty, namespace, data["name"], "property")
     found.name = data["name"]
     found.definition = clean_definition(data)
     found.updated_at = utcnow()
@@ -289,12 +284,7 @@ def delete_property(session: Session, namespace: MetadefNamespace,
 # -- tags -------------------------------------------------------------------------------
 
 def get_tag(session: Session, namespace: MetadefNamespace, name: str) -> MetadefTag:
-    found = session.scalar(sa.select(MetadefTag).where(
-        MetadefTag.namespace_id == namespace.id, MetadefTag.name == name))
-    if found is None:
-        raise NotFound(f"The metadata definition tag with name={name} was not found in "
-                       f"namespace={namespace.namespace}.")
-    return found
+    return _get_in_namespace(session, MetadefTag, namespace, name, "tag")
 
 
 def list_tags(session: Session, namespace: MetadefNamespace, query) -> list[MetadefTag]:
@@ -303,15 +293,8 @@ def list_tags(session: Session, namespace: MetadefNamespace, query) -> list[Meta
         MetadefTag.namespace_id == namespace.id).order_by(*order, MetadefTag.id)))
 
 
-def _check_tag_name_free(session: Session, namespace: MetadefNamespace, name: str) -> None:
-    if session.scalar(sa.select(MetadefTag.id).where(
-            MetadefTag.namespace_id == namespace.id, MetadefTag.name == name)):
-        raise Conflict(f"A metadata tag with name={name} already exists in "
-                       f"namespace={namespace.namespace}.")
-
-
 def create_tag(session: Session, namespace: MetadefNamespace, name: str) -> MetadefTag:
-    _check_tag_name_free(session, namespace, name)
+    _check_name_free(session, MetadefTag, namespace, name, "tag")
     tag = MetadefTag(namespace_id=namespace.id, name=name)
     session.add(tag)
     session.flush()
@@ -333,7 +316,7 @@ def create_tags(session: Session, namespace: MetadefNamespace, names: list[str],
 def rename_tag(session: Session, namespace: MetadefNamespace, tag: MetadefTag,
                name: str) -> None:
     if name != tag.name:
-        _check_tag_name_free(session, namespace, name)
+        _check_name_free(session, MetadefTag, namespace, name, "tag")
     tag.name = name
     tag.updated_at = utcnow()
     session.flush()

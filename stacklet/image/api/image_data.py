@@ -20,7 +20,8 @@ from stacklet.common.errors import (
     RequestEntityTooLarge,
     UnsupportedMediaType,
 )
-from stacklet.image import data, images, quotas
+from stacklet.image import data, quotas
+from stacklet.image.api.lookup import authorized_image
 from stacklet.image.store import StoredData, StoreFull, TooLarge
 
 routes = RouteTable()
@@ -68,11 +69,9 @@ def _claim(req: ApiRequest, image_id: str, from_status: str, to_status: str,
            staging: bool) -> int:
     """Check the caller may upload, move the image to ``to_status`` and return
     how many bytes it may send."""
-    ctx = req.ctx
     with req.cloud.db.transaction() as session:
-        image = images.get_visible(session, ctx, image_id, for_update=True)
-        req.authorize("stage_image" if staging else "upload_image",
-                      images.policy_target(ctx, image))
+        image = authorized_image(req, session, "stage_image" if staging else "upload_image",
+                                 for_update=True)
         quotas.check_uploading_count(session, req.cloud.config, image.owner)
         allowance = quotas.upload_allowance(session, req.cloud.config, image.owner,
                                             staging=staging)
@@ -113,8 +112,7 @@ def _abandon(req: ApiRequest, image_id: str, to_status: str, from_status: str,
 def download_image_data(req: ApiRequest):
     ctx = req.ctx
     with req.cloud.db.session() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"])
-        req.authorize("download_image", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "download_image")
         if image.status == "deactivated" and not ctx.is_admin:
             raise Forbidden("The requested image has been deactivated. Image data download "
                             "is forbidden.")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.image import images, imports, tasks
+from stacklet.image import imports, tasks
 from stacklet.image.api.image_data import receive_image_data
+from stacklet.image.api.lookup import authorized_image
 from stacklet.image.api.views import image_task_view
 
 routes = RouteTable()
@@ -22,8 +23,7 @@ def import_image(req: ApiRequest):
     ctx = req.ctx
     image_id = req.path["image_id"]
     with req.cloud.db.transaction() as session:
-        image = images.get_visible(session, ctx, image_id, for_update=True)
-        req.authorize("import_image", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "import_image", for_update=True)
         task = imports.start(session, ctx, req.cloud.config, image, body,
                              request_id=getattr(req.http.state, "request_id", None))
         task_id = task.id
@@ -34,7 +34,6 @@ def import_image(req: ApiRequest):
 def list_image_tasks(req: ApiRequest):
     ctx = req.ctx
     with req.cloud.db.session() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"])
-        req.authorize("get_image", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "get_image")
         return {"tasks": [image_task_view(task)
                           for task in tasks.tasks_of_image(session, ctx, image.id)]}

@@ -10,6 +10,7 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import Forbidden
 from stacklet.common.pagination import first_link, next_link, paginate, parse_page_request
 from stacklet.image import images, imports, schemas
+from stacklet.image.api.lookup import authorized_image
 from stacklet.image.api.views import image_view
 
 routes = RouteTable()
@@ -70,8 +71,7 @@ def list_images(req: ApiRequest):
 @routes.route("/v2/images/{image_id}", "GET")
 def show_image(req: ApiRequest):
     with req.cloud.db.session() as session:
-        image = images.get_visible(session, req.ctx, req.path["image_id"])
-        req.authorize("get_image", images.policy_target(req.ctx, image))
+        image = authorized_image(req, session, "get_image")
         return image_view(image)
 
 
@@ -94,10 +94,8 @@ def update_image(req: ApiRequest):
 
 @routes.route("/v2/images/{image_id}", "DELETE", status=204)
 def delete_image(req: ApiRequest):
-    ctx = req.ctx
     with req.cloud.db.transaction() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"], for_update=True)
-        req.authorize("delete_image", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "delete_image", for_update=True)
         images.check_deletable(image)
         session.delete(image)
     # The row is gone first: a crash here leaves an orphan file, never an
@@ -116,9 +114,7 @@ def reactivate_image(req: ApiRequest):
 
 
 def _set_deactivated(req: ApiRequest, deactivated: bool) -> None:
-    ctx = req.ctx
     with req.cloud.db.transaction() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"], for_update=True)
-        req.authorize("deactivate" if deactivated else "reactivate",
-                      images.policy_target(ctx, image))
+        rule = "deactivate" if deactivated else "reactivate"
+        image = authorized_image(req, session, rule, for_update=True)
         images.set_deactivated(image, deactivated)

@@ -6,6 +6,7 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import Forbidden, NotFound
 from stacklet.common.validation import validate
 from stacklet.image import images, members, schemas
+from stacklet.image.api.lookup import authorized_image
 from stacklet.image.api.views import member_view, visible_members
 
 routes = RouteTable()
@@ -15,8 +16,7 @@ routes = RouteTable()
 def list_members(req: ApiRequest):
     ctx = req.ctx
     with req.cloud.db.session() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"])
-        req.authorize("get_members", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "get_members")
         shown = visible_members(image, ctx.project_id, ctx.is_admin)
         return {"members": [member_view(m) for m in shown], "schema": "/v2/schemas/members"}
 
@@ -26,8 +26,7 @@ def add_member(req: ApiRequest):
     data = validate(schemas.MEMBER_CREATE, req.json_body())
     ctx = req.ctx
     with req.cloud.db.transaction() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"], for_update=True)
-        req.authorize("add_member", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "add_member", for_update=True)
         if image.owner != ctx.project_id and not ctx.is_admin:
             raise Forbidden("Only the image owner can share it.")
         return member_view(members.add_member(session, image, data["member"]))
@@ -37,8 +36,7 @@ def add_member(req: ApiRequest):
 def show_member(req: ApiRequest):
     ctx = req.ctx
     with req.cloud.db.session() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"])
-        req.authorize("get_member", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "get_member")
         member = members.get_member(image, req.path["member_id"])
         if member not in visible_members(image, ctx.project_id, ctx.is_admin):
             # Another project's answer is not the caller's to see.
@@ -65,8 +63,7 @@ def update_member(req: ApiRequest):
 def remove_member(req: ApiRequest):
     ctx = req.ctx
     with req.cloud.db.transaction() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"], for_update=True)
-        req.authorize("delete_member", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "delete_member", for_update=True)
         if image.owner != ctx.project_id and not ctx.is_admin:
             raise Forbidden("Only the image owner can remove its members.")
         members.remove_member(session, image, members.get_member(image, req.path["member_id"]))

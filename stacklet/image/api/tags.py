@@ -5,16 +5,15 @@ from __future__ import annotations
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest, NotFound
 from stacklet.image import images
+from stacklet.image.api.lookup import authorized_image
 
 routes = RouteTable()
 MAX_TAG_LENGTH = 255
 
 
 def _change_tags(req: ApiRequest, change) -> None:
-    ctx = req.ctx
     with req.cloud.db.transaction() as session:
-        image = images.get_visible(session, ctx, req.path["image_id"], for_update=True)
-        req.authorize("modify_image", images.policy_target(ctx, image))
+        image = authorized_image(req, session, "modify_image", for_update=True)
         values = images.editable_view(image)
         values["tags"] = change(values["tags"])
         images.save_changes(session, image, values)
