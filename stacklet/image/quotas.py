@@ -45,31 +45,38 @@ def project_limit(session: Session, config, resource: str, project_id: str) -> i
 
 
 def check_image_count(session: Session, config, project_id: str | None) -> None:
-    if project_id is None:
-        return
-    limit = project_limit(session, config, "image_count_total", project_id)
-    if limit is None:
-        return
-    count = session.scalar(sa.select(sa.func.count()).select_from(Image)
-                           .where(Image.owner == project_id))
-    if count + 1 > limit:
-        raise RequestEntityTooLarge(
-            f"Project {project_id} is over a limit for [Resource image_count_total is over "
-            f"limit of {limit} due to current usage {count} and delta 1]")
+    """413 when the project already owns as many images as it may."""
+    _check_one_more(session, config, project_id, "image_count_total", _image_count)
 
 
 def check_uploading_count(session: Session, config, project_id: str | None) -> None:
     """413 when the project already has as many uploads in progress as it may."""
+    _check_one_more(session, config, project_id, "image_count_uploading", _uploading_count)
+
+
+def _check_one_more(session: Session, config, project_id: str | None, resource: str,
+                    count_of) -> None:
     if project_id is None:
         return
-    limit = project_limit(session, config, "image_count_uploading", project_id)
+    limit = project_limit(session, config, resource, project_id)
     if limit is None:
         return
-    count = _uploading_count(session, project_id)
+    count = count_of(session, project_id)
     if count + 1 > limit:
-        raise RequestEntityTooLarge(
-            f"Project {project_id} is over a limit for [Resource image_count_uploading is "
-            f"over limit of {limit} due to current usage {count} and delta 1]")
+        raise _over_limit(project_id, resource, limit, count, 1)
+
+
+def _over_limit(project_id: str, resource: str, limit: int, usage: int,
+                delta: int) -> RequestEntityTooLarge:
+    # oslo.limit's wording, which Glance answers with.
+    return RequestEntityTooLarge(
+        f"Project {project_id} is over a limit for [Resource {resource} is over limit of "
+        f"{limit} due to current usage {usage} and delta {delta}]")
+
+
+def _image_count(session: Session, project_id: str) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Image)
+                          .where(Image.owner == project_id))
 
 
 def _uploading_count(session: Session, project_id: str) -> int:
@@ -77,18 +84,19 @@ def _uploading_count(session: Session, project_id: str) -> int:
         Image.owner == project_id, Image.status.in_(UPLOADING_STATUSES)))
 
 
+def _total(session: Session, column, project_id: str) -> int:
+    """Bytes of image data (or staged data) the project holds."""
+    return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0))
+                              .where(Image.owner == project_id)) or 0)
+
+
 def usage(session: Session, config, project_id: str) -> dict[str, dict[str, int]]:
     """Glance's quota usage report: each resource's limit (-1: unlimited) and the
     project's usage of it, sizes in MiB."""
-    def total(column) -> int:
-        return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0))
-                                  .where(Image.owner == project_id)) or 0)
-
     used = {
-        "image_count_total": session.scalar(sa.select(sa.func.count()).select_from(Image)
-                                            .where(Image.owner == project_id)),
-        "image_size_total": total(Image.size) // MIB,
-        "image_stage_total": total(Image.staged_size) // MIB,
+        "image_count_total": _image_count(session, project_id),
+        "image_size_total": _total(session, Image.size, project_id) // MIB,
+        "image_stage_total": _total(session, Image.staged_size, project_id) // MIB,
         "image_count_uploading": _uploading_count(session, project_id),
     }
     report = {}
@@ -114,14 +122,11 @@ def upload_allowance(session: Session, config, project_id: str | None, *,
         return allowance
     resource = "image_stage_total" if staging else "image_size_total"
     column = Image.staged_size if staging else Image.size
-    used = int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0))
-                              .where(Image.owner == project_id)) or 0)
+    used = _total(session, column, project_id)
     limit = keystone_limit(session, config, resource, project_id)
     if limit is not None:
         if 0 <= limit < used // MIB:
-            raise RequestEntityTooLarge(
-                f"Project {project_id} is over a limit for [Resource {resource} is over "
-                f"limit of {limit} due to current usage {used // MIB} and delta 0]")
+            raise _over_limit(project_id, resource, limit, used // MIB, 0)
         return allowance
     limit = config.get("image", resource)
     if limit < 0:
