@@ -95,7 +95,12 @@ def _recover_image_uploads(cloud) -> None:
 
     cloud.image_store.ensure()
     with cloud.db.transaction() as session:
-        recover(session, cloud.image_store)
+        orphans = recover(session, cloud.image_store)
+    if orphans:
+        print(f"stacklet: {len(orphans)} image file(s) belong to no image in the database; "
+              f"moved to {cloud.image_store.orphaned}. Delete them once you are sure "
+              "they are not needed (are you running with another database than before?)",
+              flush=True)
 
 
 def _admin_password(config: Config, given: str | None) -> tuple[str, bool]:

@@ -13,6 +13,8 @@ renamed into the store, see stacklet.image.imports).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -70,11 +72,12 @@ def clear_staged(image: Image) -> None:
     image.staged_size = image.staged_checksum = image.staged_os_hash_value = None
 
 
-def recover(session: Session, store: ImageStore) -> None:
+def recover(session: Session, store: ImageStore) -> list[Path]:
     """After a crash: uploads and stagings that were streaming are back to
     queued, with nothing of their data left; imports that were running are
     back to uploading with their staged data whole, ready to be imported
-    again, and their tasks are failed; data of no image is removed."""
+    again, and their tasks are failed; data of no image is set aside (the
+    files moved are returned)."""
     store.remove_partials()
     for image in session.scalars(sa.select(Image).where(Image.status == "saving")):
         store.remove(image.id)
@@ -94,11 +97,14 @@ def recover(session: Session, store: ImageStore) -> None:
     tasks.fail_unfinished(session, "The import was interrupted by a restart of the image "
                           "service; import the image again.")
     # A deletion cut short between its commit and the file's removal leaves
-    # data nothing refers to: it would hold disk space forever.
+    # data nothing refers to; so would a store started with another database
+    # than its own, whose files must not be lost: they are set aside, not
+    # deleted, and the operator is told.
     def ids(*statuses: str) -> set[str]:
         return set(session.scalars(sa.select(Image.id).where(Image.status.in_(statuses))))
 
-    store.remove_orphans(data_of=ids("active", "deactivated"), staged_for=ids("uploading"))
+    return store.set_aside_orphans(data_of=ids("active", "deactivated"),
+                                   staged_for=ids("uploading"))
 
 
 def record_staged(session: Session, image_id: str, stored: StoredData, *,

@@ -101,6 +101,7 @@ class ImageStore:
     def __init__(self, root: Path, *, require_format_match: bool = True):
         self.root = root
         self.staging = root / "staging"
+        self.orphaned = root / "orphaned"
         self.require_format_match = require_format_match
 
     def virtual_size(self, path: Path, disk_format: str | None) -> int | None:
@@ -175,15 +176,24 @@ class ImageStore:
         _discard(self.data_path(image_id))
         _discard(self.staging_path(image_id))
 
-    def remove_orphans(self, *, data_of: set[str], staged_for: set[str]) -> None:
-        """Remove data files that belong to no image in ``data_of`` and staged
-        files that belong to no image in ``staged_for``; files not named by
-        an image id are not the store's and stay."""
-        for directory, keep in ((self.root, data_of), (self.staging, staged_for)):
-            if directory.is_dir():
-                for path in directory.iterdir():
-                    if path.is_file() and _is_image_id(path.name) and path.name not in keep:
-                        _discard(path)
+    def set_aside_orphans(self, *, data_of: set[str], staged_for: set[str]) -> list[Path]:
+        """Move data files that belong to no image in ``data_of``, and staged files
+        that belong to no image in ``staged_for``, into ``<store>/orphaned``;
+        return where they went.  Files not named by an image id are not the
+        store's and stay.  Nothing is deleted: a store started with another
+        database than its own must not lose its images."""
+        moved = []
+        for directory, keep, suffix in ((self.root, data_of, ""),
+                                        (self.staging, staged_for, ".staged")):
+            if not directory.is_dir():
+                continue
+            for path in directory.iterdir():
+                if path.is_file() and _is_image_id(path.name) and path.name not in keep:
+                    self.orphaned.mkdir(exist_ok=True)
+                    target = self.orphaned / f"{path.name}{suffix}"
+                    os.replace(path, target)
+                    moved.append(target)
+        return moved
 
     def remove_partials(self) -> None:
         """Remove what uploads cut short by a crash left behind."""

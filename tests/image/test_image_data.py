@@ -387,8 +387,11 @@ def test_restart_recovers_cut_short_uploads_and_orphaned_data(api, alice, stackl
 
     prepare(stacklet_config, ADMIN_PASSWORD)   # what `stacklet up` runs before serving
 
-    assert_queued_and_nothing_kept_but(api, alice.token, image["id"],
-                                       kept=["README", kept["id"]])
+    # Data of no image is set aside, never deleted: a store started with
+    # another database than its own keeps its images.
+    assert_queued_and_nothing_kept_but(api, alice.token, image["id"], kept=[
+        "README", kept["id"], f"orphaned/{deleted['id']}", f"orphaned/{deleted['id']}.staged"])
+    assert (store.orphaned / deleted["id"]).read_bytes() == b"deleted data"
     assert upload(api, alice.token, image["id"], b"again").status_code == 204
     assert api.get(image_url(kept["id"]) + "/file", token=alice.token).content == b"kept data"
 
