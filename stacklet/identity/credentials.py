@@ -8,7 +8,6 @@ import datetime
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
 
 import sqlalchemy as sa
 from cryptography.fernet import InvalidToken
@@ -196,7 +195,7 @@ def _resolve_roles(session: Session, refs: list[dict]) -> list[Role]:
 
 def create_application_credential(
         session: Session, *, user_id: str, project_id: str | None, name: str,
-        description: str | None, secret: str, hash_secret: Callable[[str], str],
+        description: str | None, secret_hash: str,
         expires_at: datetime.datetime | None, unrestricted: bool,
         role_refs: list[dict] | None, token_role_ids: tuple[str, ...],
         access_rule_refs: list[dict] | None = None) -> ApplicationCredential:
@@ -224,7 +223,7 @@ def create_application_credential(
                              f"{role_id} on project {project_id}.")
     app_cred = ApplicationCredential(
         id=new_id(), name=name, user_id=user_id, project_id=project_id,
-        secret_hash=hash_secret(secret), description=description, expires_at=expires_at,
+        secret_hash=secret_hash, description=description, expires_at=expires_at,
         unrestricted=unrestricted, role_ids=list(dict.fromkeys(role_ids)),
         access_rules=_resolve_access_rules(session, user_id, access_rule_refs or []))
     session.add(app_cred)

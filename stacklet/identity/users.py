@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import sqlalchemy as sa
@@ -25,6 +26,24 @@ from stacklet.identity.resource import get_domain
 
 # Hashes a new password (the cloud's configured bcrypt cost).
 PasswordHasher = Callable[[str], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class NewPassword:
+    """A new password that meets the password rules, with its hash.  Made
+    before the transaction that stores it: bcrypt takes a quarter of a second,
+    which must not be spent holding the database's write lock."""
+    plain: str
+    hash: str
+
+
+def prepare_password(hash_password: PasswordHasher, rules: PasswordRules,
+                     password: str | None) -> NewPassword | None:
+    """Check a new password against password_regex and hash it (None stays None)."""
+    if password is None:
+        return None
+    compliance.check_password_requirements(rules, password)
+    return NewPassword(password, hash_password(password))
 
 
 # -- users -----------------------------------------------------------------------
@@ -56,8 +75,9 @@ def _merge_options(current: dict, changes: dict) -> dict:
     return {name: value for name, value in merged.items() if value is not None}
 
 
-def create_user(session: Session, hash_password: PasswordHasher, rules: PasswordRules, *,
-                name: str, domain_id: str, password: str | None = None, enabled: bool = True,
+def create_user(session: Session, rules: PasswordRules, *,
+                name: str, domain_id: str, password: NewPassword | None = None,
+                enabled: bool = True,
                 default_project_id: str | None = None, description: str | None = None,
                 email: str | None = None, options: dict | None = None,
                 extra: dict | None = None) -> User:
@@ -65,27 +85,26 @@ def create_user(session: Session, hash_password: PasswordHasher, rules: Password
     # project is accepted (it may be created later).
     get_domain(session, domain_id)
     _check_name_free(session, User, domain_id, name, "create")
-    compliance.check_password_requirements(rules, password)
     user = User(id=new_id(), name=name, domain_id=domain_id, enabled=enabled,
                 default_project_id=default_project_id, description=description, email=email,
                 options=_merge_options({}, options or {}), extra=extra or {})
     if password is not None:
-        compliance.store_password(rules, user, hash_password(password), set_by_owner=False)
+        compliance.store_password(rules, user, password.hash, set_by_owner=False)
     session.add(user)
     session.flush()
     return user
 
 
-def update_user(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
-                user_id: str, changes: dict, extra: dict) -> User:
-    """Change a user's attributes.  A new password or disabling the user
-    revokes every token the user holds.
+def update_user(session: Session, rules: PasswordRules, user_id: str, changes: dict,
+                extra: dict, password: NewPassword | None = None) -> User:
+    """Change a user's attributes.  A new password (``password``, prepared from
+    ``changes["password"]``; a null one there removes the password) or
+    disabling the user revokes every token the user holds.
 
     An admin's new password must meet password_regex but, as in Keystone,
     neither the history nor the minimum age: that is how an admin helps a
     user out."""
     user = get_user(session, user_id)
-    compliance.check_password_requirements(rules, changes.get("password"))
     if changes.get("domain_id", user.domain_id) != user.domain_id:
         raise BadRequest("Update of domain_id is not allowed.")
     if "name" in changes and changes["name"] != user.name:
@@ -101,8 +120,7 @@ def update_user(session: Session, hash_password: PasswordHasher, rules: Password
     if extra:
         user.extra = {**(user.extra or {}), **extra}
     if "password" in changes:
-        _set_password(session, hash_password, rules, user, changes["password"],
-                      set_by_owner=False)
+        _set_password(session, rules, user, password, set_by_owner=False)
     elif changes.get("enabled") is False:
         revoke.revoke(session, user_id=user.id)
     session.flush()
@@ -127,21 +145,19 @@ def check_original_password(db: Database, rules: PasswordRules, user_id: str,
         raise Unauthorized(wrong)
 
 
-def change_password(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
-                    user_id: str, password: str) -> None:
+def change_password(session: Session, rules: PasswordRules, user_id: str,
+                    password: NewPassword) -> None:
     """The self-service password change, once check_original_password passed.
     It works with an expired password, since changing it is the way out."""
     user = get_user(session, user_id)
-    compliance.check_password_requirements(rules, password)
-    compliance.check_owner_may_change(rules, user, password)
-    _set_password(session, hash_password, rules, user, password, set_by_owner=True)
+    compliance.check_owner_may_change(rules, user, password.plain)
+    _set_password(session, rules, user, password, set_by_owner=True)
 
 
-def _set_password(session: Session, hash_password: PasswordHasher, rules: PasswordRules,
-                  user: User, password: str | None, *, set_by_owner: bool) -> None:
+def _set_password(session: Session, rules: PasswordRules, user: User,
+                  password: NewPassword | None, *, set_by_owner: bool) -> None:
     """Set (or with None, remove) the password; tokens issued before stop working."""
-    compliance.store_password(rules, user,
-                              hash_password(password) if password is not None else None,
+    compliance.store_password(rules, user, password.hash if password is not None else None,
                               set_by_owner=set_by_owner)
     revoke.revoke(session, user_id=user.id)
 

@@ -56,12 +56,14 @@ def create_application_credential(req: ApiRequest):
                     req.json_body())["application_credential"]
     expires_at = parse_expiry(data.get("expires_at"))
     secret = data.get("secret") or credentials.generate_secret()
+    # Hashed before the transaction: bcrypt must not hold the write lock.
+    secret_hash = req.cloud.hash_password(secret)
     with req.cloud.db.transaction() as session:
         credentials.check_may_manage(session, ctx)
         app_cred = credentials.create_application_credential(
             session, user_id=user_id, project_id=ctx.project_id, name=data["name"],
-            description=data.get("description"), secret=secret,
-            hash_secret=req.cloud.hash_password, expires_at=expires_at,
+            description=data.get("description"), secret_hash=secret_hash,
+            expires_at=expires_at,
             unrestricted=data.get("unrestricted", False), role_refs=data.get("roles"),
             token_role_ids=ctx.role_ids, access_rule_refs=data.get("access_rules"))
         return {"application_credential": application_credential_view(

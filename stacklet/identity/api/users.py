@@ -63,11 +63,13 @@ def create_user(req: ApiRequest):
     req.authorize("identity:create_user",
                   domain_target("target.user.domain_id", data.get("domain_id")))
     resource.check_name(data["name"], "user")
+    password = users.prepare_password(req.cloud.hash_password, req.cloud.password_rules,
+                                      data.get("password"))
     with req.cloud.db.transaction() as session:
         user = users.create_user(
-            session, req.cloud.hash_password, req.cloud.password_rules, name=data["name"],
+            session, req.cloud.password_rules, name=data["name"],
             domain_id=data.get("domain_id") or resource.scope_domain_id(req.ctx),
-            password=data.get("password"), enabled=data.get("enabled", True),
+            password=password, enabled=data.get("enabled", True),
             default_project_id=data.get("default_project_id"),
             description=data.get("description"), email=data.get("email"),
             options=data.get("options"), extra=extra_attributes(data, schemas.user_create))
@@ -87,10 +89,11 @@ def update_user(req: ApiRequest):
     changes = update_body(req, schemas.user_update, "user", req.path["user_id"])
     if "name" in changes:
         resource.check_name(changes["name"], "user")
+    password = users.prepare_password(req.cloud.hash_password, req.cloud.password_rules,
+                                      changes.get("password"))
     with req.cloud.db.transaction() as session:
-        user = users.update_user(session, req.cloud.hash_password, req.cloud.password_rules,
-                                 user_id, changes,
-                                 extra_attributes(changes, schemas.user_update))
+        user = users.update_user(session, req.cloud.password_rules, user_id, changes,
+                                 extra_attributes(changes, schemas.user_update), password)
         return {"user": user_view(req, user)}
 
 
@@ -113,9 +116,10 @@ def change_password(req: ApiRequest):
     data = validate(schemas.password_change, req.json_body())["user"]
     users.check_original_password(req.cloud.db, req.cloud.password_rules, user_id,
                                   data["original_password"])
+    password = users.prepare_password(req.cloud.hash_password, req.cloud.password_rules,
+                                      data["password"])
     with req.cloud.db.transaction() as session:
-        users.change_password(session, req.cloud.hash_password, req.cloud.password_rules,
-                              user_id, data["password"])
+        users.change_password(session, req.cloud.password_rules, user_id, password)
 
 
 @routes.route("/v3/users/{user_id}/projects", "GET")
