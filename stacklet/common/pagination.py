@@ -53,14 +53,14 @@ def paginate(items: Sequence[T], page: PageRequest,
 
 def next_link(url: str, query: QueryParams, last_id: str) -> str:
     """The URL of the next page: the same query with the marker moved on."""
-    params = [(k, v) for k, v in query.multi_items() if k != "marker"]
-    params.append(("marker", last_id))
-    return f"{url}?{urlencode(params)}"
+    return f"{url}?{urlencode(_without_marker(query) + [('marker', last_id)])}"
 
 
 def first_link(url: str, query: QueryParams) -> str:
     """The URL of the first page: the same query without a marker."""
-    params = [(k, v) for k, v in query.multi_items() if k != "marker"]
+    params = _without_marker(query)
     return f"{url}?{urlencode(params)}" if params else url
 
 
+def _without_marker(query: QueryParams) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in query.multi_items() if k != "marker"]
