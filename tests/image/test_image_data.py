@@ -26,16 +26,6 @@ from tests.image.live_server import live_server, start_upload, wait_for
 MIB = 1 << 20
 
 
-@pytest.fixture
-def alice(api):
-    return project_member(api, "alpha")
-
-
-@pytest.fixture
-def bob(api):
-    return project_member(api, "beta")
-
-
 def random_bytes(size: int, seed: int = 0) -> bytes:
     return random.Random(seed).randbytes(size)
 

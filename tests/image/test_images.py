@@ -10,16 +10,6 @@ import pytest
 from tests.image.helpers import PATCH, create, listed_ids, patch, project_member, upload
 
 
-@pytest.fixture
-def alice(api):
-    return project_member(api, "alpha")
-
-
-@pytest.fixture
-def bob(api):
-    return project_member(api, "beta")
-
-
 def test_version_discovery_and_catalog(api):
     root = api.get("/image/")
     assert root.status_code == 300

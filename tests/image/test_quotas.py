@@ -17,11 +17,6 @@ def random_bytes(size: int) -> bytes:
     return random.Random(size).randbytes(size)
 
 
-@pytest.fixture
-def alice(api):
-    return project_member(api, "alpha")
-
-
 def image_status(api, token: str, image_id: str) -> str:
     return api.get(f"/image/v2/images/{image_id}", token=token).json()["status"]
 
