@@ -39,7 +39,7 @@ def members(module_server: StackletServer) -> dict[str, dict]:
     admin = OpenStackCLI(module_server.clouds_yaml)
     return {name: create_member(admin, module_server, f"e2e-image-{name}",
                                 f"e2e-image-{name}", f"{name}-pass-word-1")
-            for name in ("owner", "consumer")}
+            for name in ("owner", "consumer", "quota")}
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,12 @@ def owner(clouds_yaml) -> OpenStackCLI:
 @pytest.fixture(scope="module")
 def consumer(clouds_yaml) -> OpenStackCLI:
     return OpenStackCLI(clouds_yaml, "consumer")
+
+
+@pytest.fixture(scope="module")
+def quota_user(clouds_yaml) -> OpenStackCLI:
+    """A member of a project of its own, whose image limits the quota test sets."""
+    return OpenStackCLI(clouds_yaml, "quota")
 
 
 def random_file(directory: Path, name: str, size: int) -> Path:
@@ -421,6 +427,36 @@ def sdk_connection(clouds_yaml: Path, cloud: str) -> openstack.connection.Connec
     config = loader.OpenStackConfig(config_files=[str(clouds_yaml)], vendor_files=[],
                                     load_envvars=False)
     return openstack.connection.Connection(config=config.get_one(cloud=cloud))
+
+
+def test_quotas_from_keystone_limits_answer_413(admin, quota_user, members, payload,
+                                                small_payload):
+    # Registered defaults large enough for every other project of this file;
+    # one project gets limits of its own, as an operator sets them.
+    project = members["quota"]["project"]["id"]
+    for resource, default, own in (("image_count_total", 1000, 2),
+                                   ("image_size_total", 100000, 1)):   # sizes in MiB
+        admin.run("registered", "limit", "create", "--service", "glance",
+                  "--default-limit", str(default), resource)
+        admin.run("limit", "create", "--service", "glance", "--project", project,
+                  "--resource-limit", str(own), resource)
+
+    # Size, as Glance enforces unified limits: the upload that crosses the
+    # 1 MiB limit goes through, the next one is refused.
+    create_image(quota_user, "e2e-quota-1", file=payload)
+    message = quota_user.fails("image", "create", *RAW, "--file", str(small_payload),
+                               "e2e-quota-2")
+    assert "413" in message and "image_size_total" in message, message
+    def own_images() -> list[str]:
+        return sorted(name for name in listed_names(quota_user) if name.startswith("e2e-quota"))
+
+    # The client deletes the image whose upload was refused.
+    assert own_images() == ["e2e-quota-1"]
+    # Count: a second image is allowed, a third refused before any data is sent.
+    create_image(quota_user, "e2e-quota-3", file=None)
+    message = quota_user.fails("image", "create", *RAW, "e2e-quota-4")
+    assert "413" in message and "image_count_total" in message, message
+    assert own_images() == ["e2e-quota-1", "e2e-quota-3"]
 
 
 def test_openstacksdk_create_download_list_delete(clouds_yaml, small_payload):
