@@ -51,6 +51,10 @@ class UnsupportedMediaType(APIError):
     status, title = 415, "Unsupported Media Type"
 
 
+class RangeNotSatisfiable(APIError):
+    status, title = 416, "Requested Range Not Satisfiable"
+
+
 class NotImplementedYet(APIError):
     """The request is valid but Stacklet does not implement it."""
 

@@ -19,8 +19,10 @@ class PageRequest:
     marker: str | None
 
 
-def parse_page_request(query: QueryParams, max_limit: int = 1000) -> PageRequest:
-    """Read limit and marker; a limit above max_limit is lowered to it."""
+def parse_page_request(query: QueryParams, max_limit: int = 1000,
+                       default_limit: int | None = None) -> PageRequest:
+    """Read limit and marker; a limit above max_limit is lowered to it, and no
+    limit is default_limit (None: everything)."""
     limit = query.get("limit")
     if limit is not None:
         try:
@@ -30,14 +32,17 @@ def parse_page_request(query: QueryParams, max_limit: int = 1000) -> PageRequest
         if limit < 0:
             raise BadRequest(f"Invalid limit {limit}: it must be a non-negative integer.")
         limit = min(limit, max_limit)
+    else:
+        limit = default_limit
     return PageRequest(limit=limit, marker=query.get("marker") or None)
 
 
-def paginate(items: Sequence[T], page: PageRequest,
-             key: Callable[[T], str]) -> tuple[list[T], bool]:
+def paginate(items: Sequence[T], page: PageRequest, key: Callable[[T], str],
+             unknown_marker: Callable[[str], Exception] | None = None) -> tuple[list[T], bool]:
     """Cut a sorted sequence at the marker and the limit; also say whether more follow.
 
-    An unknown marker is a 400 in the OpenStack APIs that use markers.
+    An unknown marker is a 400 in most OpenStack APIs that use markers; a
+    service that answers otherwise passes ``unknown_marker`` (marker → error).
     """
     start = 0
     if page.marker is not None:
@@ -46,6 +51,8 @@ def paginate(items: Sequence[T], page: PageRequest,
                 start = index + 1
                 break
         else:
+            if unknown_marker is not None:
+                raise unknown_marker(page.marker)
             raise BadRequest(f"Marker {page.marker} could not be found.")
     end = len(items) if page.limit is None else start + page.limit
     return list(items[start:end]), end < len(items)

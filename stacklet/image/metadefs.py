@@ -126,17 +126,9 @@ def _sort_order(model, query, keys: tuple[str, ...]) -> list:
     return [column.asc() if direction == "asc" else column.desc()]
 
 
-def page(items: list, names: list[str], marker: str | None, limit: int | None,
-         what: str) -> tuple[list, bool]:
-    """The items after the one named ``marker``, at most ``limit`` of them, and
-    whether more follow.  An unknown marker is a 404, as in Glance."""
-    start = 0
-    if marker is not None:
-        if marker not in names:
-            raise NotFound(f"{what}={marker} was not found.")
-        start = names.index(marker) + 1
-    end = len(items) if limit is None else start + limit
-    return items[start:end], end < len(items)
+def marker_not_found(what: str):
+    """How metadef listings answer an unknown marker: 404, as in Glance."""
+    return lambda marker: NotFound(f"{what}={marker} was not found.")
 
 
 def update_namespace(session: Session, ctx: RequestContext, namespace: MetadefNamespace,

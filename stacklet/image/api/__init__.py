@@ -26,16 +26,10 @@ HANDLER_MODULES = [versions, images, image_data, members, tags, image_import, sc
                    tasks, metadef_namespaces, metadef_objects, metadef_properties,
                    metadef_tags, metadef_resource_types, metadef_schema_documents]
 
-_STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                405: "Method Not Allowed", 409: "Conflict", 410: "Gone",
-                413: "Request Entity Too Large", 415: "Unsupported Media Type",
-                416: "Requested Range Not Satisfiable", 500: "Internal Server Error",
-                501: "Not Implemented"}
-
 
 def error_body(exc: APIError) -> dict:
     """Glance's errors are webob's, which answer JSON in this shape."""
-    return {"code": f"{exc.status} {_STATUS_TEXT.get(exc.status, exc.title)}",
+    return {"code": f"{exc.status} {exc.title}",
             "title": exc.title, "message": exc.message}
 
 

@@ -11,12 +11,12 @@ from starlette.responses import Response, StreamingResponse
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import (
-    APIError,
     BadRequest,
     Forbidden,
     Gone,
     MethodNotAllowed,
     NotFound,
+    RangeNotSatisfiable,
     RequestEntityTooLarge,
     UnsupportedMediaType,
 )
@@ -149,10 +149,6 @@ def reject_head(req: ApiRequest):
     # HEAD with the GET handler.
     raise MethodNotAllowed("The method HEAD is not allowed on this resource.",
                            headers={"Allow": "GET, PUT"})
-
-
-class RangeNotSatisfiable(APIError):
-    status, title = 416, "Requested Range Not Satisfiable"
 
 
 RANGE = re.compile(r"bytes *= *(\d*) *- *(\d*)", re.IGNORECASE)

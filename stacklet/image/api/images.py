@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from starlette.responses import JSONResponse
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import Forbidden
-from stacklet.common.pagination import first_link, next_link, paginate, parse_page_request
+from stacklet.common.pagination import first_link, next_link, paginate
 from stacklet.image import images, imports, schemas
-from stacklet.image.api.lookup import authorized_image
+from stacklet.image.api.lookup import authorized_image, page_request
 from stacklet.image.api.views import image_view
 
 routes = RouteTable()
@@ -53,13 +51,10 @@ def create_image(req: ApiRequest):
 @routes.route("/v2/images", "GET")
 def list_images(req: ApiRequest):
     ctx = req.authorize("get_images", {"project_id": req.ctx.project_id or ""})
-    config = req.cloud.config
-    page = parse_page_request(req.query, max_limit=config.get("image", "api_limit_max"))
-    limit = page.limit if page.limit is not None else config.get("image", "limit_param_default")
+    page = page_request(req)
     with req.cloud.db.session() as session:
         found = images.list_images(session, ctx, req.query)
-        shown, more = paginate(found, dataclasses.replace(page, limit=limit),
-                               key=lambda image: image.id)
+        shown, more = paginate(found, page, key=lambda image: image.id)
         # Glance's links are relative to the endpoint, and keep the query.
         body = {"images": [image_view(image) for image in shown],
                 "first": first_link("/v2/images", req.query), "schema": "/v2/schemas/images"}

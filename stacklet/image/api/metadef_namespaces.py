@@ -3,14 +3,13 @@ of a namespace's objects, properties or tags."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from sqlalchemy.orm import Session
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import Forbidden, NotFound
-from stacklet.common.pagination import next_link, parse_page_request
+from stacklet.common.pagination import first_link, next_link, paginate
 from stacklet.image import metadef_schemas, metadefs
+from stacklet.image.api.lookup import page_request
 from stacklet.image.api.metadef_views import namespace_detail_view, namespace_view
 from stacklet.image.metadef_models import (
     MetadefNamespace,
@@ -58,27 +57,20 @@ def create_namespace(req: ApiRequest):
 def list_namespaces(req: ApiRequest):
     ctx = req.authorize("get_metadef_namespaces", _own_project(req))
     req.authorize("list_metadef_resource_types", _own_project(req))
-    config = req.cloud.config
-    paging = parse_page_request(req.query, max_limit=config.get("image", "api_limit_max"))
-    limit = paging.limit if paging.limit is not None else config.get("image",
-                                                                       "limit_param_default")
+    paging = page_request(req)
     with req.cloud.db.session() as session:
         found = [namespace for namespace in metadefs.list_namespaces(session, ctx, req.query)
                  if req.cloud.policy.allowed(ctx, "get_metadef_namespace",
                                              metadefs.policy_target(namespace))]
-        shown, more = metadefs.page(found, [namespace.namespace for namespace in found],
-                                    paging.marker, limit, "Metadata definition namespace")
+        shown, more = paginate(found, paging, key=lambda namespace: namespace.namespace,
+                               unknown_marker=metadefs.marker_not_found(
+                                   "Metadata definition namespace"))
         body = {"namespaces": [namespace_view(namespace) for namespace in shown],
-                "first": _first_link(req), "schema": "/v2/schemas/metadefs/namespaces"}
+                "first": first_link(NAMESPACES, req.query),
+                "schema": "/v2/schemas/metadefs/namespaces"}
     if more and shown:
         body["next"] = next_link(NAMESPACES, req.query, shown[-1].namespace)
     return body
-
-
-def _first_link(req: ApiRequest) -> str:
-    # Glance's first link keeps the query, without the marker.
-    params = [(key, value) for key, value in req.query.multi_items() if key != "marker"]
-    return f"{NAMESPACES}?{urlencode(params)}" if params else NAMESPACES
 
 
 @routes.route(NAMESPACES + "/{namespace}", "GET")

@@ -4,8 +4,9 @@ rename, delete (deleting them all is in metadef_namespaces)."""
 from __future__ import annotations
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.common.pagination import parse_page_request
+from stacklet.common.pagination import paginate
 from stacklet.image import metadef_schemas, metadefs
+from stacklet.image.api.lookup import page_request
 from stacklet.image.api.metadef_namespaces import NAMESPACES, namespace_for
 from stacklet.image.api.metadef_views import tag_view
 
@@ -29,14 +30,13 @@ def create_tags(req: ApiRequest):
 
 @routes.route(TAGS, "GET")
 def list_tags(req: ApiRequest):
-    paging = parse_page_request(req.query, max_limit=req.cloud.config.get("image",
-                                                                           "api_limit_max"))
+    # Glance lists every tag unless a limit is asked for.
+    paging = page_request(req, default_limit=False)
     with req.cloud.db.session() as session:
         namespace = namespace_for(req, session, "get_metadef_tags")
         found = metadefs.list_tags(session, namespace, req.query)
-        # Glance lists every tag unless a limit is asked for.
-        shown, _ = metadefs.page(found, [tag.name for tag in found], paging.marker,
-                                 paging.limit, "Metadata definition tag")
+        shown, _ = paginate(found, paging, key=lambda tag: tag.name,
+                            unknown_marker=metadefs.marker_not_found("Metadata definition tag"))
         return {"tags": [{"name": tag.name} for tag in shown]}
 
 

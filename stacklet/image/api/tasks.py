@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest, MethodNotAllowed
-from stacklet.common.pagination import next_link, paginate, parse_page_request
+from stacklet.common.pagination import next_link, paginate
 from stacklet.image import tasks
+from stacklet.image.api.lookup import page_request
 from stacklet.image.api.views import task_stub_view, task_view
 
 routes = RouteTable()
@@ -21,10 +20,7 @@ def _authorize(req: ApiRequest, rule: str):
 @routes.route("/v2/tasks", "GET")
 def list_tasks(req: ApiRequest):
     ctx = _authorize(req, "get_tasks")
-    config = req.cloud.config
-    page = parse_page_request(req.query, max_limit=config.get("image", "api_limit_max"))
-    if page.limit is None:
-        page = dataclasses.replace(page, limit=config.get("image", "limit_param_default"))
+    page = page_request(req)
     with req.cloud.db.session() as session:
         shown, more = paginate(tasks.list_tasks(session, ctx, req.query), page,
                                key=lambda task: task.id)
