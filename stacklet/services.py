@@ -37,6 +37,16 @@ def _image_rules():
     return RULES
 
 
+def _compute_api(cloud):
+    from stacklet.compute.api import create_api
+    return create_api(cloud)
+
+
+def _compute_rules():
+    from stacklet.compute.policy import RULES
+    return RULES
+
+
 SERVICES: list[ServiceInfo] = [
     ServiceInfo(type="identity", name="keystone", prefix="/identity", endpoint_path="",
                 description="Stacklet Identity (Keystone v3)",
@@ -44,4 +54,7 @@ SERVICES: list[ServiceInfo] = [
     ServiceInfo(type="image", name="glance", prefix="/image", endpoint_path="",
                 description="Stacklet Image (Glance v2)",
                 create_api=_image_api, policy_rules=_image_rules),
+    ServiceInfo(type="compute", name="nova", prefix="/compute", endpoint_path="/v2.1",
+                description="Stacklet Compute (Nova v2.1)",
+                create_api=_compute_api, policy_rules=_compute_rules),
 ]

@@ -1,0 +1,1 @@
+"""Compute (Nova v2.1): API, conductor, scheduler, compute agents and drivers."""

@@ -1,0 +1,36 @@
+"""The compute API (Nova v2.1), mounted at /compute."""
+
+from __future__ import annotations
+
+from stacklet.common.api import ServiceAPI
+from stacklet.common.errors import APIError
+from stacklet.common.microversions import MicroversionSpec, Version
+from stacklet.compute.api import versions
+
+HANDLER_MODULES = [versions]
+
+# The newest microversion whose behaviour changes are all implemented.
+MIN_VERSION = Version(2, 1)
+MAX_VERSION = Version(2, 96)
+MICROVERSIONS = MicroversionSpec("compute", MIN_VERSION, MAX_VERSION,
+                                 legacy_header="X-OpenStack-Nova-API-Version")
+
+# Nova names the body of each error after its kind.
+_FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
+                405: "badMethod", 409: "conflictingRequest", 413: "overLimit",
+                415: "badMediaType", 429: "overLimit", 501: "notImplemented",
+                503: "serviceUnavailable"}
+
+
+def error_body(exc: APIError) -> dict:
+    name = _FAULT_NAMES.get(exc.status, "computeFault")
+    return {name: {"code": exc.status, "message": exc.message}}
+
+
+def create_api(cloud) -> ServiceAPI:
+    api = ServiceAPI("compute", "/compute", cloud, service_type="compute",
+                     error_body=error_body, authenticator=cloud.tokens,
+                     microversions=MICROVERSIONS)
+    for module in HANDLER_MODULES:
+        api.include(module.routes)
+    return api
