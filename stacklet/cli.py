@@ -83,6 +83,7 @@ def prepare(config: Config, admin_password: str | None) -> str:
         print("stacklet: bootstrapping identity", flush=True)
         bootstrap(cloud, password, reset_password=explicit)
         _recover_image_uploads(cloud)
+        _bootstrap_flavors(cloud)
     finally:
         cloud.close()
     write_client_files(config, password)
@@ -101,6 +102,17 @@ def _recover_image_uploads(cloud) -> None:
               f"moved to {cloud.image_store.orphaned}. Delete them once you are sure "
               "they are not needed (are you running with another database than before?)",
               flush=True)
+
+
+def _bootstrap_flavors(cloud) -> None:
+    """DevStack's flavors on a new cloud.  Only while there are no flavors at all,
+    so flavors an operator deleted stay deleted across restarts."""
+    from stacklet.compute.flavors import bootstrap_flavors
+
+    with cloud.db.transaction() as session:
+        created = bootstrap_flavors(session)
+    if created:
+        print(f"stacklet: created {created} default flavors", flush=True)
 
 
 def _admin_password(config: Config, given: str | None) -> tuple[str, bool]:

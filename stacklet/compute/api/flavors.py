@@ -1,0 +1,194 @@
+"""/flavors: list, show, create, update (description, 2.55) and delete."""
+
+from __future__ import annotations
+
+from stacklet.common.api import ApiRequest, RouteTable
+from stacklet.common.errors import BadRequest
+from stacklet.common.pagination import paginate
+from stacklet.common.validation import validate
+from stacklet.compute import flavors
+from stacklet.compute.api.links import (
+    collection_links,
+    page_request,
+    require_version,
+    resource_links,
+)
+from stacklet.compute.models import Flavor
+
+routes = RouteTable()
+
+# Nova's database keeps these in 32-bit integers.
+_INT_MAX = 2**31 - 1
+
+
+def _count(minimum: int) -> dict:
+    # Nova accepts numbers written as strings of digits too.
+    return {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": minimum,
+            "maximum": _INT_MAX}
+
+
+_NAME = {"type": "string", "minLength": 1, "maxLength": 255,
+         "pattern": r"^(?! )[^\x00-\x1f]*(?<! )$"}
+
+CREATE_SCHEMA = {
+    "type": "object",
+    "properties": {"flavor": {
+        "type": "object",
+        "properties": {
+            "name": _NAME,
+            "id": {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
+                   "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"},
+            "ram": _count(1), "vcpus": _count(1), "disk": _count(0), "swap": _count(0),
+            "OS-FLV-EXT-DATA:ephemeral": _count(0),
+            "rxtx_factor": {"type": ["number", "string"], "pattern": r"^[0-9.]+$",
+                            "exclusiveMinimum": 0, "maximum": 3.40282e38},
+            "os-flavor-access:is_public": {"type": "boolean"},
+            "description": {"type": ["string", "null"], "maxLength": 65535},
+        },
+        "required": ["name", "ram", "vcpus", "disk"],
+        "additionalProperties": False,
+    }},
+    "required": ["flavor"],
+    "additionalProperties": False,
+}
+
+UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": {"flavor": {
+        "type": "object",
+        "properties": {"description": {"type": ["string", "null"], "maxLength": 65535}},
+        "required": ["description"],
+        "additionalProperties": False,
+    }},
+    "required": ["flavor"],
+    "additionalProperties": False,
+}
+
+
+def flavor_view(req: ApiRequest, flavor: Flavor, *, detail: bool = True) -> dict:
+    view = {"id": flavor.id, "name": flavor.name}
+    if detail:
+        # Nova wrote an unset swap as "" until 2.75.
+        swap = flavor.swap if flavor.swap or req.version.matches("2.75") else ""
+        view.update({
+            "ram": flavor.memory_mb, "disk": flavor.root_gb, "vcpus": flavor.vcpus,
+            "swap": swap, "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
+            "OS-FLV-DISABLED:disabled": flavor.disabled,
+            "os-flavor-access:is_public": flavor.is_public,
+            "rxtx_factor": flavor.rxtx_factor,
+        })
+    if req.version.matches("2.55"):
+        view["description"] = flavor.description
+    if detail and req.version.matches("2.61") and req.cloud.policy.allowed(
+            req.ctx, "os_compute_api:os-flavor-extra-specs:index",
+            {"project_id": req.ctx.project_id or ""}):
+        view["extra_specs"] = {spec.key: spec.value for spec in flavor.extra_specs}
+    view["links"] = resource_links(req, "flavors", flavor.id)
+    return view
+
+
+def _is_public_filter(req: ApiRequest) -> bool | None:
+    """Nova's is_public query: public (and shared) by default; 'none' (or 'all')
+    lists every flavor.  Only an admin chooses; others always get the default."""
+    raw = req.query.get("is_public")
+    if raw is None or not req.ctx.is_admin:
+        return True
+    lowered = raw.strip().lower()
+    if lowered in ("none", "all"):
+        return None
+    if lowered in ("1", "t", "true", "on", "y", "yes"):
+        return True
+    if lowered in ("0", "f", "false", "off", "n", "no"):
+        return False
+    raise BadRequest(f"Invalid is_public filter [{raw}]")
+
+
+def _minimum(req: ApiRequest, name: str) -> int | None:
+    raw = req.query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"Invalid {name} filter [{raw}]") from None
+    if value < 0:
+        raise BadRequest(f"Invalid {name} filter [{raw}]")
+    return value
+
+
+def _listing(req: ApiRequest, *, detail: bool) -> dict:
+    req.ctx  # a listing needs a token, whatever the policy
+    sort_key = req.query.get("sort_key", "flavorid")
+    sort_dir = req.query.get("sort_dir", "asc")
+    flavors.check_sort(sort_key, sort_dir)
+    page = page_request(req)
+    with req.cloud.db.session() as session:
+        found = flavors.list_flavors(
+            session, req.ctx, is_public=_is_public_filter(req),
+            min_ram=_minimum(req, "minRam"), min_disk=_minimum(req, "minDisk"),
+            sort_key=sort_key, sort_dir=sort_dir)
+        shown, more = paginate(found, page, key=lambda flavor: flavor.id)
+        body = {"flavors": [flavor_view(req, flavor, detail=detail) for flavor in shown]}
+    links = collection_links(req, "/flavors" + ("/detail" if detail else ""), more,
+                             shown[-1].id if shown else None)
+    if links:
+        body["flavors_links"] = links
+    return body
+
+
+@routes.route("/v2.1/flavors", "GET")
+def list_flavors(req: ApiRequest):
+    return _listing(req, detail=False)
+
+
+@routes.route("/v2.1/flavors/detail", "GET")
+def list_flavors_detail(req: ApiRequest):
+    return _listing(req, detail=True)
+
+
+@routes.route("/v2.1/flavors/{flavor_id}", "GET")
+def show_flavor(req: ApiRequest):
+    with req.cloud.db.session() as session:
+        return {"flavor": flavor_view(
+            req, flavors.get_flavor(session, req.path["flavor_id"], req.ctx))}
+
+
+@routes.route("/v2.1/flavors", "POST")
+def create_flavor(req: ApiRequest):
+    req.authorize("os_compute_api:os-flavor-manage:create")
+    body = validate(CREATE_SCHEMA, req.json_body())["flavor"]
+    if "description" in body:
+        require_version(req, "2.55")
+    name = body["name"].strip()
+    if not name:
+        raise BadRequest("Invalid input for field 'name': it is empty.")
+    values = {
+        "id": body.get("id"), "name": name, "memory_mb": int(body["ram"]),
+        "vcpus": int(body["vcpus"]), "root_gb": int(body["disk"]),
+        "swap": int(body.get("swap") or 0),
+        "ephemeral_gb": int(body.get("OS-FLV-EXT-DATA:ephemeral") or 0),
+        "rxtx_factor": float(body.get("rxtx_factor", 1.0)),
+        "is_public": body.get("os-flavor-access:is_public", True),
+        "description": body.get("description"),
+    }
+    with req.cloud.db.transaction() as session:
+        return {"flavor": flavor_view(req, flavors.create_flavor(session, values))}
+
+
+@routes.route("/v2.1/flavors/{flavor_id}", "PUT")
+def update_flavor(req: ApiRequest):
+    require_version(req, "2.55")
+    req.authorize("os_compute_api:os-flavor-manage:update")
+    description = validate(UPDATE_SCHEMA, req.json_body())["flavor"]["description"]
+    with req.cloud.db.transaction() as session:
+        flavor = flavors.get_flavor(session, req.path["flavor_id"], None)
+        flavor.description = description
+        session.flush()
+        return {"flavor": flavor_view(req, flavor)}
+
+
+@routes.route("/v2.1/flavors/{flavor_id}", "DELETE", status=202)
+def delete_flavor(req: ApiRequest):
+    req.authorize("os_compute_api:os-flavor-manage:delete")
+    with req.cloud.db.transaction() as session:
+        flavors.delete_flavor(session, req.path["flavor_id"])

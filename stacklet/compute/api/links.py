@@ -1,0 +1,47 @@
+"""Nova's links: a resource's self and bookmark links, a collection's next page."""
+
+from __future__ import annotations
+
+from stacklet.common.api import ApiRequest
+from stacklet.common.errors import BadRequest, NotFound
+from stacklet.common.pagination import PageRequest, next_link, parse_page_request
+
+# Nova's [api] max_limit: the most items one page holds, whatever limit is asked.
+MAX_LIMIT = 1000
+
+
+def resource_links(req: ApiRequest, collection: str, resource_id: str) -> list[dict]:
+    """The versioned self link and the unversioned bookmark, as Nova writes them."""
+    return [{"rel": "self", "href": req.url(f"/v2.1/{collection}/{resource_id}")},
+            {"rel": "bookmark", "href": req.url(f"/{collection}/{resource_id}")}]
+
+
+def page_request(req: ApiRequest) -> PageRequest:
+    return parse_page_request(req.query, max_limit=MAX_LIMIT)
+
+
+def collection_links(req: ApiRequest, path: str, more: bool, last_marker: str | None) -> list:
+    """The ``<collection>_links`` list: a next link when a page was cut short."""
+    if not more or last_marker is None:
+        return []
+    return [{"rel": "next", "href": next_link(req.url(f"/v2.1{path}"), req.query, last_marker)}]
+
+
+def require_version(req: ApiRequest, minimum: str, maximum: str | None = None) -> None:
+    """A route that exists only in some microversions is a 404 in the others, as in Nova."""
+    if not req.version.matches(minimum, maximum):
+        raise NotFound("The resource could not be found.")
+
+
+def query_flag(req: ApiRequest, name: str, default: bool = False) -> bool:
+    """A boolean query parameter in oslo's spellings; 400 for anything else."""
+    raw = req.query.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "t", "true", "on", "y", "yes"):
+        return True
+    if lowered in ("0", "f", "false", "off", "n", "no"):
+        return False
+    raise BadRequest(f"Invalid input for query parameters {name}. Value: {raw}. "
+                     f"'{raw}' is not a boolean.")
