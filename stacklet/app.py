@@ -17,6 +17,7 @@ from stacklet import config as config_module
 from stacklet.cloud import Cloud
 from stacklet.common.models import ServiceRecord
 from stacklet.common.requestid import RequestIdMiddleware
+from stacklet.compute.runtime import ComputeRuntime
 from stacklet.db import utcnow
 from stacklet.services import SERVICES
 
@@ -67,10 +68,13 @@ def create_app(cloud: Cloud) -> Starlette:
                     LOG.exception("could not record heartbeat")
 
         task = asyncio.create_task(heartbeat())
+        compute = ComputeRuntime(cloud)
+        await compute.start()
         try:
             yield
         finally:
             task.cancel()
+            await compute.stop()
             await asyncio.to_thread(record_heartbeat, cloud, service_names, stopped=True)
 
     routes = [Route("/", root)]

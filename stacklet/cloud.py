@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 
+from stacklet.bus import LocalBus
 from stacklet.common.policy import PolicyEnforcer
+from stacklet.compute.network import NoNetworks
 from stacklet.config import Config
 from stacklet.db import Database
 from stacklet.identity.compliance import PasswordRules
@@ -33,6 +35,10 @@ class Cloud:
         self.image_store = ImageStore(
             config.image_store_dir,
             require_format_match=config.get("image", "require_image_format_match"))
+        # Compute's messages and its view of ports (the network service's, once
+        # the cloud runs one).
+        self.bus = LocalBus()
+        self.ports = NoNetworks()
         self.policy = PolicyEnforcer(
             config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
 

@@ -1,0 +1,167 @@
+"""The compute agent: runs the tasks of the servers on its hosts.
+
+One agent serves the hosts of one process: the machine it runs on, or the
+many hosts of a fake-driver scale run.  It heartbeats, re-adopts guests
+after a restart, and runs tasks when woken over the bus and on every sweep
+of the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+
+import sqlalchemy as sa
+
+from stacklet.compute import hosts, states
+from stacklet.compute.driver import ComputeDriver
+from stacklet.compute.models import Instance
+from stacklet.compute.tasks import TASKS, TaskRun, run_task
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "nova-compute"
+# Tasks of one agent running at once; each holds a thread while its driver works.
+MAX_PARALLEL_TASKS = 8
+
+
+def topic(host: str) -> str:
+    return f"compute.{host}"
+
+
+class ComputeAgent:
+    def __init__(self, cloud, drivers: dict[str, ComputeDriver]):
+        self.cloud = cloud
+        self.db = cloud.db
+        self.drivers = drivers
+        self._busy: set[str] = set()
+        self._sweeping = False
+        self._sweep_again = False
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            MAX_PARALLEL_TASKS, thread_name_prefix="compute-task")
+        self._tasks: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- life cycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._in_thread(self.register)
+        await self._in_thread(self.readopt_guests)
+        for host in self.drivers:
+            self.cloud.bus.consume(topic(host), self._on_message, self._loop)
+        self._background(self._every(self.cloud.config.get("compute", "report_interval"),
+                                     self.heartbeat))
+        self._background(self._every(self.cloud.config.get("compute", "sweep_interval"),
+                                     self.sweep))
+        await self.sweep()
+
+    async def stop(self) -> None:
+        for host in self.drivers:
+            self.cloud.bus.stop_consuming(topic(host))
+        for running in list(self._tasks):
+            running.cancel()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def register(self) -> None:
+        config = self.cloud.config
+        ratios = {name: config.get("compute", name) for name in (
+            "cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")}
+        with self.db.transaction() as session:
+            for host, driver in self.drivers.items():
+                hosts.register_service(session, host, BINARY)
+                hosts.register_node(
+                    session, host, driver.host_resources(), ratios=ratios,
+                    availability_zone=config.get("compute", "default_availability_zone"))
+
+    def heartbeat(self) -> None:
+        with self.db.transaction() as session:
+            hosts.record_heartbeats(session, list(self.drivers), BINARY)
+
+    def readopt_guests(self) -> None:
+        """Match what runs on each host with the database, which is the truth:
+        guests of deleted servers go, and a server whose guest died while
+        Stacklet was down is shown SHUTOFF, not ACTIVE."""
+        for host, driver in self.drivers.items():
+            guests = {guest.instance_id: guest for guest in driver.list_guests()}
+            with self.db.transaction() as session:
+                servers = {row.id: row for row in session.scalars(
+                    sa.select(Instance).filter_by(host=host, deleted=False))}
+                for instance_id in guests.keys() - servers.keys():
+                    LOG.warning("destroying guest %s on %s: its server is deleted",
+                                instance_id, host)
+                    driver.destroy(instance_id)
+                for server in servers.values():
+                    if server.task_state is not None:
+                        continue   # the sweep finishes the task
+                    guest = guests.get(server.id)
+                    power = guest.power_state if guest else states.SHUTDOWN
+                    server.power_state = power
+                    if server.vm_state == states.ACTIVE and power != states.RUNNING:
+                        LOG.warning("server %s on %s is no longer running: now SHUTOFF",
+                                    server.id, host)
+                        server.vm_state = states.STOPPED
+
+    # -- work ---------------------------------------------------------------------
+
+    def _on_message(self, method: str, payload: dict) -> None:
+        self._background(self.sweep())
+
+    async def sweep(self) -> None:
+        """Start the pending task of every server on our hosts not already running.
+        Sweeps requested while one runs coalesce into one more."""
+        if self._sweeping:
+            self._sweep_again = True
+            return
+        self._sweeping = True
+        try:
+            while True:
+                self._sweep_again = False
+                for server in await self._in_thread(self._pending_servers):
+                    if server.id not in self._busy:
+                        self._busy.add(server.id)
+                        self._background(self._run(server))
+                if not self._sweep_again:
+                    break
+        finally:
+            self._sweeping = False
+
+    def _pending_servers(self) -> list[Instance]:
+        with self.db.session() as session:
+            return list(session.scalars(
+                sa.select(Instance)
+                .where(Instance.host.in_(list(self.drivers)),
+                       Instance.task_state.in_(list(TASKS)),
+                       Instance.deleted.is_(False))
+                .order_by(Instance.updated_at)))
+
+    async def _run(self, server: Instance) -> None:
+        try:
+            run = TaskRun(self.cloud, self.drivers[server.host], server.host, server)
+            await self._in_thread(run_task, run)
+        finally:
+            self._busy.discard(server.id)
+        # A task that arrived while this one ran (a delete) starts now.
+        await self.sweep()
+
+    # -- plumbing -----------------------------------------------------------------
+
+    async def _in_thread(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    def _background(self, coroutine) -> None:
+        running = asyncio.ensure_future(coroutine)
+        self._tasks.add(running)
+        running.add_done_callback(self._tasks.discard)
+
+    async def _every(self, seconds: float, action) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                if asyncio.iscoroutinefunction(action):
+                    await action()
+                else:
+                    await self._in_thread(action)
+            except Exception:  # a failed beat or sweep must not stop the next
+                LOG.exception("periodic %s failed", action.__name__)

@@ -1,0 +1,122 @@
+"""What a compute agent asks of a hypervisor, and the drivers that answer.
+
+The interface is shaped for the QEMU driver (one process per guest, driven
+over QMP); the fake driver implements it without running anything.  Every
+call is blocking and idempotent, since after a restart an agent repeats
+whatever task a server was in the middle of: spawning a guest that already
+runs, or destroying one already gone, succeeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+
+class DriverError(Exception):
+    """The hypervisor could not do what was asked; the message is shown in the
+    server's fault."""
+
+
+class NotSupported(DriverError):
+    """The driver has no such operation (the API answers 409 or 501)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestSpec:
+    """Everything a driver needs to build or rebuild a guest."""
+
+    instance_id: str
+    name: str
+    hostname: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    ephemeral_gb: int
+    swap_mb: int
+    image_id: str
+    image_properties: dict
+    user_data: str | None
+    key_data: str | None
+    metadata: dict
+    config_drive: bool
+    admin_password: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HostResources:
+    """What a host offers to the scheduler."""
+
+    hypervisor_type: str
+    hypervisor_version: int
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    cpu_arch: str = "x86_64"
+    host_ip: str = "127.0.0.1"
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestState:
+    """A guest the driver found on its host (power_state as Nova numbers it)."""
+
+    instance_id: str
+    power_state: int
+
+
+class ComputeDriver(Protocol):
+    name: str
+
+    def host_resources(self) -> HostResources: ...
+
+    def list_guests(self) -> list[GuestState]:
+        """The guests on this host, found after a restart to re-adopt them."""
+
+    def spawn(self, spec: GuestSpec) -> None: ...
+
+    def destroy(self, instance_id: str) -> None: ...
+
+    def power_off(self, instance_id: str) -> None: ...
+
+    def power_on(self, instance_id: str) -> None: ...
+
+    def reboot(self, instance_id: str, hard: bool) -> None: ...
+
+    def pause(self, instance_id: str) -> None: ...
+
+    def unpause(self, instance_id: str) -> None: ...
+
+    def suspend(self, instance_id: str) -> None: ...
+
+    def resume(self, instance_id: str) -> None: ...
+
+    def rebuild(self, spec: GuestSpec) -> None: ...
+
+    def resize(self, spec: GuestSpec) -> None:
+        """Give a (stopped or running) guest the vcpus, memory and disks of spec."""
+
+    def snapshot(self, instance_id: str) -> tuple[bytes, str]:
+        """The guest's root disk as (data, disk_format) for the image service."""
+
+    def rescue(self, instance_id: str, rescue_image_id: str) -> None: ...
+
+    def unrescue(self, instance_id: str) -> None: ...
+
+    def console_output(self, instance_id: str, lines: int | None) -> str: ...
+
+    def set_admin_password(self, instance_id: str, password: str) -> None: ...
+
+    def attach_volume(self, instance_id: str, volume_id: str, device: str) -> None: ...
+
+    def detach_volume(self, instance_id: str, volume_id: str) -> None: ...
+
+    def attach_interface(self, instance_id: str, port_id: str, mac: str) -> None: ...
+
+    def detach_interface(self, instance_id: str, port_id: str) -> None: ...
+
+
+def load_driver(name: str, host: str, db) -> ComputeDriver:
+    if name == "fake":
+        from stacklet.compute.driver.fake import FakeDriver
+        return FakeDriver(host, db)
+    raise ValueError(f"unknown compute driver {name!r} (known: fake)")

@@ -1,0 +1,50 @@
+"""A server's ports, as the compute service sees them.
+
+The network service implements ``PortProvider``; compute only ever asks it
+the questions below.  Until a cloud runs one, ``NoNetworks`` answers: a
+server asked for ``auto`` or ``none`` networks boots without ports, and one
+asked for a particular network or port is refused with the network named.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from stacklet.common.errors import BadRequest
+
+
+class PortProvider(Protocol):
+    def check_requested(self, ctx, requested: list[dict]) -> None:
+        """Raise BadRequest naming the first requested network, port or fixed IP
+        that cannot be used by the caller."""
+
+    def allocate(self, instance_id: str, project_id: str, host: str,
+                 requested: list[dict] | str) -> list[dict]:
+        """Create or bind the server's ports; returns them (id, mac, fixed IPs)."""
+
+    def deallocate(self, instance_id: str) -> None:
+        """Release every port the server has (ports the user made are unbound)."""
+
+    def addresses(self, instance_ids: list[str]) -> dict[str, dict[str, list[dict]]]:
+        """Each server's addresses by network name, as Nova's ``addresses``."""
+
+
+class NoNetworks:
+    """The port provider of a cloud without a network service."""
+
+    def check_requested(self, ctx, requested: list[dict]) -> None:
+        for item in requested:
+            if item.get("port"):
+                raise BadRequest(f"Port {item['port']} could not be found.")
+            if item.get("uuid"):
+                raise BadRequest(f"Network {item['uuid']} could not be found.")
+
+    def allocate(self, instance_id: str, project_id: str, host: str,
+                 requested: list[dict] | str) -> list[dict]:
+        return []
+
+    def deallocate(self, instance_id: str) -> None:
+        return None
+
+    def addresses(self, instance_ids: list[str]) -> dict[str, dict[str, list[dict]]]:
+        return {}

@@ -1,0 +1,88 @@
+"""Running the conductor and the compute agent inside a Stacklet process.
+
+Every API worker process serves the compute API, but only one per host runs
+the conductor and the agent: the one holding ``DIR/compute.lock``.  When
+that process exits, the lock goes with it and another worker takes over
+within a few seconds.  Casts from the other workers find no consumer in
+their process; the sweeps of the database pick their work up instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+
+from stacklet.compute.agent import ComputeAgent
+from stacklet.compute.conductor import Conductor
+from stacklet.compute.driver import load_driver
+
+LOG = logging.getLogger(__name__)
+LOCK_RETRY_SECONDS = 3
+
+
+def compute_host_names(cloud) -> list[str]:
+    """This process's compute hosts: the machine itself, or N fake hosts."""
+    count = cloud.config.get("compute", "fake_hosts")
+    if cloud.config.get("compute", "driver") == "fake" and count > 1:
+        return [f"{cloud.host}-fake-{index}" for index in range(1, count + 1)]
+    return [cloud.host]
+
+
+class ComputeRuntime:
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.conductor: Conductor | None = None
+        self.agent: ComputeAgent | None = None
+        self._lock_fd: int | None = None
+        self._waiter: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Run the compute services now if this process gets the lock, else
+        keep trying in the background."""
+        if not self._take_lock():
+            self._waiter = asyncio.ensure_future(self._wait_for_lock())
+            return
+        await self._start_services()
+
+    async def _wait_for_lock(self) -> None:
+        while not self._take_lock():
+            await asyncio.sleep(LOCK_RETRY_SECONDS)
+        LOG.info("this process now runs the conductor and compute agent")
+        await self._start_services()
+
+    async def _start_services(self) -> None:
+        # Importing the task modules registers what agents do for each task_state.
+        from stacklet.compute import lifecycle  # noqa: F401
+
+        driver_name = self.cloud.config.get("compute", "driver")
+        drivers = {host: load_driver(driver_name, host, self.cloud.db)
+                   for host in compute_host_names(self.cloud)}
+        self.agent = ComputeAgent(self.cloud, drivers)
+        self.conductor = Conductor(self.cloud)
+        await self.agent.start()
+        await self.conductor.start()
+        LOG.info("compute: conductor and %d %s host(s) running", len(drivers), driver_name)
+
+    def _take_lock(self) -> bool:
+        path = self.cloud.config.data_dir / "compute.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    async def stop(self) -> None:
+        if self._waiter is not None:
+            self._waiter.cancel()
+        if self.conductor is not None:
+            await self.conductor.stop()
+        if self.agent is not None:
+            await self.agent.stop()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
