@@ -5,9 +5,16 @@ from __future__ import annotations
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
-from stacklet.compute.api import flavor_access, flavor_extra_specs, flavors, servers, versions
+from stacklet.compute.api import (
+    flavor_access,
+    flavor_extra_specs,
+    flavors,
+    images,
+    servers,
+    versions,
+)
 
-HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers]
+HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers, images]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
