@@ -88,10 +88,6 @@ class ComputeAgent:
             with self.db.transaction() as session:
                 servers = {row.id: row for row in session.scalars(
                     sa.select(Instance).filter_by(host=host, deleted=False))}
-                for instance_id in guests.keys() - servers.keys():
-                    LOG.warning("destroying guest %s on %s: its server is deleted",
-                                instance_id, host)
-                    driver.destroy(instance_id)
                 for server in servers.values():
                     if server.task_state is not None:
                         continue   # the sweep finishes the task
@@ -102,6 +98,11 @@ class ComputeAgent:
                         LOG.warning("server %s on %s is no longer running: now SHUTOFF",
                                     server.id, host)
                         server.vm_state = states.STOPPED
+            # Outside the transaction: the driver may write to the database too.
+            for instance_id in guests.keys() - servers.keys():
+                LOG.warning("destroying guest %s on %s: its server is deleted",
+                            instance_id, host)
+                driver.destroy(instance_id)
 
     # -- work ---------------------------------------------------------------------
 
