@@ -5,9 +5,10 @@ from __future__ import annotations
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
-from stacklet.compute.api import flavor_access, flavor_extra_specs, flavors, versions
+from stacklet.compute.api import (flavor_access, flavor_extra_specs, flavors, keypairs,
+                                  versions)
 
-HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access]
+HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, keypairs]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
