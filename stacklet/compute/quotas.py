@@ -13,8 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from stacklet.common.errors import BadRequest, Forbidden
-from stacklet.compute.models import (Instance, KeyPair, QuotaClassLimit, QuotaLimit,
-                                     ServerGroup, ServerGroupMember)
+from stacklet.compute.models import (
+    Instance,
+    KeyPair,
+    QuotaClassLimit,
+    QuotaLimit,
+    ServerGroup,
+    ServerGroupMember,
+)
 from stacklet.config import Config
 
 UNLIMITED = -1

@@ -5,10 +5,19 @@ from __future__ import annotations
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
-from stacklet.compute.api import (flavor_access, flavor_extra_specs, flavors, keypairs,
-                                  versions)
+from stacklet.compute.api import (
+    flavor_access,
+    flavor_extra_specs,
+    flavors,
+    keypairs,
+    limits,
+    quota_classes,
+    quota_sets,
+    versions,
+)
 
-HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, keypairs]
+HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, keypairs, quota_sets,
+                   quota_classes, limits]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
