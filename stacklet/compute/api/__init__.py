@@ -13,11 +13,12 @@ from stacklet.compute.api import (
     limits,
     quota_classes,
     quota_sets,
+    services,
     versions,
 )
 
 HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, keypairs, quota_sets,
-                   quota_classes, limits]
+                   quota_classes, limits, services]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
