@@ -9,6 +9,7 @@ from stacklet.compute.api import (
     flavor_access,
     flavor_extra_specs,
     flavors,
+    hypervisors,
     keypairs,
     limits,
     quota_classes,
@@ -18,7 +19,7 @@ from stacklet.compute.api import (
 )
 
 HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, keypairs, quota_sets,
-                   quota_classes, limits, services]
+                   quota_classes, limits, services, hypervisors]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)

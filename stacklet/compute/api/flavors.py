@@ -7,7 +7,7 @@ from stacklet.common.errors import BadRequest
 from stacklet.common.pagination import paginate
 from stacklet.common.validation import validate
 from stacklet.compute import flavors
-from stacklet.compute.api.links import (
+from stacklet.compute.api.common import (
     collection_links,
     page_request,
     require_version,

@@ -8,7 +8,7 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.pagination import paginate
 from stacklet.common.validation import validate
 from stacklet.compute import keypairs
-from stacklet.compute.api.links import collection_links, page_request
+from stacklet.compute.api.common import collection_links, page_request
 from stacklet.compute.models import KeyPair
 
 routes = RouteTable()

@@ -3,14 +3,13 @@ forcing down and deleting them."""
 
 from __future__ import annotations
 
-import uuid
-
 from starlette.responses import Response
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest
 from stacklet.common.validation import validate
 from stacklet.compute import hostinfo
+from stacklet.compute.api.common import check_uuid
 from stacklet.compute.models import ComputeService
 
 routes = RouteTable()
@@ -82,7 +81,7 @@ def update_service(req: ApiRequest):
 
 def _update_by_uuid(req: ApiRequest) -> dict:
     service_id = req.path["service_id"]
-    _check_uuid(service_id)
+    check_uuid(service_id)
     body = validate(UPDATE_SCHEMA, req.json_body())
     if "status" not in body and "forced_down" not in body:
         raise BadRequest("No updates were requested. Fields 'status' or 'forced_down' "
@@ -124,20 +123,13 @@ def _legacy_action(req: ApiRequest, action: str) -> dict:
         return {"service": view}
 
 
-def _check_uuid(value: str) -> None:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        raise BadRequest(f"Invalid uuid {value}") from None
-
-
 @routes.route("/v2.1/os-services/{service_id}", "DELETE")
 def delete_service(req: ApiRequest):
     req.authorize("os_compute_api:os-services:delete")
     service_id = req.path["service_id"]
     by_uuid = req.version.matches("2.53")
     if by_uuid:
-        _check_uuid(service_id)
+        check_uuid(service_id)
     with req.cloud.db.transaction() as session:
         hostinfo.delete_service(session, hostinfo.get_service(session, service_id,
                                                               by_uuid=by_uuid))

@@ -1,6 +1,9 @@
-"""Nova's links: a resource's self and bookmark links, a collection's next page."""
+"""What the compute handlers share: Nova's links and pages, routes bound to
+microversions, boolean query parameters, uuids in paths."""
 
 from __future__ import annotations
+
+import uuid
 
 from stacklet.common.api import ApiRequest
 from stacklet.common.errors import BadRequest, NotFound
@@ -45,3 +48,11 @@ def query_flag(req: ApiRequest, name: str, default: bool = False) -> bool:
         return False
     raise BadRequest(f"Invalid input for query parameters {name}. Value: {raw}. "
                      f"'{raw}' is not a boolean.")
+
+
+def check_uuid(value: str) -> None:
+    """A path id that must be a uuid (services and hypervisors from 2.53); 400 if not."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise BadRequest(f"Invalid uuid {value}") from None
