@@ -43,6 +43,11 @@ class HostStates:
         return "up" if self.is_up(service) else "down"
 
 
+def last_heartbeat(service: ComputeService) -> datetime.datetime | None:
+    """When the service last reported (what Nova shows as its updated_at)."""
+    return service.last_seen_up or service.updated_at
+
+
 # -- services -------------------------------------------------------------------------
 
 def list_services(session: Session, *, host: str | None = None,

@@ -6,6 +6,7 @@ from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
 from stacklet.compute.api import (
+    availability_zones,
     flavor_access,
     flavor_extra_specs,
     flavors,
@@ -19,7 +20,7 @@ from stacklet.compute.api import (
 )
 
 HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, keypairs, quota_sets,
-                   quota_classes, limits, services, hypervisors]
+                   quota_classes, limits, services, hypervisors, availability_zones]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)

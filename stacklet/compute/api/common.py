@@ -3,6 +3,7 @@ microversions, boolean query parameters, uuids in paths."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from stacklet.common.api import ApiRequest
@@ -56,3 +57,8 @@ def check_uuid(value: str) -> None:
         uuid.UUID(value)
     except ValueError:
         raise BadRequest(f"Invalid uuid {value}") from None
+
+
+def nova_time(moment: datetime.datetime | None) -> str | None:
+    """Nova's timestamps: ISO 8601 with microseconds and no zone."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") if moment else None

@@ -8,7 +8,7 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.pagination import paginate
 from stacklet.common.validation import validate
 from stacklet.compute import keypairs
-from stacklet.compute.api.common import collection_links, page_request
+from stacklet.compute.api.common import collection_links, nova_time, page_request
 from stacklet.compute.models import KeyPair
 
 routes = RouteTable()
@@ -60,7 +60,7 @@ def keypair_view(req: ApiRequest, keypair: KeyPair, *, detail: bool = False) -> 
         view["type"] = keypair.type
     if detail:
         view.update(user_id=keypair.user_id, id=keypair.id,
-                    created_at=keypair.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                    created_at=nova_time(keypair.created_at),
                     deleted=False, deleted_at=None, updated_at=None)
     return view
 

@@ -9,7 +9,7 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest
 from stacklet.common.validation import validate
 from stacklet.compute import hostinfo
-from stacklet.compute.api.common import check_uuid
+from stacklet.compute.api.common import check_uuid, nova_time
 from stacklet.compute.models import ComputeService
 
 routes = RouteTable()
@@ -39,11 +39,6 @@ UPDATE_SCHEMA = {"type": "object",
                  "additionalProperties": False}
 
 
-def _timestamp(service: ComputeService) -> str | None:
-    moment = service.last_seen_up or service.updated_at
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") if moment else None
-
-
 def service_view(req: ApiRequest, service: ComputeService, states: hostinfo.HostStates,
                  zones: dict[str, str]) -> dict:
     view = {
@@ -52,7 +47,7 @@ def service_view(req: ApiRequest, service: ComputeService, states: hostinfo.Host
         "zone": hostinfo.service_zone(service, zones),
         "status": "disabled" if service.disabled else "enabled",
         "state": states.state(service),
-        "updated_at": _timestamp(service),
+        "updated_at": nova_time(hostinfo.last_heartbeat(service)),
         "disabled_reason": service.disabled_reason,
     }
     if req.version.matches("2.11"):
