@@ -16,11 +16,13 @@ from stacklet.compute.api import (
     quota_classes,
     quota_sets,
     services,
+    simple_tenant_usage,
     versions,
 )
 
 HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, keypairs, quota_sets,
-                   quota_classes, limits, services, hypervisors, availability_zones]
+                   quota_classes, limits, services, hypervisors, availability_zones,
+                   simple_tenant_usage]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
