@@ -13,6 +13,7 @@ from stacklet.compute.api import (
     hypervisors,
     keypairs,
     limits,
+    migrations,
     quota_classes,
     quota_sets,
     services,
@@ -22,7 +23,7 @@ from stacklet.compute.api import (
 
 HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, keypairs, quota_sets,
                    quota_classes, limits, services, hypervisors, availability_zones,
-                   simple_tenant_usage]
+                   simple_tenant_usage, migrations]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
