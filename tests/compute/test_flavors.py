@@ -121,6 +121,9 @@ def test_private_flavors_and_access(admin, alice, bob):
     assert added.json() == {"flavor_access": [{"flavor_id": "priv",
                                                "tenant_id": alice.project_id}]}
     assert admin.post("/flavors/priv/action", add).status_code == 409
+    unknown = admin.post("/flavors/priv/action", {"addTenantAccess": {"tenant": "nope"}})
+    assert unknown.status_code == 400
+    assert unknown.json()["badRequest"]["message"] == "Project ID nope is not a valid project."
     assert "private" in names(alice.get("/flavors"))
     assert alice.get("/flavors/priv").status_code == 200
     assert bob.get("/flavors/priv").status_code == 404

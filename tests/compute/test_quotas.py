@@ -53,6 +53,7 @@ def test_update_project_and_user_quotas(admin, alice, bob):
     for bad in ({"floating_ips": 1}, {"instances": -2}, {"instances": "many"},
                 {"unicorns": 1}):
         assert admin.put(url, {"quota_set": bad}, "2.57").status_code == 400, bad
+    assert admin.put("/os-quota-sets/nope", {"quota_set": {"instances": 1}}).status_code == 400
 
     user_url = f"{url}?user_id={alice.user_id}"
     assert admin.put(user_url, {"quota_set": {"instances": 2}}).status_code == 200

@@ -117,14 +117,14 @@ def _minimum(req: ApiRequest, name: str) -> int | None:
 
 
 def _listing(req: ApiRequest, *, detail: bool) -> dict:
-    req.ctx  # a listing needs a token, whatever the policy
+    ctx = req.ctx   # any authenticated caller lists flavors; Nova has no policy for it
     sort_key = req.query.get("sort_key", "flavorid")
     sort_dir = req.query.get("sort_dir", "asc")
     flavors.check_sort(sort_key, sort_dir)
     page = page_request(req)
     with req.cloud.db.session() as session:
         found = flavors.list_flavors(
-            session, req.ctx, is_public=_is_public_filter(req),
+            session, ctx, is_public=_is_public_filter(req),
             min_ram=_minimum(req, "minRam"), min_disk=_minimum(req, "minDisk"),
             sort_key=sort_key, sort_dir=sort_dir)
         shown, more = paginate(found, page, key=lambda flavor: flavor.id)
@@ -159,11 +159,8 @@ def create_flavor(req: ApiRequest):
     body = validate(CREATE_SCHEMA, req.json_body())["flavor"]
     if "description" in body:
         require_version(req, "2.55")
-    name = body["name"].strip()
-    if not name:
-        raise BadRequest("Invalid input for field 'name': it is empty.")
     values = {
-        "id": body.get("id"), "name": name, "memory_mb": int(body["ram"]),
+        "id": body.get("id"), "name": body["name"], "memory_mb": int(body["ram"]),
         "vcpus": int(body["vcpus"]), "root_gb": int(body["disk"]),
         "swap": int(body.get("swap") or 0),
         "ephemeral_gb": int(body.get("OS-FLV-EXT-DATA:ephemeral") or 0),

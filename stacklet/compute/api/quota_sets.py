@@ -7,6 +7,7 @@ from starlette.responses import Response
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.compute import quotas
+from stacklet.compute.projects import verify_project_id
 
 routes = RouteTable()
 
@@ -77,6 +78,7 @@ def update_quota_set(req: ApiRequest):
     force = str(body.pop("force", False)).lower() == "true"
     changes = {name: int(value) for name, value in body.items()}
     with req.cloud.db.transaction() as session:
+        verify_project_id(session, project_id)
         quotas.update_limits(session, req.cloud.config, project_id, user_id, changes, force)
         limits = quotas.get_limits(session, req.cloud.config, project_id, user_id)
     return {"quota_set": _shown(req, limits)}
