@@ -160,3 +160,9 @@ def test_extra_specs(admin, alice):
     assert admin.delete(url + "/n").status_code == 404
     assert alice.get(url + "/n").status_code == 404
     assert admin.get("/flavors/nope/os-extra_specs").status_code == 404
+
+
+def test_strict_query_from_275(admin):
+    assert admin.get("/flavors?color=red").status_code == 200
+    refused = admin.get("/flavors/detail?color=red", "2.75")
+    assert refused.status_code == 400 and "'color' was unexpected" in refused.text

@@ -56,6 +56,7 @@ def test_uuids_servers_and_slim_view(api, admin, alice):
     shown = hypervisors(admin, f"/{node_id}?with_servers=1", "2.53")["hypervisor"]
     assert shown["servers"][0]["uuid"] == server and len(shown["service"]["id"]) == 36
     assert admin.get("/os-hypervisors/1", "2.53").status_code == 400
+    assert admin.get("/os-hypervisors?color=red", "2.53").status_code == 400
 
     slim = hypervisors(admin, f"/{node_id}", "2.88")["hypervisor"]
     assert "vcpus" not in slim and "cpu_info" not in slim and "memory_mb" not in slim

@@ -73,6 +73,8 @@ def test_filters(admin, alice, migrations):
     assert ids("?changes-before=2030-01-01T00:30:00Z") == {first}
     assert ids(f"?project_id={alice.project_id}") == {first}
     assert admin.get("/os-migrations?changes-since=soon", "2.59").status_code == 400
+    assert admin.get("/os-migrations?user_id=u", "2.79").status_code == 400
+    assert admin.get("/os-migrations?color=red").status_code == 200
     assert admin.get("/os-migrations?changes-since=2030-01-02T00:00:00Z"
                      "&changes-before=2030-01-01T00:00:00Z", "2.66").status_code == 400
 

@@ -62,3 +62,13 @@ def check_uuid(value: str) -> None:
 def nova_time(moment: datetime.datetime | None) -> str | None:
     """Nova's timestamps: ISO 8601 with microseconds and no zone."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") if moment else None
+
+
+def reject_unknown_query(req: ApiRequest, allowed: set[str]) -> None:
+    """From the microversion where Nova validates a listing's query strictly, an
+    unknown parameter is a 400 rather than silently ignored."""
+    unknown = sorted(set(req.query) - allowed)
+    if unknown:
+        raise BadRequest("Invalid input for query parameters: Additional properties are "
+                         f"not allowed ({', '.join(repr(name) for name in unknown)} "
+                         f"{'were' if len(unknown) > 1 else 'was'} unexpected)")

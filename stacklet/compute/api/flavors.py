@@ -10,6 +10,7 @@ from stacklet.compute import flavors
 from stacklet.compute.api.common import (
     collection_links,
     page_request,
+    reject_unknown_query,
     require_version,
     resource_links,
 )
@@ -118,6 +119,9 @@ def _minimum(req: ApiRequest, name: str) -> int | None:
 
 def _listing(req: ApiRequest, *, detail: bool) -> dict:
     ctx = req.ctx   # any authenticated caller lists flavors; Nova has no policy for it
+    if req.version.matches("2.75"):
+        reject_unknown_query(req, {"is_public", "minRam", "minDisk", "sort_key", "sort_dir",
+                                   "limit", "marker"})
     sort_key = req.query.get("sort_key", "flavorid")
     sort_dir = req.query.get("sort_dir", "asc")
     flavors.check_sort(sort_key, sort_dir)

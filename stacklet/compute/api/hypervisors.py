@@ -15,6 +15,7 @@ from stacklet.compute.api.common import (
     collection_links,
     page_request,
     query_flag,
+    reject_unknown_query,
     require_version,
 )
 from stacklet.compute.models import ComputeNode, ComputeService, Instance
@@ -145,6 +146,9 @@ def _with_servers(req: ApiRequest) -> bool:
 
 def _list(req: ApiRequest, rule: str, *, detail: bool) -> dict:
     req.authorize(rule)
+    if req.version.matches(UUID_IDS):
+        reject_unknown_query(req, {"limit", "marker", "hypervisor_hostname_pattern",
+                                   "with_servers"})
     with req.cloud.db.session() as session:
         nodes, links = _nodes_for_listing(req, session)
         listing = _Listing(req, session, nodes, _with_servers(req))
@@ -185,6 +189,8 @@ def _get(req: ApiRequest, session) -> ComputeNode:
 @routes.route("/v2.1/os-hypervisors/{hypervisor_id}", "GET")
 def show_hypervisor(req: ApiRequest):
     req.authorize("os_compute_api:os-hypervisors:show")
+    if req.version.matches(UUID_IDS):
+        reject_unknown_query(req, {"with_servers"})
     with req.cloud.db.session() as session:
         node = _get(req, session)
         listing = _Listing(req, session, [node], _with_servers(req))

@@ -7,15 +7,31 @@ from stacklet.common.errors import BadRequest
 from stacklet.common.pagination import paginate
 from stacklet.common.timeutils import parse_isotime
 from stacklet.compute import migration_records
-from stacklet.compute.api.common import collection_links, nova_time, page_request, resource_links
+from stacklet.compute.api.common import (
+    collection_links,
+    nova_time,
+    page_request,
+    reject_unknown_query,
+    resource_links,
+)
 from stacklet.compute.migration_records import MigrationFilter
 from stacklet.compute.models import Migration
 
 routes = RouteTable()
 
 
+_FILTERS = {"host", "status", "instance_uuid", "source_compute", "migration_type"}
+
+
 def _filter(req: ApiRequest) -> MigrationFilter:
     query, version = req.query, req.version
+    if version.matches("2.59"):
+        allowed = _FILTERS | {"changes-since", "limit", "marker"}
+        if version.matches("2.66"):
+            allowed.add("changes-before")
+        if version.matches("2.80"):
+            allowed |= {"user_id", "project_id"}
+        reject_unknown_query(req, allowed)
     wanted = MigrationFilter(host=query.get("host"), status=query.get("status"),
                              instance_uuid=query.get("instance_uuid"),
                              source_compute=query.get("source_compute"))
