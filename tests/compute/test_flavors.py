@@ -43,8 +43,13 @@ def test_bootstrap_respects_deleted_flavors(api, admin, stacklet_config):
 def test_create_show_and_microversion_views(admin, alice):
     flavor = create(admin, id="small-1", swap=0, rxtx_factor=2.0)
     assert flavor["id"] == "small-1" and flavor["rxtx_factor"] == 2.0
-    generated = create(admin, name="generated")
+    generated = create(admin, name="generated", id=None)
     assert len(generated["id"]) == 36
+    # Clients send numbers and boolean strings; Nova takes them.
+    numbered = create(admin, name="numbered", id=1234, ram="256",
+                      **{"os-flavor-access:is_public": "False"})
+    assert numbered["id"] == "1234" and numbered["ram"] == 256
+    assert numbered["os-flavor-access:is_public"] is False
     assert alice.get("/flavors/small-1").json()["flavor"]["swap"] == ""
     latest = alice.get("/flavors/small-1", "2.75").json()["flavor"]
     assert latest["swap"] == 0 and latest["description"] is None
@@ -68,7 +73,8 @@ def test_create_conflicts_and_bad_input(admin, alice):
     assert admin.post("/flavors", {"flavor": {**FLAVOR, "name": "n2", "id": "dup"}}
                       ).status_code == 409
     for bad in ({"ram": 0}, {"vcpus": "many"}, {"name": " padded"}, {"disk": -1},
-                {"id": "bad/id"}, {"rxtx_factor": 0}, {"color": "red"}):
+                {"id": "bad/id"}, {"rxtx_factor": 0}, {"color": "red"},
+                {"os-flavor-access:is_public": "perhaps"}):
         response = admin.post("/flavors", {"flavor": {**FLAVOR, "name": "bad", **bad}})
         assert response.status_code == 400, (bad, response.text)
         assert "badRequest" in response.json()

@@ -77,7 +77,7 @@ def test_update_by_uuid(api, admin):
     view = updated.json()["service"]
     assert (view["id"], view["status"], view["disabled_reason"]) == (service_id, "disabled",
                                                                      "maint")
-    forced = admin.put(url, {"forced_down": True}, "2.53").json()["service"]
+    forced = admin.put(url, {"forced_down": "yes"}, "2.53").json()["service"]
     assert forced["forced_down"] is True and forced["state"] == "down"
     enabled = admin.put(url, {"status": "enabled"}, "2.53").json()["service"]
     assert enabled["status"] == "enabled" and enabled["disabled_reason"] is None

@@ -37,15 +37,30 @@ def require_version(req: ApiRequest, minimum: str, maximum: str | None = None) -
         raise NotFound("The resource could not be found.")
 
 
+_TRUE = ("1", "t", "true", "on", "y", "yes")
+_FALSE = ("0", "f", "false", "off", "n", "no")
+
+# Nova's boolean in request bodies: a JSON boolean or one of its spellings.
+BOOLEAN = {"type": ["boolean", "string"],
+           "enum": [True, False, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes",
+                    "yes", "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No",
+                    "no"]}
+
+
+def as_bool(value: bool | str) -> bool:
+    """A value BOOLEAN validated, as a bool."""
+    return value if isinstance(value, bool) else value.lower() in _TRUE
+
+
 def query_flag(req: ApiRequest, name: str, default: bool = False) -> bool:
     """A boolean query parameter in oslo's spellings; 400 for anything else."""
     raw = req.query.get(name)
     if raw is None:
         return default
     lowered = raw.strip().lower()
-    if lowered in ("1", "t", "true", "on", "y", "yes"):
+    if lowered in _TRUE:
         return True
-    if lowered in ("0", "f", "false", "off", "n", "no"):
+    if lowered in _FALSE:
         return False
     raise BadRequest(f"Invalid input for query parameters {name}. Value: {raw}. "
                      f"'{raw}' is not a boolean.")

@@ -8,8 +8,11 @@ from stacklet.common.pagination import paginate
 from stacklet.common.validation import validate
 from stacklet.compute import flavors
 from stacklet.compute.api.common import (
+    BOOLEAN,
+    as_bool,
     collection_links,
     page_request,
+    query_flag,
     reject_unknown_query,
     require_version,
     resource_links,
@@ -37,13 +40,13 @@ CREATE_SCHEMA = {
         "type": "object",
         "properties": {
             "name": _NAME,
-            "id": {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
+            "id": {"type": ["string", "number", "null"], "minLength": 1, "maxLength": 255,
                    "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"},
             "ram": _count(1), "vcpus": _count(1), "disk": _count(0), "swap": _count(0),
             "OS-FLV-EXT-DATA:ephemeral": _count(0),
             "rxtx_factor": {"type": ["number", "string"], "pattern": r"^[0-9.]+$",
                             "exclusiveMinimum": 0, "maximum": 3.40282e38},
-            "os-flavor-access:is_public": {"type": "boolean"},
+            "os-flavor-access:is_public": BOOLEAN,
             "description": {"type": ["string", "null"], "maxLength": 65535},
         },
         "required": ["name", "ram", "vcpus", "disk"],
@@ -94,14 +97,12 @@ def _is_public_filter(req: ApiRequest) -> bool | None:
     raw = req.query.get("is_public")
     if raw is None or not req.ctx.is_admin:
         return True
-    lowered = raw.strip().lower()
-    if lowered in ("none", "all"):
+    if raw.strip().lower() in ("none", "all"):
         return None
-    if lowered in ("1", "t", "true", "on", "y", "yes"):
-        return True
-    if lowered in ("0", "f", "false", "off", "n", "no"):
-        return False
-    raise BadRequest(f"Invalid is_public filter [{raw}]")
+    try:
+        return query_flag(req, "is_public")
+    except BadRequest:
+        raise BadRequest(f"Invalid is_public filter [{raw}]") from None
 
 
 def _minimum(req: ApiRequest, name: str) -> int | None:
@@ -164,12 +165,13 @@ def create_flavor(req: ApiRequest):
     if "description" in body:
         require_version(req, "2.55")
     values = {
-        "id": body.get("id"), "name": body["name"], "memory_mb": int(body["ram"]),
+        "id": None if body.get("id") is None else str(body["id"]),
+        "name": body["name"], "memory_mb": int(body["ram"]),
         "vcpus": int(body["vcpus"]), "root_gb": int(body["disk"]),
         "swap": int(body.get("swap") or 0),
         "ephemeral_gb": int(body.get("OS-FLV-EXT-DATA:ephemeral") or 0),
         "rxtx_factor": float(body.get("rxtx_factor", 1.0)),
-        "is_public": body.get("os-flavor-access:is_public", True),
+        "is_public": as_bool(body.get("os-flavor-access:is_public", True)),
         "description": body.get("description"),
     }
     with req.cloud.db.transaction() as session:

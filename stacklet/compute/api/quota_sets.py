@@ -7,6 +7,7 @@ from starlette.responses import Response
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.compute import quotas
+from stacklet.compute.api.common import BOOLEAN, as_bool
 from stacklet.compute.projects import verify_project_id
 
 routes = RouteTable()
@@ -19,8 +20,7 @@ def limits_schema(key: str, resources: list[str], *, force: bool) -> dict:
     """A quota (class) set update: limits of the resources shown at this version."""
     properties = {name: _LIMIT for name in resources}
     if force:
-        properties["force"] = {"type": ["boolean", "string"],
-                               "enum": [True, False, "true", "false", "True", "False"]}
+        properties["force"] = BOOLEAN
     return {"type": "object",
             "properties": {key: {"type": "object", "properties": properties,
                                  "additionalProperties": False}},
@@ -75,7 +75,7 @@ def update_quota_set(req: ApiRequest):
     user_id = _user(req)
     schema = limits_schema("quota_set", quotas.visible_resources(req.version), force=True)
     body = dict(validate(schema, req.json_body())["quota_set"])
-    force = str(body.pop("force", False)).lower() == "true"
+    force = as_bool(body.pop("force", False))
     changes = {name: int(value) for name, value in body.items()}
     with req.cloud.db.transaction() as session:
         verify_project_id(session, project_id)

@@ -9,7 +9,7 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest
 from stacklet.common.validation import validate
 from stacklet.compute import hostinfo
-from stacklet.compute.api.common import check_uuid, nova_time
+from stacklet.compute.api.common import BOOLEAN, as_bool, check_uuid, nova_time
 from stacklet.compute.models import ComputeService
 
 routes = RouteTable()
@@ -28,14 +28,14 @@ _ACTION_SCHEMAS = {
                            "required": ["host", "binary", "disabled_reason"],
                            "additionalProperties": False},
     "force-down": {"type": "object",
-                   "properties": {**_HOST_BINARY, "forced_down": {"type": "boolean"}},
+                   "properties": {**_HOST_BINARY, "forced_down": BOOLEAN},
                    "required": ["host", "binary", "forced_down"],
                    "additionalProperties": False},
 }
 UPDATE_SCHEMA = {"type": "object",
                  "properties": {"status": {"type": "string", "enum": ["enabled", "disabled"]},
                                 "disabled_reason": _REASON,
-                                "forced_down": {"type": "boolean"}},
+                                "forced_down": BOOLEAN},
                  "additionalProperties": False}
 
 
@@ -91,7 +91,8 @@ def _update_by_uuid(req: ApiRequest) -> dict:
         hostinfo.check_updatable(service)
         disabled = None if "status" not in body else body["status"] == "disabled"
         hostinfo.set_status(service, disabled=disabled, reason=body.get("disabled_reason"),
-                            forced_down=body.get("forced_down"))
+                            forced_down=None if "forced_down" not in body
+                            else as_bool(body["forced_down"]))
         session.flush()
         return {"service": service_view(req, service, states, hostinfo.zones_by_host(session))}
 
@@ -106,7 +107,7 @@ def _legacy_action(req: ApiRequest, action: str) -> dict:
         service = hostinfo.find_by_host_binary(session, body["host"], body["binary"])
         hostinfo.check_updatable(service)
         if action == "force-down":
-            hostinfo.set_status(service, forced_down=body["forced_down"])
+            hostinfo.set_status(service, forced_down=as_bool(body["forced_down"]))
             return {"service": {"host": service.host, "binary": service.binary,
                                 "forced_down": service.forced_down}}
         hostinfo.set_status(service, disabled=action != "enable",
