@@ -48,7 +48,7 @@ class _Listing:
                 "state": self.states.state(service),
                 "status": "disabled" if service is None or service.disabled else "enabled"}
         if detail:
-            view.update(_detail(req, node, service, by_uuid))
+            view.update(_detail(req, node, service, by_uuid, self.states.is_up(service)))
         if self.servers is not None:
             servers = self.servers[node.host]
             # Nova leaves the key out when a host has no servers, until 2.75.
@@ -62,7 +62,7 @@ def _server(instance: Instance) -> dict:
 
 
 def _detail(req: ApiRequest, node: ComputeNode, service: ComputeService | None,
-            by_uuid: bool) -> dict:
+            by_uuid: bool, is_up: bool) -> dict:
     detail = {
         "hypervisor_type": node.hypervisor_type,
         "hypervisor_version": node.hypervisor_version,
@@ -72,7 +72,7 @@ def _detail(req: ApiRequest, node: ComputeNode, service: ComputeService | None,
                     "disabled_reason": service.disabled_reason if service else None},
     }
     if req.version.matches(SLIM_VIEW):
-        detail["uptime"] = _local_uptime(req, node, service)
+        detail["uptime"] = _local_uptime(req, node, is_up)
         return detail
     cpu_info = {"arch": node.cpu_arch, "model": "", "vendor": "", "features": [],
                 "topology": {"sockets": 1, "cores": node.vcpus, "threads": 1}}
@@ -95,11 +95,10 @@ def _capacity(node: ComputeNode) -> dict:
             "running_vms": node.running_vms, "disk_available_least": free_disk}
 
 
-def _local_uptime(req: ApiRequest, node: ComputeNode,
-                  service: ComputeService | None) -> str | None:
+def _local_uptime(req: ApiRequest, node: ComputeNode, is_up: bool) -> str | None:
     """The host's uptime as `uptime` prints it.  Only the host the API runs on can
     be asked; for the others (and hosts that are down) there is none."""
-    if node.host != req.cloud.host or not hostinfo.HostStates(req.cloud.config).is_up(service):
+    if node.host != req.cloud.host or not is_up:
         return None
     try:
         with open("/proc/uptime") as proc:
@@ -204,10 +203,10 @@ def hypervisor_uptime(req: ApiRequest):
     with req.cloud.db.session() as session:
         node = _get(req, session)
         listing = _Listing(req, session, [node])
-        service = listing.services.get(node.host)
-        if not listing.states.is_up(service):
+        is_up = listing.states.is_up(listing.services.get(node.host))
+        if not is_up:
             raise BadRequest(f"Compute service {node.host} is unavailable at this time.")
-        uptime = _local_uptime(req, node, service)
+        uptime = _local_uptime(req, node, is_up)
         if uptime is None:
             raise NotImplementedYet("Virt driver does not implement uptime function.")
         return {"hypervisor": {**listing.view(node, detail=False), "uptime": uptime}}
