@@ -72,5 +72,7 @@ def test_empty_and_bad_periods(admin, alice, servers):
                       "?start=2020-01-01T00:00:00&end=2020-01-02T00:00:00")
     assert empty.json() == {"tenant_usage": {}}
     assert admin.get("/os-simple-tenant-usage?start=yesterday").status_code == 400
+    # An empty project id is no project, not the listing.
+    assert admin.get(f"/os-simple-tenant-usage/?{PERIOD}").status_code == 404
     assert admin.get("/os-simple-tenant-usage?start=2030-01-02T00:00:00"
                      "&end=2030-01-01T00:00:00").status_code == 400

@@ -44,9 +44,11 @@ def error_body(exc: APIError) -> dict:
 
 
 def create_api(cloud) -> ServiceAPI:
+    # Nova answers 404 to a path with an empty id (/os-simple-tenant-usage/),
+    # where Starlette would redirect to the collection.
     api = ServiceAPI("compute", "/compute", cloud, service_type="compute",
                      error_body=error_body, authenticator=cloud.tokens,
-                     microversions=MICROVERSIONS)
+                     microversions=MICROVERSIONS, redirect_slashes=False)
     for module in HANDLER_MODULES:
         api.include(module.routes)
     return api
