@@ -14,7 +14,7 @@ import logging
 
 import sqlalchemy as sa
 
-from stacklet.compute import hosts, states
+from stacklet.compute import hostinfo, states
 from stacklet.compute.driver import ComputeDriver
 from stacklet.compute.models import Instance
 from stacklet.compute.tasks import TASKS, TaskRun, run_task
@@ -70,14 +70,14 @@ class ComputeAgent:
             "cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")}
         with self.db.transaction() as session:
             for host, driver in self.drivers.items():
-                hosts.register_service(session, host, BINARY)
-                hosts.register_node(
+                hostinfo.register_service(session, host, BINARY)
+                hostinfo.register_node(
                     session, host, driver.host_resources(), ratios=ratios,
                     availability_zone=config.get("compute", "default_availability_zone"))
 
     def heartbeat(self) -> None:
         with self.db.transaction() as session:
-            hosts.record_heartbeats(session, list(self.drivers), BINARY)
+            hostinfo.record_heartbeats(session, list(self.drivers), BINARY)
 
     def readopt_guests(self) -> None:
         """Match what runs on each host with the database, which is the truth:

@@ -15,7 +15,7 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from stacklet.compute import hosts, scheduler, states
+from stacklet.compute import hostinfo, scheduler, states
 from stacklet.compute.agent import topic
 from stacklet.compute.models import Instance, InstanceFault, ServerGroup, ServerGroupMember
 from stacklet.db import utcnow
@@ -52,7 +52,7 @@ class Conductor:
     def heartbeat(self) -> None:
         with self.cloud.db.transaction() as session:
             for binary in ("nova-conductor", "nova-scheduler"):
-                hosts.register_service(session, self.cloud.host, binary)
+                hostinfo.register_service(session, self.cloud.host, binary)
 
     async def schedule(self) -> None:
         """Place every server waiting for a host; requests made meanwhile coalesce."""

@@ -21,7 +21,7 @@ from sqlalchemy import orm
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from stacklet.common.timeutils import parse_isotime
-from stacklet.compute import flavors, hosts, keypairs, quotas, scheduler, states
+from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, states
 from stacklet.compute.driver import GuestSpec
 from stacklet.compute.models import (
     ComputeService,
@@ -305,7 +305,7 @@ def request_delete(session: orm.Session, cloud, ctx: RequestContext, server: Ins
 def _host_is_up(session: orm.Session, cloud, host: str) -> bool:
     service = session.scalar(sa.select(ComputeService).filter_by(host=host,
                                                                  binary="nova-compute"))
-    return service is not None and hosts.service_is_up(
+    return service is not None and hostinfo.service_is_up(
         service, utcnow(), cloud.config.get("compute", "service_down_time"))
 
 

@@ -7,15 +7,10 @@ import hashlib
 from stacklet.common.api import ApiRequest
 from stacklet.common.timeutils import isotime
 from stacklet.compute import states
+from stacklet.compute.api.common import resource_links as links
 from stacklet.compute.models import Instance, InstanceFault
 
 _EXTENDED = "os_compute_api:os-extended-server-attributes"
-
-
-def links(req: ApiRequest, collection: str, item_id: str) -> list[dict]:
-    """Nova's self and bookmark links of a resource."""
-    return [{"rel": "self", "href": req.url(f"/v2.1/{collection}/{item_id}")},
-            {"rel": "bookmark", "href": req.url(f"/{collection}/{item_id}")}]
 
 
 def host_id(server: Instance) -> str:
