@@ -5,9 +5,24 @@ from __future__ import annotations
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
-from stacklet.compute.api import flavor_access, flavor_extra_specs, flavors, servers, versions
+from stacklet.compute.api import (
+    flavor_access,
+    flavor_extra_specs,
+    flavors,
+    instance_actions,
+    interfaces,
+    ips,
+    server_groups,
+    server_metadata,
+    server_tags,
+    servers,
+    versions,
+    volume_attachments,
+)
 
-HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers]
+HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers,
+                   server_metadata, server_tags, ips, instance_actions, server_groups,
+                   interfaces, volume_attachments]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
