@@ -1,10 +1,7 @@
 """Server groups: servers the scheduler places together (affinity) or apart
 (anti-affinity), hard or soft (2.15), at most ``max_server_per_host`` members
-of an anti-affinity group on one host (2.64).
-
-The conductor places one server at a time, so a group's policy is decided
-with every earlier member's host known; Nova re-checks the policy on the
-compute host because its schedulers race, which ours cannot.
+of an anti-affinity group on one host (2.64).  The conductor and scheduler
+apply the policies; see the conductor on why no host re-checks them.
 """
 
 from __future__ import annotations

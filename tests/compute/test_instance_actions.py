@@ -6,7 +6,13 @@ from __future__ import annotations
 import datetime
 
 from stacklet.compute.models import InstanceAction
-from tests.compute.helpers import active_image, boot, boot_active, wait_for_status
+from tests.compute.helpers import (
+    TINY_FLAVOR,
+    active_image,
+    boot,
+    boot_active,
+    wait_for_status,
+)
 
 
 def _actions(compute, server_id: str, query: str = "", microversion: str = "2.1"):
@@ -24,28 +30,33 @@ def _show(compute, server_id: str, request_id: str, microversion: str) -> dict:
 
 
 def test_actions_and_their_events(api, alice, admin):
-    server = boot_active(alice, active_image(api, alice.token))
+    response = alice.post("/servers", {"server": {
+        "name": "vm", "imageRef": active_image(api, alice.token), "flavorRef": TINY_FLAVOR}})
+    assert response.status_code == 202, response.text
+    server = wait_for_status(alice, response.json()["server"]["id"], "ACTIVE")
     (create,) = _actions(alice, server["id"])["instanceActions"]
     assert create["action"] == "create" and create["instance_uuid"] == server["id"]
+    assert create["request_id"] == response.headers["x-compute-request-id"]
     assert create["project_id"] == alice.project_id and create["message"] is None
     assert "updated_at" not in create
 
     # Before 2.51 only those the events policy allows (admins) see events.
     assert "events" not in _show(alice, server["id"], create["request_id"], "2.50")
-    (event,) = _show(alice, server["id"], create["request_id"], "2.51")["events"]
-    assert event["event"] == "compute__do_build_and_run_instance"
-    assert event["result"] == "Success" and event["finish_time"]
-    assert "traceback" not in event and "hostId" not in event
+    events = _show(alice, server["id"], create["request_id"], "2.51")["events"]
+    assert [event["event"] for event in events] == [
+        "conductor_schedule_and_build_instances", "compute__do_build_and_run_instance"]
+    assert all(event["result"] == "Success" and event["finish_time"] for event in events)
+    assert not any("traceback" in event or "hostId" in event for event in events)
 
     member_view = _show(alice, server["id"], create["request_id"], "2.84")
-    (event,) = member_view["events"]
-    assert event["hostId"] == server["hostId"]
-    assert "host" not in event and "details" not in event
+    build = member_view["events"][1]
+    assert build["hostId"] == server["hostId"]
+    assert "host" not in build and "details" not in build
     assert member_view["updated_at"]
 
-    (event,) = _show(admin, server["id"], create["request_id"], "2.84")["events"]
-    assert event["host"] == api.cloud.host and event["traceback"] is None
-    assert "details" in event
+    build = _show(admin, server["id"], create["request_id"], "2.84")["events"][1]
+    assert build["host"] == api.cloud.host and build["traceback"] is None
+    assert "details" in build
 
     missing = alice.get(f"/servers/{server['id']}/os-instance-actions/req-nothing")
     assert missing.status_code == 404

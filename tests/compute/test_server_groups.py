@@ -139,6 +139,12 @@ def test_anti_affinity_spreads_members_and_refuses_a_fourth(api, alice, admin):
     assert _host(admin, fourth) is None
     failed = alice.get(f"/servers/{fourth}").json()["server"]
     assert failed["status"] == "ERROR" and failed["fault"]["message"] == NO_VALID_HOST
+    # Its create action ends in error at the conductor.
+    (action,) = admin.get(f"/servers/{fourth}/os-instance-actions").json()["instanceActions"]
+    assert action["message"] == "Error"
+    (event,) = admin.get(f"/servers/{fourth}/os-instance-actions/{action['request_id']}",
+                         microversion="2.84").json()["instanceAction"]["events"]
+    assert event["result"] == "Error" and event["details"] == NO_VALID_HOST
 
     shown = alice.get(f"{GROUPS}/{group['id']}").json()["server_group"]
     assert sorted(shown["members"]) == sorted(members + [fourth])
