@@ -80,3 +80,4 @@ def test_volume_attachments(alice, bob, server):
     assert alice.post(path, {"volumeAttachment": {"volumeId": volume_id, "tag": "t"}},
                       microversion="2.48").status_code == 400
     assert bob.get(path).status_code == 404
+

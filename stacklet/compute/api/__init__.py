@@ -6,6 +6,7 @@ from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
 from stacklet.compute.api import (
+    extensions,
     flavor_access,
     flavor_extra_specs,
     flavors,
@@ -22,7 +23,7 @@ from stacklet.compute.api import (
 
 HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers,
                    server_metadata, server_tags, ips, instance_actions, server_groups,
-                   interfaces, volume_attachments]
+                   interfaces, volume_attachments, extensions]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
