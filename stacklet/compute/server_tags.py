@@ -15,7 +15,7 @@ from stacklet.db import utcnow
 # Nova changes tags only on servers in these vm_states (a building server's tags
 # come with its create request, 2.52).
 CHANGEABLE = (states.ACTIVE, states.PAUSED, states.SUSPENDED, states.STOPPED)
-_VALID_TAG = re.compile(r"^[^,/]{1,60}$")
+_VALID_TAG = re.compile(r"[^,/]{1,60}")
 
 
 def names(server: Instance) -> list[str]:
@@ -30,7 +30,7 @@ def check_exists(server: Instance, tag: str) -> None:
 def add(server: Instance, tag: str) -> bool:
     """Tag the server; False when it already had the tag."""
     servers.check_instance_state(server, "update tag", CHANGEABLE, idle=False)
-    if not _VALID_TAG.match(tag):
+    if not _VALID_TAG.fullmatch(tag):
         raise BadRequest(f"Tag '{tag}' is invalid. It must be a non empty string of at most "
                          "60 characters without characters '/' and ','.")
     if len(server.tags) >= MAX_TAGS:
