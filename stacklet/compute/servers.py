@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 import secrets
 import uuid
@@ -147,7 +148,8 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
             availability_zone=zone, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=states.NOSTATE, config_drive=bool(body.get("config_drive")),
             disk_config=body.get("OS-DCF:diskConfig", "MANUAL"),
-            access_ip_v4=body.get("accessIPv4"), access_ip_v6=body.get("accessIPv6"),
+            access_ip_v4=normalized_ip(body.get("accessIPv4")),
+            access_ip_v6=normalized_ip(body.get("accessIPv6")),
             launch_index=index, reservation_id=reservation_id,
             admin_password=body.get("adminPass"),
             system_metadata={
@@ -270,6 +272,11 @@ def _zone_and_host(session: orm.Session, ctx: RequestContext,
     return zone, host or None
 
 
+def normalized_ip(text: str | None) -> str | None:
+    """An address in its canonical form, as Nova stores it ('::babe:dc0c:1602')."""
+    return str(ipaddress.ip_address(text)) if text else None
+
+
 def sanitize_hostname(name: str) -> str:
     """Nova's hostname from a display name: lower case letters, digits and
     hyphens, at most 63 characters."""
@@ -289,7 +296,7 @@ def update_server(server: Instance, body: dict) -> None:
         server.hostname = body["hostname"]
     for field, column in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
         if field in body:
-            setattr(server, column, body[field] or None)
+            setattr(server, column, normalized_ip(body[field]))
     if "OS-DCF:diskConfig" in body:
         server.disk_config = body["OS-DCF:diskConfig"]
     server.updated_at = utcnow()

@@ -10,6 +10,7 @@ from stacklet.compute.api import (
     flavor_access,
     flavor_extra_specs,
     flavors,
+    images,
     instance_actions,
     interfaces,
     ips,
@@ -21,7 +22,7 @@ from stacklet.compute.api import (
     volume_attachments,
 )
 
-HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers,
+HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers, images,
                    server_metadata, server_tags, ips, instance_actions, server_groups,
                    interfaces, volume_attachments, extensions]
 
