@@ -68,6 +68,20 @@ def check_not_locked(ctx: RequestContext, server: Instance) -> None:
         raise Conflict(f"Instance {server.id} is locked")
 
 
+def check_instance_state(server: Instance, action: str, vm_states: tuple[str, ...], *,
+                         idle: bool = True) -> None:
+    """Nova's 409 for an action the server's vm_state does not allow, or (``idle``)
+    while another task runs on it."""
+    if server.vm_state not in vm_states:
+        attribute, state = "vm_state", server.vm_state
+    elif idle and server.task_state is not None:
+        attribute, state = "task_state", server.task_state
+    else:
+        return
+    raise Conflict(f"Cannot '{action}' instance {server.id} while it is in "
+                   f"{attribute} {state}")
+
+
 def record_action(session: orm.Session, ctx: RequestContext, server: Instance, action: str,
                   request_id: str) -> InstanceAction:
     row = InstanceAction(instance_id=server.id, action=action, request_id=request_id,
@@ -155,7 +169,9 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
         session.flush()
         if group is not None:
             session.add(ServerGroupMember(group_id=group.id, instance_id=server.id))
-        record_action(session, ctx, server, "create", request_id)
+        # The agent that builds the server records its event on this action.
+        server.pending = {"action_id": record_action(session, ctx, server, "create",
+                                                     request_id).id}
         servers.append(server)
     return servers
 

@@ -15,9 +15,13 @@ _EXTENDED = "os_compute_api:os-extended-server-attributes"
 
 def host_id(server: Instance) -> str:
     """An opaque id of the host, the same for one project's servers on one host."""
-    if not server.host:
+    return hashed_host(server.project_id, server.host)
+
+
+def hashed_host(project_id: str, host: str | None) -> str:
+    if not host:
         return ""
-    return hashlib.sha224((server.project_id + server.host).encode()).hexdigest()
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
 
 
 def summary(req: ApiRequest, server: Instance) -> dict:
