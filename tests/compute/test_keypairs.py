@@ -73,6 +73,11 @@ def test_x509_certificates(alice):
                      expect=201).json()["keypair"]
     expected = ":".join(f"{b:02x}" for b in cert.fingerprint(hashes.SHA1()))
     assert created["fingerprint"] == expected and created["type"] == "x509"
+    generated = create(alice, "2.2", name="gen-cert", type="x509", expect=201).json()["keypair"]
+    assert generated["private_key"].startswith("-----BEGIN PRIVATE KEY-----")
+    loaded = x509.load_pem_x509_certificate(generated["public_key"].encode())
+    assert generated["fingerprint"] == ":".join(
+        f"{b:02x}" for b in loaded.fingerprint(hashes.SHA1()))
     # Before 2.2 there is no type to ask for.
     create(alice, name="cert2", type="x509", public_key=pem, expect=400)
     create(alice, "2.2", name="bad", type="x509", public_key="not a cert", expect=400)
