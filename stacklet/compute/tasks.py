@@ -16,6 +16,7 @@ import traceback
 from typing import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from stacklet.compute.driver import ComputeDriver, DriverError, NotSupported
 from stacklet.compute.models import Instance, InstanceAction, InstanceActionEvent, InstanceFault
@@ -60,9 +61,11 @@ class TaskRun:
     def instance_id(self) -> str:
         return self.instance.id
 
-    def finish(self, **fields) -> bool:
+    def finish(self, also: Callable[[Session], None] | None = None, **fields) -> bool:
         """Write the server's new state and clear its task; False when another task
-        (a delete) replaced this one meanwhile, in which case nothing is written."""
+        (a delete) replaced this one meanwhile, in which case nothing is written.
+        ``also`` writes what goes with the new state (claims, a migration's
+        status) in the same transaction, only when the state is written."""
         fields.setdefault("task_state", None)
         fields.setdefault("pending", {})
         with self.db.transaction() as session:
@@ -72,7 +75,11 @@ class TaskRun:
                        Instance.task_state == self.task_state)
                 .values(**fields, updated_at=utcnow())
                 .execution_options(synchronize_session=False))
-            return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            if also is not None:
+                also(session)
+            return True
 
 
 def run_task(run: TaskRun) -> None:

@@ -10,11 +10,13 @@ from stacklet.compute.api import (
     flavor_extra_specs,
     flavors,
     images,
+    server_actions,
     servers,
     versions,
 )
 
-HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers, images]
+HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers, server_actions,
+                   images]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
