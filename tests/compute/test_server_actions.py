@@ -3,6 +3,7 @@ instance action it records, and Nova's refusals."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 
 import pytest
@@ -81,7 +82,6 @@ def test_actions_refused_in_the_wrong_state(api, alice, server):
         f"Cannot 'stop' instance {sid} while it is in vm_state stopped"
     assert "vm_state stopped" in conflict(alice, sid, {"reboot": {"type": "SOFT"}})
     assert "vm_state stopped" in conflict(alice, sid, {"pause": None})
-    assert "is not ready" in conflict(alice, sid, {"os-getConsoleOutput": {}})
     # A hard reboot is allowed from more states: it starts a stopped server.
     act(alice, sid, {"reboot": {"type": "HARD"}})
     wait_for_status(alice, sid, "ACTIVE")
@@ -277,6 +277,7 @@ def test_shelve_offloads_and_unshelve_places_again(api, alice, admin, server):
     images = api.get("/image/v2/images?name=vm-shelved", token=alice.token).json()["images"]
     assert [image["status"] for image in images] == ["active"]
     assert "vm_state shelved_offloaded" in conflict(alice, sid, {"os-start": None})
+    assert conflict(alice, sid, {"os-getConsoleOutput": {}}) == f"Instance {sid} is not ready"
 
     # An availability zone only from 2.77; an unknown one is refused.
     act(alice, sid, {"unshelve": {"availability_zone": "nova"}}, expect=400)
@@ -302,6 +303,11 @@ def test_console_output(api, alice, server):
     assert "login:" in response.json()["output"]
     everything = act(alice, sid, {"os-getConsoleOutput": {"length": -1}}, expect=200)
     assert everything.json()["output"] == response.json()["output"]
+    # A stopped guest's console stays readable, as Tempest expects of Nova.
+    act(alice, sid, {"os-stop": None})
+    wait_for_status(alice, sid, "SHUTOFF")
+    stopped = act(alice, sid, {"os-getConsoleOutput": None}, expect=200)
+    assert "login:" in stopped.json()["output"]
 
 
 def test_password_crash_dump_reset_state_and_force_delete(api, alice, admin, server):
@@ -321,3 +327,94 @@ def test_password_crash_dump_reset_state_and_force_delete(api, alice, admin, ser
 
     act(alice, sid, {"forceDelete": None})
     wait_for_status(alice, sid, "DELETED")
+
+
+def test_concurrent_actions_start_once(api, alice, server):
+    sid = server["id"]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: alice.post(f"/servers/{sid}/action",
+                                                   {"os-stop": None}).status_code, range(8)))
+    assert sorted(codes) == [202] + [409] * 7
+    wait_for_status(alice, sid, "SHUTOFF")
+    assert [name for name, _ in recorded_actions(api, sid)] == ["create", "stop"]
+
+
+class TestImageQuota:
+    @pytest.fixture
+    def config_overrides(self):
+        # The boot image is the project's one image.
+        return {("image", "image_count_total"): 1}
+
+    def test_snapshot_over_the_image_quota_is_refused(self, api, alice, server):
+        sid = server["id"]
+        response = act(alice, sid, {"createImage": {"name": "snap"}}, expect=403)
+        assert "image_count_total" in response.json()["forbidden"]["message"]
+        assert alice.get(f"/servers/{sid}").json()["server"]["OS-EXT-STS:task_state"] is None
+        assert [name for name, _ in recorded_actions(api, sid)] == ["create"]
+
+
+def memory_used_on(api) -> dict[str, int]:
+    with api.cloud.db.session() as session:
+        return dict(session.execute(sa.select(ComputeNode.host, ComputeNode.memory_mb_used)).all())
+
+
+class TestTwoHosts:
+    @pytest.fixture
+    def config_overrides(self):
+        return {("compute", "fake_hosts"): 2}
+
+    def host_of(self, admin, server_id: str) -> str:
+        return admin.get(f"/servers/{server_id}").json()["server"]["OS-EXT-SRV-ATTR:host"]
+
+    def test_cold_migration_moves_reverts_and_confirms(self, api, alice, admin, server):
+        sid = server["id"]
+        source = self.host_of(admin, sid)
+        other = next(host for host in memory_used_on(api) if host != source)
+        act(admin, sid, {"migrate": {"host": source}}, expect=400, microversion="2.56")
+
+        act(admin, sid, {"migrate": None})
+        wait_for_status(alice, sid, "VERIFY_RESIZE")
+        assert self.host_of(admin, sid) == other
+        assert memory_used_on(api) == {source: 512, other: 512}
+        act(alice, sid, {"revertResize": None})
+        wait_for_status(alice, sid, "ACTIVE")
+        assert self.host_of(admin, sid) == source
+        assert memory_used_on(api) == {source: 512, other: 0}
+
+        act(admin, sid, {"migrate": {"host": other}}, microversion="2.56")
+        wait_for_status(alice, sid, "VERIFY_RESIZE")
+        act(alice, sid, {"confirmResize": None}, expect=204)
+        confirmed = wait_for_status(alice, sid, "ACTIVE")
+        assert confirmed["OS-EXT-STS:power_state"] == 1
+        assert self.host_of(admin, sid) == other
+        assert memory_used_on(api) == {source: 0, other: 512}
+        recorded = recorded_actions(api, sid)
+        assert [name for name, _ in recorded][1:] == [
+            "migrate", "revertResize", "migrate", "confirmResize"]
+        assert recorded[1][1] == [("compute_resize_instance", "Success"),
+                                  ("compute_finish_resize", "Success")]
+        with api.cloud.db.session() as session:
+            migrations = session.scalars(sa.select(Migration).filter_by(instance_id=sid)
+                                         .order_by(Migration.id)).all()
+            assert [(m.migration_type, m.status) for m in migrations] == [
+                ("migration", "reverted"), ("migration", "confirmed")]
+
+    def test_resize_stays_on_its_host(self, api, alice, admin, server):
+        sid = server["id"]
+        host = self.host_of(admin, sid)
+        act(alice, sid, {"resize": {"flavorRef": "2"}})
+        wait_for_status(alice, sid, "VERIFY_RESIZE")
+        assert self.host_of(admin, sid) == host
+        assert memory_used_on(api)[host] == 512 + 2048
+
+    def test_unshelve_to_a_chosen_host(self, api, alice, admin, server):
+        sid = server["id"]
+        source = self.host_of(admin, sid)
+        other = next(host for host in memory_used_on(api) if host != source)
+        act(alice, sid, {"shelve": None})
+        wait_for_status(alice, sid, "SHELVED_OFFLOADED")
+        act(alice, sid, {"unshelve": {"host": other}}, expect=403, microversion="2.91")
+        act(admin, sid, {"unshelve": {"host": other}}, microversion="2.91")
+        wait_for_status(alice, sid, "ACTIVE")
+        assert self.host_of(admin, sid) == other
+        assert memory_used_on(api) == {source: 0, other: 512}
