@@ -18,8 +18,8 @@ from stacklet.compute.server_schemas import (
     UUID,
 )
 
+# Nova validates no body for some actions before a microversion.
 ANYTHING = {}
-NULL = {"type": "null"}
 
 
 def _object(properties: dict, required: tuple = ()) -> dict:
@@ -69,13 +69,13 @@ def unshelve_schema(version: Version) -> dict:
         return {"type": ["object", "null"], "properties": {
             "availability_zone": {"type": "string", "minLength": 1, "maxLength": 255}},
             "additionalProperties": False}
-    return NULL
+    return ANYTHING   # Nova ignores the body before 2.77
 
 
 @functools.lru_cache(maxsize=None)
 def migrate_schema(version: Version) -> dict:
     if not version.matches("2.56"):
-        return NULL
+        return ANYTHING   # Nova ignores the body before 2.56
     return {"type": ["object", "null"], "properties": {
         "host": {"type": ["string", "null"], "minLength": 1, "maxLength": 255}},
         "additionalProperties": False}

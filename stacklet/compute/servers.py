@@ -311,9 +311,7 @@ def _host_is_up(session: orm.Session, cloud, host: str) -> bool:
 
 def mark_deleted(session: orm.Session, server: Instance) -> None:
     """Record a server as deleted and give back what it claimed on its host."""
-    if server.host is not None:
-        scheduler.release(session, server.host, server.vcpus, server.memory_mb,
-                          scheduler.disk_gb_of(server.flavor))
+    scheduler.release_server(session, server)
     now = utcnow()
     server.vm_state, server.task_state, server.power_state = states.DELETED, None, 0
     server.pending = {}

@@ -279,8 +279,7 @@ def test_shelve_offloads_and_unshelve_places_again(api, alice, admin, server):
     assert "vm_state shelved_offloaded" in conflict(alice, sid, {"os-start": None})
     assert conflict(alice, sid, {"os-getConsoleOutput": {}}) == f"Instance {sid} is not ready"
 
-    # An availability zone only from 2.77; an unknown one is refused.
-    act(alice, sid, {"unshelve": {"availability_zone": "nova"}}, expect=400)
+    # An availability zone from 2.77; an unknown one is refused.
     act(alice, sid, {"unshelve": {"availability_zone": "elsewhere"}}, expect=400,
         microversion="2.77")
     act(alice, sid, {"unshelve": {"availability_zone": "nova"}}, microversion="2.77")
@@ -418,3 +417,13 @@ class TestTwoHosts:
         wait_for_status(alice, sid, "ACTIVE")
         assert self.host_of(admin, sid) == other
         assert memory_used_on(api) == {source: 0, other: 512}
+
+
+def test_deleting_a_resized_server_gives_back_both_claims(api, alice, server):
+    sid = server["id"]
+    act(alice, sid, {"resize": {"flavorRef": "2"}})
+    wait_for_status(alice, sid, "VERIFY_RESIZE")
+    assert memory_used(api) == 512 + 2048
+    assert alice.delete(f"/servers/{sid}").status_code == 204
+    wait_for_status(alice, sid, "DELETED")
+    assert memory_used(api) == 0

@@ -165,7 +165,8 @@ def revert_resize(req: ApiRequest, value):
 @action("migrate")
 def migrate(req: ApiRequest, value):
     value = validate(action_schemas.migrate_schema(req.version), value)
-    host = value.get("host") if isinstance(value, dict) else None
+    host = value.get("host") if isinstance(value, dict) and req.version.matches("2.56") \
+        else None
     _act(req, "os_compute_api:os-migrate-server:migrate",
          lambda session, ctx, server: actions.migrate(session, req.cloud, ctx, server,
                                                       request_id(req), host))
@@ -222,7 +223,9 @@ def shelve(req: ApiRequest, value):
 
 @action("unshelve")
 def unshelve(req: ApiRequest, value):
-    body = validate(action_schemas.unshelve_schema(req.version), value) or {}
+    body = validate(action_schemas.unshelve_schema(req.version), value)
+    if not (isinstance(body, dict) and req.version.matches("2.77")):
+        body = {}
     host = body.get("host")
 
     def start(session, ctx, server):
