@@ -12,6 +12,7 @@ stacklet.compute.action_tasks.
 from __future__ import annotations
 
 import secrets
+import time
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -25,7 +26,13 @@ from stacklet.common.errors import (
 )
 from stacklet.compute import flavors, keypairs, quotas, scheduler, servers, states
 from stacklet.compute.driver import NotSupported, load_driver
-from stacklet.compute.models import Instance, InstanceAction, InstanceMetadata, Migration
+from stacklet.compute.models import (
+    Instance,
+    InstanceAction,
+    InstanceFault,
+    InstanceMetadata,
+    Migration,
+)
 from stacklet.db import utcnow
 from stacklet.image import images as image_service
 from stacklet.image.models import Image
@@ -39,6 +46,8 @@ HARD_REBOOT_VM_STATES = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SU
                          states.ERROR)
 SNAPSHOT_VM_STATES = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED)
 SHELVE_VM_STATES = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED)
+# Seconds changePassword waits for the agent (Nova's API waits on an RPC call).
+PASSWORD_TIMEOUT = 30.0
 
 
 def invalid_state(action: str, server: Instance, attribute: str, value) -> Conflict:
@@ -440,9 +449,31 @@ def unshelve(session, ctx, server, request_id, *, zone=None, zone_given: bool = 
 
 # -- password, console, crash dump, state ------------------------------------------------------
 
-def change_password(session, ctx, server, request_id, password: str) -> None:
-    begin(session, ctx, server, "changePassword", request_id, vm_states=(states.ACTIVE,),
-          task_state=states.UPDATING_PASSWORD, pending={"password": password})
+def change_password(session, ctx, server, request_id, password: str) -> int:
+    """Start setting the guest's password; returns the instance action's id."""
+    return begin(session, ctx, server, "changePassword", request_id,
+                 vm_states=(states.ACTIVE,), task_state=states.UPDATING_PASSWORD,
+                 pending={"password": password}).id
+
+
+def check_password_set(db, server_id: str, action_id: int,
+                       timeout: float = PASSWORD_TIMEOUT) -> None:
+    """Wait for the agent to set the password, as Nova's API waits on its RPC call:
+    409 when the driver could not.  Past the timeout the task goes on alone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session() as session:
+            action = session.get(InstanceAction, action_id)
+            if action.finish_time is not None:
+                if action.message == "Error":
+                    fault = session.scalar(
+                        sa.select(InstanceFault).filter_by(instance_id=server_id)
+                        .order_by(InstanceFault.id.desc()).limit(1))
+                    reason = fault.message if fault is not None else "the driver failed"
+                    raise Conflict(f"Failed to set admin password on {server_id} because "
+                                   f"{reason}")
+                return
+        time.sleep(0.05)
 
 
 def console_output(cloud, server: Instance, length: int | None) -> str:

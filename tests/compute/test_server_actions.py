@@ -9,7 +9,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from stacklet.compute.driver.fake import SNAPSHOT_DATA
+from stacklet.compute.driver import NotSupported
+from stacklet.compute.driver.fake import SNAPSHOT_DATA, FakeDriver
 from stacklet.compute.models import ComputeNode, Instance, InstanceAction, Migration
 from tests.compute.helpers import active_image, boot_active, wait_for_status
 
@@ -427,3 +428,15 @@ def test_deleting_a_resized_server_gives_back_both_claims(api, alice, server):
     assert alice.delete(f"/servers/{sid}").status_code == 204
     wait_for_status(alice, sid, "DELETED")
     assert memory_used(api) == 0
+
+
+def test_a_driver_that_cannot_set_passwords_answers_409(api, alice, server, monkeypatch):
+    def not_supported(self, instance_id, password):
+        raise NotSupported("Setting the admin password is not supported by this driver.")
+    monkeypatch.setattr(FakeDriver, "set_admin_password", not_supported)
+    sid = server["id"]
+    message = conflict(alice, sid, {"changePassword": {"adminPass": "s3cret"}})
+    assert message == (f"Failed to set admin password on {sid} because Setting the admin "
+                       "password is not supported by this driver.")
+    # The server is as it was, and usable.
+    assert wait_for_status(alice, sid, "ACTIVE")["OS-EXT-STS:vm_state"] == "active"

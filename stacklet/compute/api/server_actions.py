@@ -255,9 +255,10 @@ def console_output(req: ApiRequest, value):
 @action("changePassword")
 def change_password(req: ApiRequest, value):
     body = validate(action_schemas.CHANGE_PASSWORD, value)
-    _act(req, "os_compute_api:os-admin-password",
-         lambda session, ctx, server: actions.change_password(
-             session, ctx, server, request_id(req), body["adminPass"]))
+    action_id = _act(req, "os_compute_api:os-admin-password",
+                     lambda session, ctx, server: actions.change_password(
+                         session, ctx, server, request_id(req), body["adminPass"]))
+    actions.check_password_set(req.cloud.db, req.path["server_id"], action_id)
 
 
 @action("trigger_crash_dump", since="2.17")
