@@ -37,8 +37,6 @@ from stacklet.db import utcnow
 from stacklet.image import images as image_service
 from stacklet.image.models import Image
 
-# Any task_state (Nova's task_state=None in check_instance_state: no check).
-ANY_TASK = object()
 # The task_states a hard reboot may interrupt (Nova's ALLOW_REBOOT).
 HARD_REBOOT_TASKS = (None, states.REBOOTING, states.REBOOTING_HARD, states.RESUMING,
                      states.UNPAUSING, states.PAUSING, states.SUSPENDING)
@@ -59,7 +57,7 @@ def invalid_state(action: str, server: Instance, attribute: str, value) -> Confl
 def check_state(action: str, server: Instance, vm_states, task_states=(None,)) -> None:
     if server.vm_state not in vm_states:
         raise invalid_state(action, server, "vm_state", server.vm_state)
-    if task_states is not ANY_TASK and server.task_state not in task_states:
+    if server.task_state not in task_states:
         raise invalid_state(action, server, "task_state", server.task_state)
 
 
@@ -74,14 +72,12 @@ def begin(session: orm.Session, ctx: RequestContext, server: Instance, action: s
     servers.check_not_locked(ctx, server)
     check_state(action, server, vm_states, task_states)
     record = servers.record_action(session, ctx, server, action, request_id)
+    named = [task for task in task_states if task is not None]
+    allowed = [Instance.task_state.in_(named)] if named else []
+    if None in task_states:
+        allowed.append(Instance.task_state.is_(None))
     conditions = [Instance.id == server.id, Instance.vm_state.in_(list(vm_states)),
-                  Instance.deleted.is_(False)]
-    if task_states is not ANY_TASK:
-        named = [task for task in task_states if task is not None]
-        allowed = [Instance.task_state.in_(named)] if named else []
-        if None in task_states:
-            allowed.append(Instance.task_state.is_(None))
-        conditions.append(sa.or_(*allowed))
+                  Instance.deleted.is_(False), sa.or_(*allowed)]
     result = session.execute(
         sa.update(Instance).where(*conditions)
         .values(task_state=task_state, pending={**(pending or {}), "action_id": record.id},
@@ -112,9 +108,9 @@ def reboot(session, ctx, server, request_id, hard: bool) -> None:
               task_states=HARD_REBOOT_TASKS, task_state=states.REBOOTING_HARD,
               pending={"hard": True})
         return
+    servers.check_not_locked(ctx, server)
     check_state("reboot", server, (states.ACTIVE,))
     if server.power_state != states.RUNNING:
-        servers.check_not_locked(ctx, server)
         raise invalid_state("reboot", server, "power_state", server.power_state)
     begin(session, ctx, server, "reboot", request_id, vm_states=(states.ACTIVE,),
           task_state=states.REBOOTING, pending={"hard": False})
