@@ -66,7 +66,8 @@ def detail(req: ApiRequest, server: Instance, addresses: dict, *,
     }
     if status in ("BUILD", "ACTIVE", "RESIZE", "REBUILD"):
         view["progress"] = 100 if status == "ACTIVE" else server.progress
-    if server.system_metadata.get("security_groups") and addresses:
+    # The groups asked for at boot (the network service applies them to ports).
+    if server.system_metadata.get("security_groups"):
         view["security_groups"] = [{"name": name}
                                    for name in server.system_metadata["security_groups"]]
     if show_extended is None:

@@ -118,6 +118,14 @@ class ComputeDriver(Protocol):
     def detach_interface(self, instance_id: str, port_id: str) -> None: ...
 
 
+def tail_lines(text: str, lines: int | None) -> str:
+    """The last ``lines`` lines of a console log, cut as Nova cuts them (on newlines,
+    so a log ending in one yields lines - 1 lines and an empty last one)."""
+    if lines is None:
+        return text
+    return "\n".join(text.split("\n")[-lines:]) if lines > 0 else ""
+
+
 def load_driver(name: str, host: str, db) -> ComputeDriver:
     if name == "fake":
         from stacklet.compute.driver.fake import FakeDriver

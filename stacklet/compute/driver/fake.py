@@ -11,7 +11,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from stacklet.compute import states
-from stacklet.compute.driver import DriverError, GuestSpec, GuestState, HostResources
+from stacklet.compute.driver import (
+    DriverError,
+    GuestSpec,
+    GuestState,
+    HostResources,
+    tail_lines,
+)
 from stacklet.compute.models import FakeGuest
 
 # Nova's fake driver offers this much, so that scheduling rarely runs out.
@@ -19,6 +25,13 @@ FAKE_RESOURCES = HostResources(hypervisor_type="fake", hypervisor_version=1000,
                                vcpus=1000, memory_mb=800000, local_gb=600000)
 # A fake root disk, as a raw image, for snapshots.
 SNAPSHOT_DATA = b"stacklet fake driver disk\n".ljust(4096, b"\0")
+
+
+def _boot_log(hostname: str) -> str:
+    """What a fake guest 'prints' on its console: a few lines, as a boot would."""
+    return (f"Stacklet fake guest {hostname}: no machine runs behind this console.\n"
+            "Starting services: ok\n"
+            f"{hostname} login: \n")
 
 
 class FakeDriver:
@@ -52,7 +65,7 @@ class FakeDriver:
                 session.add(FakeGuest(instance_id=spec.instance_id, host=self.host,
                                       power_state=states.RUNNING,
                                       state={"image_id": spec.image_id},
-                                      console=f"{spec.hostname} login: \n"))
+                                      console=_boot_log(spec.hostname)))
             else:
                 guest.power_state = states.RUNNING
 
@@ -102,9 +115,7 @@ class FakeDriver:
     def console_output(self, instance_id: str, lines: int | None) -> str:
         with self.db.session() as session:
             guest = session.get(FakeGuest, instance_id)
-            text = guest.console if guest else ""
-        kept = text.splitlines(keepends=True)
-        return "".join(kept[-lines:] if lines else kept)
+            return tail_lines(guest.console if guest else "", lines)
 
     def set_admin_password(self, instance_id: str, password: str) -> None:
         self._set(instance_id, states.RUNNING, admin_password_set=True)
