@@ -40,8 +40,8 @@ def test_role_crud(api):
                                          f"{created['id']}"}}
     assert api.admin("GET", f"/roles/{created['id']}", expect=200).json()["role"] == created
     listed = api.admin("GET", "/roles", expect=200).json()
-    assert [r["name"] for r in listed["roles"]] == ["admin", "auditor", "manager", "member", "reader",
-                                                   "service"]
+    assert [r["name"] for r in listed["roles"]] == [
+        "admin", "auditor", "manager", "member", "reader", "service"]
     assert listed["links"]["self"].endswith("/identity/v3/roles")
     assert role_names(api, "?name=auditor") == ["auditor"]
     assert role_names(api, "?name=auditor&domain_id=None") == ["auditor"]
