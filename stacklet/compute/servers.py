@@ -24,6 +24,7 @@ from stacklet.common.timeutils import parse_isotime
 from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, states
 from stacklet.compute.driver import GuestSpec
 from stacklet.compute.models import (
+    ComputeNode,
     ComputeService,
     Instance,
     InstanceAction,
@@ -266,10 +267,10 @@ def _zone_and_host(session: orm.Session, ctx: RequestContext,
     if host and not ctx.is_admin:
         raise Forbidden("Only an administrator may choose the host of a server.")
     if zone:
-        zones = set(session.scalars(sa.select(scheduler.ComputeNode.availability_zone)))
+        zones = set(session.scalars(sa.select(ComputeNode.availability_zone)))
         if zone not in zones:
             raise BadRequest(f"The requested availability zone is not available: {zone}")
-    if host and session.scalar(sa.select(scheduler.ComputeNode).filter_by(host=host)) is None:
+    if host and session.scalar(sa.select(ComputeNode).filter_by(host=host)) is None:
         raise BadRequest(f"Compute host {host} could not be found.")
     return zone, host or None
 
