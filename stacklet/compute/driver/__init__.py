@@ -115,8 +115,11 @@ class ComputeDriver(Protocol):
     def detach_interface(self, instance_id: str, port_id: str) -> None: ...
 
 
+DRIVER_NAMES = ("fake",)
+
+
 def load_driver(name: str, host: str, db) -> ComputeDriver:
     if name == "fake":
         from stacklet.compute.driver.fake import FakeDriver
         return FakeDriver(host, db)
-    raise ValueError(f"unknown compute driver {name!r} (known: fake)")
+    raise ValueError(f"unknown compute driver {name!r} (known: {', '.join(DRIVER_NAMES)})")
