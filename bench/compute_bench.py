@@ -39,6 +39,7 @@ from benchlib import (
     Connection,
     ConnectionLost,
     machine_busy_seconds,
+    own_cpu_seconds,
     say,
     start_stacklet,
     stop_all,
@@ -163,8 +164,14 @@ class BootAndDelete:
     total: list[float]
     errors: collections.Counter
     elapsed: float
+    requests: int
     server_cores: float
+    client_cores: float
     others_cores: float
+
+    @property
+    def server_cpu_per_iteration(self) -> float:
+        return self.server_cores * self.elapsed / max(1, len(self.total))
 
 
 async def boot_and_delete(api: ComputeAPI, image_id: str, *, iterations: int, concurrency: int,
@@ -173,9 +180,12 @@ async def boot_and_delete(api: ComputeAPI, image_id: str, *, iterations: int, co
     numbers = itertools.count()
     boot, delete, total = [], [], []
     errors: collections.Counter = collections.Counter()
+    requests = 0
 
     async def wait_until(conn: Connection, server_id: str, done) -> None:
+        nonlocal requests
         while True:
+            requests += 1
             status, answer = await api.call(conn, "GET", f"/compute/v2.1/servers/{server_id}",
                                             expected=(200, 404))
             if done(status, answer.get("server", {}).get("status")):
@@ -185,6 +195,8 @@ async def boot_and_delete(api: ComputeAPI, image_id: str, *, iterations: int, co
             await asyncio.sleep(poll_interval)
 
     async def iteration(conn: Connection, number: int) -> None:
+        nonlocal requests
+        requests += 2       # the POST and the DELETE
         started = loop.time()
         _, created = await api.call(conn, "POST", "/compute/v2.1/servers",
                                     api.server_body(f"bench-{number}", image_id),
@@ -218,14 +230,18 @@ async def boot_and_delete(api: ComputeAPI, image_id: str, *, iterations: int, co
             conn.close()
 
     cpu_before, machine_before = tree_cpu_by_process(server_pid), machine_busy_seconds()
+    client_before = own_cpu_seconds()
     started = time.monotonic()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.monotonic() - started
     server_seconds = sum(tree_cpu_by_process(server_pid).values()) - sum(cpu_before.values())
     machine_seconds = machine_busy_seconds() - machine_before
+    client_seconds = own_cpu_seconds() - client_before
     return BootAndDelete(iterations, concurrency, boot, delete, total, errors, elapsed,
-                         server_cores=server_seconds / elapsed,
-                         others_cores=max(0.0, machine_seconds - server_seconds) / elapsed)
+                         requests, server_cores=server_seconds / elapsed,
+                         client_cores=client_seconds / elapsed,
+                         others_cores=max(0.0, machine_seconds - server_seconds
+                                          - client_seconds) / elapsed)
 
 
 # -- scale --------------------------------------------------------------------------------
@@ -430,8 +446,11 @@ def report(results: dict, args) -> int:
     if boot is not None:
         print(f"boot_and_delete_server: {boot.iterations} iterations, concurrency "
               f"{boot.concurrency}, {len(boot.total)} completed in {boot.elapsed:.1f}s "
-              f"({len(boot.total) / boot.elapsed:.1f} iterations/s); Stacklet used "
-              f"{boot.server_cores:.2f} cores, the rest of the machine {boot.others_cores:.2f}")
+              f"({len(boot.total) / boot.elapsed:.1f} iterations/s, "
+              f"{boot.requests / max(1, len(boot.total)):.0f} requests each); CPU cores used: "
+              f"Stacklet {boot.server_cores:.2f}, the bench {boot.client_cores:.2f}, other "
+              f"processes {boot.others_cores:.2f}; Stacklet CPU per iteration "
+              f"{boot.server_cpu_per_iteration * 1000:.0f} ms")
         if boot.total:
             for name, values in (("boot", boot.boot), ("delete", boot.delete),
                                  ("boot+delete", boot.total)):
