@@ -1,6 +1,7 @@
 """Write a tempest.conf for a running Stacklet, from the clouds.yaml it wrote.
 
-    python3 scripts/tempest_conf.py DATA_DIR/clouds.yaml WORKSPACE/etc/tempest.conf
+    python3 scripts/tempest_conf.py DATA_DIR/clouds.yaml WORKSPACE/etc/tempest.conf \
+        IMAGE_ID IMAGE_ID_ALT
 
 The feature flags describe what Stacklet's identity and image services
 really do, so Tempest skips what is absent instead of reporting it as
@@ -68,8 +69,51 @@ IMAGE = {
     "build_timeout": "60",
 }
 
+# [compute]: the flavors are DevStack's m1.nano and m1.micro, which Stacklet
+# creates at bootstrap; the images are the two scripts/tempest uploads.
+COMPUTE = {
+    "flavor_ref": "42",
+    "flavor_ref_alt": "84",
+    "min_microversion": "2.1",
+    "max_microversion": "2.96",
+    "build_interval": "1",
+    "build_timeout": "60",
+    "min_compute_nodes": "2",          # scripts/tempest runs two fake hosts
+}
+
+# [compute-feature-enabled]: keep in step with the table in README.md.
+COMPUTE_FEATURES = {
+    "resize": True,
+    "cold_migration": True,
+    "live_migration": False,           # not offered
+    "pause": True,
+    "suspend": True,
+    "shelve": True,
+    "shelve_migrate": False,           # shelve offload + unshelve elsewhere: not tested
+    "snapshot": True,
+    "rescue": True,
+    "stable_rescue": False,            # rescue keeps no original disk attached
+    "console_output": True,
+    "change_password": True,
+    "interface_attach": False,         # no network service yet
+    "config_drive": True,
+    "metadata_service": False,         # with the QEMU driver
+    "personality": False,              # removed at 2.57, as in current Nova
+    "enable_instance_password": True,
+    "disk_config": True,
+    "vnc_console": False,              # no consoles but the serial log
+    "spice_console": False,
+    "serial_console": False,
+    "rdp_console": False,
+    "block_migration_for_live_migration": False,
+    "swap_volume": False,              # no block storage service yet
+    "volume_multiattach": False,
+    "attach_encrypted_volume": False,
+    "hostname_fqdn_sanitization": True,
+}
+
 # Tempest knows these services; Stacklet serves none of them yet.
-OTHER_SERVICES = ["nova", "neutron", "cinder", "swift", "horizon"]
+OTHER_SERVICES = ["neutron", "cinder", "swift", "horizon"]
 
 
 def read_admin_cloud(clouds_yaml: Path) -> dict:
@@ -80,7 +124,7 @@ def read_admin_cloud(clouds_yaml: Path) -> dict:
         raise SystemExit(f"{clouds_yaml}: no 'stacklet' cloud ({exc})") from None
 
 
-def tempest_config(cloud: dict) -> configparser.ConfigParser:
+def tempest_config(cloud: dict, image_id: str, image_id_alt: str) -> configparser.ConfigParser:
     auth = cloud["auth"]
     conf = configparser.ConfigParser(interpolation=None)
     conf["DEFAULT"] = {"log_file": "tempest.log", "debug": "false"}
@@ -108,22 +152,28 @@ def tempest_config(cloud: dict) -> configparser.ConfigParser:
         name: str(value).lower() for name, value in IDENTITY_FEATURES.items()}
     # Stacklet's admin is the cloud admin whatever the token's scope, as with
     # upstream Keystone's legacy admin_required: scope is not enforced.
-    conf["enforce_scope"] = {"keystone": "false", "glance": "false"}
+    conf["enforce_scope"] = {"keystone": "false", "glance": "false", "nova": "false"}
     conf["image"] = dict(IMAGE)
     conf["image-feature-enabled"] = {
         name: str(value).lower() for name, value in IMAGE_FEATURES.items()}
-    conf["service_available"] = {"glance": "true",
+    conf["compute"] = {**COMPUTE, "image_ref": image_id, "image_ref_alt": image_id_alt,
+                       "region": cloud.get("region_name", "RegionOne")}
+    conf["compute-feature-enabled"] = {
+        name: str(value).lower() for name, value in COMPUTE_FEATURES.items()}
+    # Servers are not reachable over a network until the network service lands.
+    conf["validation"] = {"run_validation": "false"}
+    conf["service_available"] = {"glance": "true", "nova": "true",
                                  **{name: "false" for name in OTHER_SERVICES}}
     return conf
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
+    if len(argv) != 5:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     clouds_yaml, output = Path(argv[1]), Path(argv[2])
     with open(output, "w") as handle:
-        tempest_config(read_admin_cloud(clouds_yaml)).write(handle)
+        tempest_config(read_admin_cloud(clouds_yaml), argv[3], argv[4]).write(handle)
     return 0
 
 

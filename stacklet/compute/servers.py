@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 import secrets
 import uuid
@@ -20,7 +21,7 @@ from sqlalchemy import orm
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from stacklet.common.timeutils import parse_isotime
-from stacklet.compute import flavors, hosts, keypairs, quotas, scheduler, states
+from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, states
 from stacklet.compute.driver import GuestSpec
 from stacklet.compute.models import (
     ComputeService,
@@ -65,6 +66,20 @@ def check_not_locked(ctx: RequestContext, server: Instance) -> None:
     """Nova refuses actions on a locked server to anyone but an admin."""
     if server.locked and not ctx.is_admin:
         raise Conflict(f"Instance {server.id} is locked")
+
+
+def check_instance_state(server: Instance, action: str, vm_states: tuple[str, ...], *,
+                         idle: bool = True) -> None:
+    """Nova's 409 for an action the server's vm_state does not allow, or (``idle``)
+    while another task runs on it."""
+    if server.vm_state not in vm_states:
+        attribute, state = "vm_state", server.vm_state
+    elif idle and server.task_state is not None:
+        attribute, state = "task_state", server.task_state
+    else:
+        return
+    raise Conflict(f"Cannot '{action}' instance {server.id} while it is in "
+                   f"{attribute} {state}")
 
 
 def record_action(session: orm.Session, ctx: RequestContext, server: Instance, action: str,
@@ -133,7 +148,8 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
             availability_zone=zone, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=states.NOSTATE, config_drive=bool(body.get("config_drive")),
             disk_config=body.get("OS-DCF:diskConfig", "MANUAL"),
-            access_ip_v4=body.get("accessIPv4"), access_ip_v6=body.get("accessIPv6"),
+            access_ip_v4=normalized_ip(body.get("accessIPv4")),
+            access_ip_v6=normalized_ip(body.get("accessIPv6")),
             launch_index=index, reservation_id=reservation_id,
             admin_password=body.get("adminPass"),
             system_metadata={
@@ -153,7 +169,9 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
         session.flush()
         if group is not None:
             session.add(ServerGroupMember(group_id=group.id, instance_id=server.id))
-        record_action(session, ctx, server, "create", request_id)
+        # The agent that builds the server records its event on this action.
+        server.pending = {"action_id": record_action(session, ctx, server, "create",
+                                                     request_id).id}
         servers.append(server)
     return servers
 
@@ -254,6 +272,11 @@ def _zone_and_host(session: orm.Session, ctx: RequestContext,
     return zone, host or None
 
 
+def normalized_ip(text: str | None) -> str | None:
+    """An address in its canonical form, as Nova stores it ('::babe:dc0c:1602')."""
+    return str(ipaddress.ip_address(text)) if text else None
+
+
 def sanitize_hostname(name: str) -> str:
     """Nova's hostname from a display name: lower case letters, digits and
     hyphens, at most 63 characters."""
@@ -273,7 +296,7 @@ def update_server(server: Instance, body: dict) -> None:
         server.hostname = body["hostname"]
     for field, column in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
         if field in body:
-            setattr(server, column, body[field] or None)
+            setattr(server, column, normalized_ip(body[field]))
     if "OS-DCF:diskConfig" in body:
         server.disk_config = body["OS-DCF:diskConfig"]
     server.updated_at = utcnow()
@@ -298,7 +321,7 @@ def request_delete(session: orm.Session, cloud, ctx: RequestContext, server: Ins
 def _host_is_up(session: orm.Session, cloud, host: str) -> bool:
     service = session.scalar(sa.select(ComputeService).filter_by(host=host,
                                                                  binary="nova-compute"))
-    return service is not None and hosts.service_is_up(
+    return service is not None and hostinfo.service_is_up(
         service, utcnow(), cloud.config.get("compute", "service_down_time"))
 
 

@@ -36,3 +36,9 @@ def list_versions(req: ApiRequest):
 @routes.route("/v2.1/", "GET")
 def show_v21(req: ApiRequest):
     return {"version": _document(req, _versions()[1])}
+
+
+@routes.route("/v2", "GET")
+@routes.route("/v2/", "GET")
+def show_v20(req: ApiRequest):
+    return {"version": _document(req, _versions()[0])}
