@@ -242,7 +242,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         with db.session() as session:
             rows = session.scalars(sa.select(ServiceRecord)
                                    .order_by(ServiceRecord.kind, ServiceRecord.name)).all()
-            compute_hosts = _compute_hosts(session, config, utcnow())
+            compute_hosts = _compute_hosts(session, config)
     except sa.exc.SQLAlchemyError as exc:
         print(f"database:  {db.describe()}: cannot be read ({exc.__class__.__name__}: {exc})")
         return 1
@@ -278,25 +278,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 COMPUTE_HOSTS_SHOWN = 10
 
 
-def _compute_hosts(session, config: Config, now: datetime.datetime) -> list[tuple[str, str, int]]:
-    """(host, state, servers) of every nova-compute service, as os-services judges
-    up and down."""
-    from stacklet.compute.hosts import service_is_up
-    from stacklet.compute.models import ComputeService, Instance
+def _compute_hosts(session, config: Config) -> list[tuple[str, str, int]]:
+    """(host, state, servers) of every nova-compute service, up or down as
+    os-services shows it."""
+    from stacklet.compute.hostinfo import HostStates, compute_services
+    from stacklet.compute.models import Instance
 
     servers = dict(session.execute(
         sa.select(Instance.host, sa.func.count())
         .where(Instance.deleted.is_(False), Instance.host.is_not(None))
         .group_by(Instance.host)).all())
-    down_time = config.get("compute", "service_down_time")
+    states = HostStates(config)
     hosts = []
-    for service in session.scalars(sa.select(ComputeService)
-                                   .filter_by(binary="nova-compute")
-                                   .order_by(ComputeService.host)):
-        state = "up" if service_is_up(service, now, down_time) else "down"
-        if service.disabled:
-            state += ", disabled"
-        hosts.append((service.host, state, servers.get(service.host, 0)))
+    for host, service in sorted(compute_services(session).items()):
+        state = states.state(service) + (", disabled" if service.disabled else "")
+        hosts.append((host, state, servers.get(host, 0)))
     return hosts
 
 
