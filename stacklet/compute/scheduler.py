@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from stacklet.compute.hostinfo import service_is_up
-from stacklet.compute.models import ComputeNode, ComputeService
+from stacklet.compute.models import ComputeNode, ComputeService, Instance, Migration
 
 AFFINITY_POLICIES = ("affinity", "soft-affinity")
 ANTI_AFFINITY_POLICIES = ("anti-affinity", "soft-anti-affinity")
@@ -156,3 +156,34 @@ def release(session: orm.Session, host: str, vcpus: int, memory_mb: int,
                 local_gb_used=table.c.local_gb_used - disk_gb,
                 running_vms=table.c.running_vms - 1)
         .execution_options(synchronize_session=False))
+
+
+# Migration statuses while a resize or migration holds claims on two hosts.
+UNFINISHED_MIGRATION = ("pre-migrating", "migrating", "post-migrating", "finished",
+                        "reverting")
+
+
+def release_server(session: orm.Session, server: Instance) -> None:
+    """Give back everything a server claimed: its flavor on its host, or, while a
+    resize or migration is unfinished, the old flavor on the source host and
+    the new one on the destination."""
+    migration = session.scalar(
+        sa.select(Migration).where(Migration.instance_id == server.id,
+                                   Migration.status.in_(UNFINISHED_MIGRATION))
+        .order_by(Migration.id.desc()).limit(1))
+    if migration is None or server.new_flavor is None:
+        if server.host is not None:
+            release(session, server.host, server.vcpus, server.memory_mb,
+                    disk_gb_of(server.flavor))
+        return
+    # Until the move finishes, the server's flavor is still the old one.
+    old_flavor = server.system_metadata.get("old_flavor") or server.flavor
+    claims = [(migration.source_compute, old_flavor)]
+    # A revert that moved back to the source has given up the destination's claim.
+    if not (migration.status == "reverting" and server.host == migration.source_compute
+            != migration.dest_compute):
+        claims.append((migration.dest_compute, server.new_flavor))
+    for host, flavor in claims:
+        release(session, host, flavor["vcpus"], flavor["ram"], disk_gb_of(flavor))
+    # Deleting a server awaiting confirmation confirms its resize, as in Nova.
+    migration.status = "confirmed" if migration.status == "finished" else "error"

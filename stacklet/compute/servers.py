@@ -68,18 +68,20 @@ def check_not_locked(ctx: RequestContext, server: Instance) -> None:
         raise Conflict(f"Instance {server.id} is locked")
 
 
-def check_instance_state(server: Instance, action: str, vm_states: tuple[str, ...], *,
-                         idle: bool = True) -> None:
-    """Nova's 409 for an action the server's vm_state does not allow, or (``idle``)
-    while another task runs on it."""
+def invalid_state(action: str, server: Instance, attribute: str, value) -> Conflict:
+    """Nova's 409 for an action the server's state does not allow."""
+    return Conflict(f"Cannot '{action}' instance {server.id} while it is in "
+                    f"{attribute} {value}")
+
+
+def check_state(action: str, server: Instance, vm_states,
+                task_states: tuple | None = (None,)) -> None:
+    """409 unless the server is in one of ``vm_states`` and ``task_states``
+    (None: whatever task runs; the default: no task)."""
     if server.vm_state not in vm_states:
-        attribute, state = "vm_state", server.vm_state
-    elif idle and server.task_state is not None:
-        attribute, state = "task_state", server.task_state
-    else:
-        return
-    raise Conflict(f"Cannot '{action}' instance {server.id} while it is in "
-                   f"{attribute} {state}")
+        raise invalid_state(action, server, "vm_state", server.vm_state)
+    if task_states is not None and server.task_state not in task_states:
+        raise invalid_state(action, server, "task_state", server.task_state)
 
 
 def record_action(session: orm.Session, ctx: RequestContext, server: Instance, action: str,
@@ -327,9 +329,7 @@ def _host_is_up(session: orm.Session, cloud, host: str) -> bool:
 
 def mark_deleted(session: orm.Session, server: Instance) -> None:
     """Record a server as deleted and give back what it claimed on its host."""
-    if server.host is not None:
-        scheduler.release(session, server.host, server.vcpus, server.memory_mb,
-                          scheduler.disk_gb_of(server.flavor))
+    scheduler.release_server(session, server)
     now = utcnow()
     server.vm_state, server.task_state, server.power_state = states.DELETED, None, 0
     server.pending = {}

@@ -106,6 +106,9 @@ class ComputeDriver(Protocol):
 
     def set_admin_password(self, instance_id: str, password: str) -> None: ...
 
+    def trigger_crash_dump(self, instance_id: str) -> None:
+        """Make the guest's kernel dump its memory (an NMI, as Nova's libvirt driver)."""
+
     def attach_volume(self, instance_id: str, volume_id: str, device: str) -> None: ...
 
     def detach_volume(self, instance_id: str, volume_id: str) -> None: ...

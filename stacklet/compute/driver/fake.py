@@ -109,6 +109,9 @@ class FakeDriver:
     def set_admin_password(self, instance_id: str, password: str) -> None:
         self._set(instance_id, states.RUNNING, admin_password_set=True)
 
+    def trigger_crash_dump(self, instance_id: str) -> None:
+        self._set(instance_id, states.RUNNING, crash_dump_triggered=True)
+
     def attach_volume(self, instance_id: str, volume_id: str, device: str) -> None:
         self._set_device(instance_id, "volumes", volume_id, device)
 
