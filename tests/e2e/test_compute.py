@@ -229,6 +229,62 @@ def test_event_list_records_the_create_and_its_build(user, booted):
         "compute__do_build_and_run_instance": "Success"}
 
 
+# -- server actions --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def acted_on(user, image) -> dict:
+    return boot(user, image, "e2e-actions")
+
+
+def test_stop_and_start(user, acted_on):
+    user.run("server", "stop", acted_on["id"])
+    stopped = wait_for_status(user, acted_on["id"], "SHUTOFF")
+    assert stopped["OS-EXT-STS:power_state"] == 4     # shutdown
+    user.run("server", "start", acted_on["id"])
+    started = wait_for_status(user, acted_on["id"], "ACTIVE")
+    assert started["OS-EXT-STS:power_state"] == 1
+
+
+def test_soft_and_hard_reboot(user, acted_on):
+    user.run("server", "reboot", "--wait", acted_on["id"])
+    user.run("server", "reboot", "--hard", "--wait", acted_on["id"])
+    shown = user.json("server", "show", acted_on["id"])
+    assert shown["status"] == "ACTIVE" and shown["OS-EXT-STS:power_state"] == 1
+
+
+def test_resize_then_confirm(user, acted_on):
+    user.run("server", "resize", "--flavor", "m1.micro", "--wait", acted_on["id"])
+    resized = wait_for_status(user, acted_on["id"], "VERIFY_RESIZE")
+    assert resized["flavor"]["name"] == "m1.micro"
+    user.run("server", "resize", "confirm", acted_on["id"])
+    confirmed = wait_for_status(user, acted_on["id"], "ACTIVE")
+    assert confirmed["flavor"]["name"] == "m1.micro"
+
+
+def test_image_create_from_a_server_boots(user, acted_on):
+    snapshot = user.json("server", "image", "create", "--name", "e2e-snapshot", "--wait",
+                         acted_on["id"])
+    shown = user.json("image", "show", snapshot["id"])
+    assert shown["status"] == "active" and shown["size"] > 0
+    assert shown["properties"]["image_type"] == "snapshot"
+    assert shown["properties"]["instance_uuid"] == acted_on["id"]
+    from_snapshot = boot(user, {"id": snapshot["id"]}, "e2e-from-snapshot")
+    assert from_snapshot["status"] == "ACTIVE"
+    user.run("server", "delete", "--wait", from_snapshot["id"])
+
+
+def test_event_list_records_stop_and_start(user, image):
+    server = boot(user, image, "e2e-events")
+    user.run("server", "stop", server["id"])
+    wait_for_status(user, server["id"], "SHUTOFF")
+    user.run("server", "start", server["id"])
+    wait_for_status(user, server["id"], "ACTIVE")
+    events = user.json("server", "event", "list", server["id"])
+    assert [event["Action"] for event in events] == ["start", "stop", "create"]
+    assert all(event["Server ID"] == server["id"] for event in events)
+    user.run("server", "delete", "--wait", server["id"])
+
+
 # -- restart ---------------------------------------------------------------------------------
 
 def test_servers_stay_active_across_a_restart(compute_server, admin, user, booted):
