@@ -126,8 +126,11 @@ def tail_lines(text: str, lines: int | None) -> str:
     return "\n".join(text.split("\n")[-lines:]) if lines > 0 else ""
 
 
+DRIVER_NAMES = ("fake",)
+
+
 def load_driver(name: str, host: str, db) -> ComputeDriver:
     if name == "fake":
         from stacklet.compute.driver.fake import FakeDriver
         return FakeDriver(host, db)
-    raise ValueError(f"unknown compute driver {name!r} (known: fake)")
+    raise ValueError(f"unknown compute driver {name!r} (known: {', '.join(DRIVER_NAMES)})")
