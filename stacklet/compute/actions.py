@@ -258,13 +258,13 @@ def _move(session, cloud, ctx, server, request_id, action, new_flavor: dict, *,
         disk_gb=scheduler.disk_gb_of(new_flavor),
         availability_zone=server.system_metadata.get("requested_zone"),
         image_properties=server.system_metadata.get("image_properties", {}),
-        requested_host=requested_host, ignore_hosts=ignore_hosts)
+        requested_host=requested_host, ignore_hosts=ignore_hosts,
+        # Staying put is cheapest: the server's own host first when it fits.
+        preferred_host=server.host)
     candidates = scheduler.select_hosts(
         scheduler.load_hosts(session), spec, now=utcnow(),
         down_time=cloud.config.get("compute", "service_down_time"),
         ram_weight_multiplier=cloud.config.get("compute", "ram_weight_multiplier"))
-    # Staying put is cheapest: prefer the server's own host when it fits.
-    candidates.sort(key=lambda candidate: candidate.node.host != server.host)
     for candidate in candidates:
         if scheduler.claim(session, candidate.node, spec.vcpus, spec.memory_mb, spec.disk_gb):
             destination = candidate.node.host

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -37,6 +38,8 @@ class RequestSpec:
     requested_host: str | None = None
     # Hosts this server must not land on again (a resize to another host).
     ignore_hosts: list[str] = dataclasses.field(default_factory=list)
+    # A host to choose before any other when it fits (a resize stays put).
+    preferred_host: str | None = None
 
 
 @dataclasses.dataclass
@@ -110,11 +113,14 @@ def _weight(host: HostState, spec: RequestSpec, ram_weight_multiplier: float) ->
 
 
 def select_hosts(hosts: list[HostState], spec: RequestSpec, *, now: datetime.datetime,
-                 down_time: float, ram_weight_multiplier: float) -> list[HostState]:
-    """The hosts that can take the server, best first."""
-    fit = [host for host in hosts if _passes(host, spec, now, down_time)]
-    return sorted(fit, key=lambda host: _weight(host, spec, ram_weight_multiplier),
-                  reverse=True)
+                 down_time: float, ram_weight_multiplier: float) -> Iterator[HostState]:
+    """The hosts that can take the server, best first.  Lazily: ranking every
+    host is cheap, filtering one is not, and the first that passes usually
+    takes the claim (a scale run places servers among thousands of hosts)."""
+    ranked = sorted(hosts, key=lambda host: (host.node.host == spec.preferred_host,
+                                             _weight(host, spec, ram_weight_multiplier)),
+                    reverse=True)
+    return (host for host in ranked if _passes(host, spec, now, down_time))
 
 
 def claim(session: orm.Session, node: ComputeNode, vcpus: int, memory_mb: int,
