@@ -18,6 +18,9 @@ class PortProvider(Protocol):
         """Raise BadRequest naming the first requested network, port or fixed IP
         that cannot be used by the caller."""
 
+    def security_group_exists(self, ctx, name: str) -> bool:
+        """Whether the caller's project has a security group of this name or id."""
+
     def allocate(self, instance_id: str, project_id: str, host: str,
                  requested: list[dict] | str) -> list[dict]:
         """Create or bind the server's ports; returns them (id, mac, fixed IPs)."""
@@ -53,6 +56,10 @@ class NoNetworks:
                 raise BadRequest(f"Port {item['port']} could not be found.")
             if item.get("uuid"):
                 raise BadRequest(f"Network {item['uuid']} could not be found.")
+
+    def security_group_exists(self, ctx, name: str) -> bool:
+        # Every project has its "default" group, as in Neutron.
+        return name == "default"
 
     def allocate(self, instance_id: str, project_id: str, host: str,
                  requested: list[dict] | str) -> list[dict]:

@@ -101,6 +101,8 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "volumes-attachments:create", ADMIN_OR_MEMBER),
     (_ACTION + "volumes-attachments:update", ADMIN),
     (_ACTION + "volumes-attachments:delete", ADMIN_OR_MEMBER),
+    (_ACTION + "security-groups:add", ADMIN_OR_MEMBER),
+    (_ACTION + "security-groups:remove", ADMIN_OR_MEMBER),
     # flavors
     (_ACTION + "flavor-manage:create", ADMIN),
     (_ACTION + "flavor-manage:update", ADMIN),

@@ -113,6 +113,9 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
         if keypair is None:
             raise BadRequest("Invalid key_name provided.")
         key_data = keypair.public_key
+    for group_name in [group["name"] for group in body.get("security_groups", [])]:
+        if not cloud.ports.security_group_exists(ctx, group_name):
+            raise BadRequest(f"Unable to find security_group with name or id '{group_name}'")
     networks = body.get("networks", "auto")
     if isinstance(networks, list):
         cloud.ports.check_requested(ctx, networks)

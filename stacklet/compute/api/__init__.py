@@ -24,6 +24,7 @@ from stacklet.compute.api import (
     server_actions,
     server_groups,
     server_metadata,
+    server_security_groups,
     server_tags,
     servers,
     services,
@@ -34,9 +35,9 @@ from stacklet.compute.api import (
 
 HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_access, keypairs,
                    quota_sets, quota_classes, limits, services, hypervisors, availability_zones,
-                   simple_tenant_usage, migrations, servers, server_actions, server_metadata,
-                   server_tags, ips, instance_actions, server_groups, interfaces,
-                   volume_attachments, images]
+                   simple_tenant_usage, migrations, servers, server_actions,
+                   server_security_groups, server_metadata, server_tags, ips, instance_actions,
+                   server_groups, interfaces, volume_attachments, images]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
