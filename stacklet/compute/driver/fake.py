@@ -21,6 +21,16 @@ FAKE_RESOURCES = HostResources(hypervisor_type="fake", hypervisor_version=1000,
 SNAPSHOT_DATA = b"stacklet fake driver disk\n".ljust(4096, b"\0")
 
 
+def boot_console(spec: GuestSpec) -> str:
+    """What a fake guest 'prints' while booting: a few lines, as clients (and
+    Tempest, which asks for the last three) expect of a console log."""
+    return (f"Booting {spec.name} from image {spec.image_id} (stacklet fake driver)\n"
+            "[    0.000000] Linux version fake\n"
+            f"[    0.100000] Memory: {spec.memory_mb}M, {spec.vcpus} CPUs\n"
+            f"Welcome to {spec.hostname}\n"
+            f"{spec.hostname} login: ")
+
+
 class FakeDriver:
     name = "fake"
 
@@ -52,7 +62,7 @@ class FakeDriver:
                 session.add(FakeGuest(instance_id=spec.instance_id, host=self.host,
                                       power_state=states.RUNNING,
                                       state={"image_id": spec.image_id},
-                                      console=f"{spec.hostname} login: \n"))
+                                      console=boot_console(spec)))
             else:
                 guest.power_state = states.RUNNING
 
