@@ -235,6 +235,11 @@ def test_create_image_uploads_a_snapshot(api, alice, server):
     wait_for_status(alice, sid, "ACTIVE")
     assert recorded_actions(api, sid)[-1] == ("createImage",
                                               [("compute_snapshot_instance", "Success")])
+    # Metadata cannot make the image public, nor set the image service's own names.
+    act(alice, sid, {"createImage": {"name": "x", "metadata": {"visibility": "public"}}},
+        expect=400)
+    act(alice, sid, {"createImage": {"name": "x", "metadata": {"os_glance_x": "1"}}},
+        expect=403)
     # From 2.45 the image id is in the body.
     later = act(alice, sid, {"createImage": {"name": "snap-2"}}, microversion="2.45")
     assert set(later.json()) == {"image_id"} and "Location" not in later.headers
