@@ -160,9 +160,10 @@ def test_rebuild(api, alice, server):
     assert recorded_actions(api, sid)[-1] == ("rebuild",
                                               [("compute_rebuild_instance", "Success")])
 
-    full = act(alice, sid, {"rebuild": {"imageRef": other_image}},
+    full = act(alice, sid, {"rebuild": {"imageRef": other_image, "user_data": "aGk="}},
                microversion="2.75").json()["server"]
     assert full["OS-EXT-STS:task_state"] == "rebuilding" and full["adminPass"]
+    assert full["user_data"] == "aGk="
     wait_for_status(alice, sid, "ACTIVE")
     missing = act(alice, sid, {"rebuild": {"imageRef": "6b2d7ab1-0c8c-4c39-9d0e-"
                                                        "9b8a2d3c4e5f"}}, expect=400)

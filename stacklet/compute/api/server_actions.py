@@ -133,6 +133,8 @@ def rebuild(req: ApiRequest, value):
         if not req.version.matches("2.75"):
             view = {key: item for key, item in view.items()
                     if not key.startswith(_NOT_IN_OLD_REBUILD_VIEW)}
+        if req.version.matches("2.57"):
+            view["user_data"] = server.user_data
         view["adminPass"] = password
         return {"server": view}
     return _act(req, "os_compute_api:servers:rebuild", start)
