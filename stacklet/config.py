@@ -159,6 +159,9 @@ OPTIONS: list[Option] = [
            "Server groups a project may have (-1: unlimited).", int),
     Option("compute", "quota_server_group_members", 10,
            "Servers one server group may hold (-1: unlimited).", int),
+    Option("compute", "run_services", True,
+           "Run the conductor and this host's compute agent here; false on a host that "
+           "only serves the APIs.", _bool),
     Option("compute", "driver", "fake",
            "Compute driver of this host's agent: 'fake' runs nothing (control-plane tests "
            "and scale runs).", str),

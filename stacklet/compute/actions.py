@@ -48,19 +48,6 @@ SHELVE_VM_STATES = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPEND
 PASSWORD_TIMEOUT = 30.0
 
 
-def invalid_state(action: str, server: Instance, attribute: str, value) -> Conflict:
-    """Nova's 409 for an action the server's state does not allow."""
-    return Conflict(f"Cannot '{action}' instance {server.id} while it is in "
-                    f"{attribute} {value}")
-
-
-def check_state(action: str, server: Instance, vm_states, task_states=(None,)) -> None:
-    if server.vm_state not in vm_states:
-        raise invalid_state(action, server, "vm_state", server.vm_state)
-    if server.task_state not in task_states:
-        raise invalid_state(action, server, "task_state", server.task_state)
-
-
 def begin(session: orm.Session, ctx: RequestContext, server: Instance, action: str,
           request_id: str, *, vm_states, task_states=(None,), task_state: str | None,
           pending: dict | None = None, **values) -> InstanceAction:
@@ -70,7 +57,7 @@ def begin(session: orm.Session, ctx: RequestContext, server: Instance, action: s
     ``values``) in one conditional UPDATE, which a concurrent action that
     got there first makes match nothing (409 too)."""
     servers.check_not_locked(ctx, server)
-    check_state(action, server, vm_states, task_states)
+    servers.check_state(action, server, vm_states, task_states)
     record = servers.record_action(session, ctx, server, action, request_id)
     named = [task for task in task_states if task is not None]
     allowed = [Instance.task_state.in_(named)] if named else []
@@ -109,9 +96,9 @@ def reboot(session, ctx, server, request_id, hard: bool) -> None:
               pending={"hard": True})
         return
     servers.check_not_locked(ctx, server)
-    check_state("reboot", server, (states.ACTIVE,))
+    servers.check_state("reboot", server, (states.ACTIVE,))
     if server.power_state != states.RUNNING:
-        raise invalid_state("reboot", server, "power_state", server.power_state)
+        raise servers.invalid_state("reboot", server, "power_state", server.power_state)
     begin(session, ctx, server, "reboot", request_id, vm_states=(states.ACTIVE,),
           task_state=states.REBOOTING, pending={"hard": False})
 
@@ -162,7 +149,7 @@ def rebuild(session, cloud, ctx, server, request_id, body: dict) -> str:
     """Rebuild the server from an image, with the new attributes in ``body``;
     returns the admin password the rebuilt server gets."""
     servers.check_not_locked(ctx, server)
-    check_state("rebuild", server, (states.ACTIVE, states.STOPPED, states.ERROR))
+    servers.check_state("rebuild", server, (states.ACTIVE, states.STOPPED, states.ERROR))
     image = image_from_ref(session, ctx, body["imageRef"])
     flavor = server.flavor
     if flavor["ram"] < (image.min_ram or 0):
@@ -225,7 +212,7 @@ def image_from_ref(session, ctx, image_ref: str) -> Image:
 def resize(session, cloud, ctx, server, request_id, flavor_ref: str,
            disk_config: str | None) -> None:
     servers.check_not_locked(ctx, server)
-    check_state("resize", server, (states.ACTIVE, states.STOPPED))
+    servers.check_state("resize", server, (states.ACTIVE, states.STOPPED))
     flavor = flavors.find_flavor(session, flavor_ref, ctx)
     if flavor is None:
         raise BadRequest("Unable to locate requested flavor.")
@@ -249,7 +236,7 @@ def resize(session, cloud, ctx, server, request_id, flavor_ref: str,
 def migrate(session, cloud, ctx, server, request_id, host: str | None) -> None:
     """An admin's cold migration: a resize to the same flavor on another host."""
     servers.check_not_locked(ctx, server)
-    check_state("migrate", server, (states.ACTIVE, states.STOPPED))
+    servers.check_state("migrate", server, (states.ACTIVE, states.STOPPED))
     if host is not None:
         if host == server.host:
             raise BadRequest(f"The target host can't be the same one: {host}.")
@@ -308,7 +295,7 @@ def resize_migration(session, server: Instance, status: str = "finished") -> Mig
 def confirm_resize(session, ctx, server, request_id) -> None:
     """Keep the new flavor: give back the old one's claim on the source host."""
     servers.check_not_locked(ctx, server)
-    check_state("confirmResize", server, (states.RESIZED,))
+    servers.check_state("confirmResize", server, (states.RESIZED,))
     migration = resize_migration(session, server)
     if migration is None:
         raise BadRequest("Instance has not been resized.")
@@ -328,7 +315,7 @@ def confirm_resize(session, ctx, server, request_id) -> None:
 
 def revert_resize(session, ctx, server, request_id) -> None:
     servers.check_not_locked(ctx, server)
-    check_state("revertResize", server, (states.RESIZED,))
+    servers.check_state("revertResize", server, (states.RESIZED,))
     migration = resize_migration(session, server)
     if migration is None:
         raise BadRequest("Instance has not been resized.")
@@ -345,7 +332,7 @@ def create_snapshot(session, cloud, ctx, server, request_id, name: str, metadata
     snapshot task; returns the image id."""
     action = "createBackup" if backup_type is not None else "createImage"
     servers.check_not_locked(ctx, server)
-    check_state(action, server, SNAPSHOT_VM_STATES)
+    servers.check_state(action, server, SNAPSHOT_VM_STATES)
     # The base image's own properties carry over (os_distro, hw_*), as in Nova,
     # but not the image service's own (os_glance_*).
     inherited = {key: str(value) for key, value in
@@ -394,7 +381,7 @@ def _snapshot_image(session, cloud, ctx, server, name: str, properties: dict) ->
 def rescue(session, ctx, server, request_id, password: str | None,
            rescue_image_ref: str | None) -> str:
     servers.check_not_locked(ctx, server)
-    check_state("rescue", server, (states.ACTIVE, states.STOPPED, states.ERROR))
+    servers.check_state("rescue", server, (states.ACTIVE, states.STOPPED, states.ERROR))
     image_id = server.image_ref
     if rescue_image_ref:
         image_id = image_from_ref(session, ctx, rescue_image_ref).id
@@ -412,7 +399,7 @@ def shelve(session, cloud, ctx, server, request_id) -> None:
     """Shelve: snapshot the server into an image, then (Nova's
     shelved_offload_time=0) free its host."""
     servers.check_not_locked(ctx, server)
-    check_state("shelve", server, SHELVE_VM_STATES)
+    servers.check_state("shelve", server, SHELVE_VM_STATES)
     image = _snapshot_image(session, cloud, ctx, server, f"{server.display_name}-shelved", {})
     begin(session, ctx, server, "shelve", request_id, vm_states=SHELVE_VM_STATES,
           task_state=states.SHELVING, pending={"image_id": image.id})
@@ -424,7 +411,7 @@ def unshelve(session, ctx, server, request_id, *, zone=None, zone_given: bool = 
     back to the conductor (keeping its vm_state until it is placed).  Returns
     whether the conductor has work."""
     servers.check_not_locked(ctx, server)
-    check_state("unshelve", server, (states.SHELVED, states.SHELVED_OFFLOADED))
+    servers.check_state("unshelve", server, (states.SHELVED, states.SHELVED_OFFLOADED))
     if (zone_given or host) and server.vm_state != states.SHELVED_OFFLOADED:
         raise Conflict(f"The server {server.id} is not in SHELVED_OFFLOADED state, so an "
                        "availability zone or host cannot be given to unshelve it.")
@@ -492,7 +479,7 @@ def console_output(cloud, server: Instance, length: int | None) -> str:
 
 def trigger_crash_dump(session, ctx, server, request_id) -> None:
     servers.check_not_locked(ctx, server)
-    check_state("trigger_crash_dump", server,
+    servers.check_state("trigger_crash_dump", server,
                 (states.ACTIVE, states.PAUSED, states.RESCUED, states.RESIZED, states.ERROR))
     if server.power_state != states.RUNNING:
         raise Conflict(f"Instance {server.id} is not running.")
@@ -516,4 +503,4 @@ def reset_state(session, ctx, server, request_id, state: str) -> None:
 def restore(session, ctx, server, request_id) -> None:
     """Deferred delete is off, so no server is ever SOFT_DELETED: Nova's 409."""
     servers.check_not_locked(ctx, server)
-    check_state("restore", server, (states.SOFT_DELETED,))
+    servers.check_state("restore", server, (states.SOFT_DELETED,))

@@ -14,7 +14,7 @@ import logging
 
 import sqlalchemy as sa
 
-from stacklet.compute import hosts, states
+from stacklet.compute import hostinfo, states
 from stacklet.compute.driver import ComputeDriver
 from stacklet.compute.models import Instance
 from stacklet.compute.tasks import TASKS, TaskRun, run_task
@@ -70,14 +70,14 @@ class ComputeAgent:
             "cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")}
         with self.db.transaction() as session:
             for host, driver in self.drivers.items():
-                hosts.register_service(session, host, BINARY)
-                hosts.register_node(
+                hostinfo.register_service(session, host, BINARY)
+                hostinfo.register_node(
                     session, host, driver.host_resources(), ratios=ratios,
                     availability_zone=config.get("compute", "default_availability_zone"))
 
     def heartbeat(self) -> None:
         with self.db.transaction() as session:
-            hosts.record_heartbeats(session, list(self.drivers), BINARY)
+            hostinfo.record_heartbeats(session, list(self.drivers), BINARY)
 
     def readopt_guests(self) -> None:
         """Match what runs on each host with the database, which is the truth:
@@ -88,10 +88,6 @@ class ComputeAgent:
             with self.db.transaction() as session:
                 servers = {row.id: row for row in session.scalars(
                     sa.select(Instance).filter_by(host=host, deleted=False))}
-                for instance_id in guests.keys() - servers.keys():
-                    LOG.warning("destroying guest %s on %s: its server is deleted",
-                                instance_id, host)
-                    driver.destroy(instance_id)
                 for server in servers.values():
                     if server.task_state is not None:
                         continue   # the sweep finishes the task
@@ -102,6 +98,11 @@ class ComputeAgent:
                         LOG.warning("server %s on %s is no longer running: now SHUTOFF",
                                     server.id, host)
                         server.vm_state = states.STOPPED
+            # Outside the transaction: the driver may write to the database too.
+            for instance_id in guests.keys() - servers.keys():
+                LOG.warning("destroying guest %s on %s: its server is deleted",
+                            instance_id, host)
+                driver.destroy(instance_id)
 
     # -- work ---------------------------------------------------------------------
 

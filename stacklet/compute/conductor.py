@@ -3,27 +3,40 @@
 It runs once per cloud (the process holding the compute lock).  New
 servers wait in task_state ``scheduling``; the conductor takes them in
 creation order, so the servers of one request are placed together, which is
-what lets ``min_count`` and server-group policies hold.
+what lets ``min_count`` and server-group policies hold.  (Nova re-checks a
+group's policy on the compute host, because its schedulers place racing
+boots in parallel; here one conductor places one server at a time, each
+seeing the hosts of every member placed before it, so there is no race to
+re-check.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import itertools
 import logging
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from stacklet.compute import hosts, scheduler, states
+from stacklet.compute import hostinfo, scheduler, states
 from stacklet.compute.agent import topic
-from stacklet.compute.models import Instance, InstanceFault, ServerGroup, ServerGroupMember
+from stacklet.compute.models import (
+    Instance,
+    InstanceAction,
+    InstanceActionEvent,
+    InstanceFault,
+    ServerGroup,
+    ServerGroupMember,
+)
 from stacklet.db import utcnow
 
 LOG = logging.getLogger(__name__)
 
 TOPIC = "conductor"
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
 
 
 class Conductor:
@@ -52,7 +65,7 @@ class Conductor:
     def heartbeat(self) -> None:
         with self.cloud.db.transaction() as session:
             for binary in ("nova-conductor", "nova-scheduler"):
-                hosts.register_service(session, self.cloud.host, binary)
+                hostinfo.register_service(session, self.cloud.host, binary)
 
     async def schedule(self) -> None:
         """Place every server waiting for a host; requests made meanwhile coalesce."""
@@ -90,6 +103,7 @@ class Conductor:
                        candidates: list[scheduler.HostState]) -> set[str]:
         """Place the servers of one create request: at least min_count of them, or
         none (their claims are given back)."""
+        started = utcnow()
         placed: list[Instance] = []
         for server in servers:
             host = self._place(session, server, candidates)
@@ -115,8 +129,26 @@ class Conductor:
                 server.task_state = None
                 session.add(InstanceFault(instance_id=server.id, code=500,
                                           message=NO_VALID_HOST, details="", host=None))
+            self._record_scheduling(session, server, started, placed=server in placed)
             server.updated_at = utcnow()
         return {server.host for server in placed}
+
+    def _record_scheduling(self, session: orm.Session, server: Instance,
+                           started: datetime.datetime, *, placed: bool) -> None:
+        """The conductor's event on the server's create action; a server that got
+        no host ends its action there, in error."""
+        action_id = (server.pending or {}).get("action_id")
+        if action_id is None:
+            return
+        now = utcnow()
+        session.add(InstanceActionEvent(
+            action_id=action_id, event=SCHEDULE_EVENT, host=self.cloud.host,
+            result="Success" if placed else "Error", start_time=started, finish_time=now,
+            details=None if placed else NO_VALID_HOST))
+        if not placed:
+            action = session.get(InstanceAction, action_id)
+            action.message, action.finish_time = "Error", now
+            server.pending = {}
 
     def _place(self, session: orm.Session, server: Instance,
                candidates: list[scheduler.HostState]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 
 import sqlalchemy as sa
@@ -55,6 +56,33 @@ def generate_ssh_key() -> tuple[str, str]:
     return private, public + " Generated-by-Nova"
 
 
+# Microsoft's "user principal name", which WinRM certificate logins match on.
+_UPN = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
+
+
+def generate_x509_certificate(user_id: str) -> tuple[str, str]:
+    """A new self-signed client certificate for WinRM logins, as Nova generates one:
+    (private key in PEM, certificate in PEM), valid for ten years."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, user_id)])
+    upn = f"{user_id}@localhost".encode()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
+                       critical=False)
+        # The UPN is a DER UTF8String (tag 0x0c).
+        .add_extension(x509.SubjectAlternativeName([x509.OtherName(
+            _UPN, b"\x0c" + bytes([len(upn)]) + upn)]), critical=False)
+        .sign(key, hashes.SHA256()))
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return private, certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def find_keypair(session: Session, user_id: str, name: str) -> KeyPair | None:
     return session.scalar(sa.select(KeyPair).where(KeyPair.user_id == user_id,
                                                    KeyPair.name == name))
@@ -71,14 +99,16 @@ def get_keypair(session: Session, user_id: str, name: str) -> KeyPair:
 def create_keypair(session: Session, config: Config, *, user_id: str, project_id: str,
                    name: str, key_type: str, public_key: str | None
                    ) -> tuple[KeyPair, str | None]:
-    """Import a public key (or certificate), or generate an SSH key when none is
-    given; returns the key pair and the generated private key, if any."""
+    """Import a public key (or certificate), or generate a key (or certificate) of
+    the type when none is given; returns the key pair and the generated private
+    key, if any."""
     quotas.check(session, project_id, user_id, "key_pairs", 1, config=config)
     if find_keypair(session, user_id, name) is not None:
         raise Conflict(f"Key pair '{name}' already exists.")
     private_key = None
     if public_key is None:
-        private_key, public_key = generate_ssh_key()
+        private_key, public_key = (generate_x509_certificate(user_id) if key_type == X509
+                                   else generate_ssh_key())
     fingerprint = (x509_fingerprint(public_key) if key_type == X509
                    else ssh_fingerprint(public_key))
     keypair = KeyPair(name=name, user_id=user_id, public_key=public_key,

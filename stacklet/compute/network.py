@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from stacklet.common.errors import BadRequest
+from stacklet.common.errors import BadRequest, NotFound
 
 
 class PortProvider(Protocol):
@@ -27,6 +27,21 @@ class PortProvider(Protocol):
 
     def addresses(self, instance_ids: list[str]) -> dict[str, dict[str, list[dict]]]:
         """Each server's addresses by network name, as Nova's ``addresses``."""
+
+    def interfaces(self, instance_id: str) -> list[dict]:
+        """The server's ports as os-interface shows them: port_id, net_id, mac_addr,
+        port_state, fixed_ips (subnet_id, ip_address) and tag."""
+
+    def attach_interface(self, ctx, instance_id: str, host: str | None, *,
+                         net_id: str | None, port_id: str | None,
+                         fixed_ip: str | None, tag: str | None) -> dict:
+        """Plug one more port into a server: the given port, or a new one on the
+        given network (or on the project's only network); returns it as
+        ``interfaces`` does.  NotFound names a missing network or port,
+        BadRequest says why none can be chosen."""
+
+    def detach_interface(self, instance_id: str, port_id: str) -> None:
+        """Unplug a port from the server; NotFound when it is not attached."""
 
 
 class NoNetworks:
@@ -48,3 +63,19 @@ class NoNetworks:
 
     def addresses(self, instance_ids: list[str]) -> dict[str, dict[str, list[dict]]]:
         return {}
+
+    def interfaces(self, instance_id: str) -> list[dict]:
+        return []
+
+    def attach_interface(self, ctx, instance_id: str, host: str | None, *,
+                         net_id: str | None, port_id: str | None,
+                         fixed_ip: str | None, tag: str | None) -> dict:
+        if port_id:
+            raise NotFound(f"Port {port_id} could not be found.")
+        if net_id:
+            raise NotFound(f"Network {net_id} could not be found.")
+        raise BadRequest("No specific network was requested and none are available for "
+                         f"project '{ctx.project_id}'.")
+
+    def detach_interface(self, instance_id: str, port_id: str) -> None:
+        raise NotFound(f"Port {port_id} is not attached")

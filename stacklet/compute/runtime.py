@@ -41,6 +41,8 @@ class ComputeRuntime:
     async def start(self) -> None:
         """Run the compute services now if this process gets the lock, else
         keep trying in the background."""
+        if not self.cloud.config.get("compute", "run_services"):
+            return
         if not self._take_lock():
             self._waiter = asyncio.ensure_future(self._wait_for_lock())
             return

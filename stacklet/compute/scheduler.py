@@ -13,7 +13,7 @@ import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from stacklet.compute.hosts import service_is_up
+from stacklet.compute.hostinfo import service_is_up
 from stacklet.compute.models import ComputeNode, ComputeService, Instance, Migration
 
 AFFINITY_POLICIES = ("affinity", "soft-affinity")

@@ -6,16 +6,13 @@ import copy
 import functools
 
 from stacklet.common.microversions import Version
+from stacklet.compute.api.common import BOOLEAN
 
 UUID = {"type": "string", "format": "uuid"}
 NAME = {"type": "string", "minLength": 1, "maxLength": 255,
         # Nova refuses names with leading or trailing white space.
         "pattern": r"^(?! )[\S ]*(?<! )$"}
 DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 255}
-# Nova accepts booleans and their usual spellings as strings.
-BOOLEAN = {"type": ["boolean", "string"],
-           "enum": [True, False, "True", "False", "true", "false", "1", "0", "yes", "no",
-                    "on", "off", "t", "f", "y", "n", "TRUE", "FALSE"]}
 COUNT = {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 1, "minLength": 1}
 METADATA = {"type": "object",
             "patternProperties": {"^[a-zA-Z0-9-_:. ]{1,255}$": {
@@ -126,9 +123,3 @@ def update_schema(version: Version) -> dict:
                                       "additionalProperties": False}},
             "required": ["server"], "additionalProperties": False}
 
-
-def as_bool(value) -> bool:
-    """A BOOLEAN field's value as a bool."""
-    if isinstance(value, bool):
-        return value
-    return str(value).lower() in ("true", "1", "yes", "on", "t", "y")

@@ -21,7 +21,7 @@ from sqlalchemy import orm
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from stacklet.common.timeutils import parse_isotime
-from stacklet.compute import flavors, hosts, keypairs, quotas, scheduler, states
+from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, states
 from stacklet.compute.driver import GuestSpec
 from stacklet.compute.models import (
     ComputeService,
@@ -66,6 +66,22 @@ def check_not_locked(ctx: RequestContext, server: Instance) -> None:
     """Nova refuses actions on a locked server to anyone but an admin."""
     if server.locked and not ctx.is_admin:
         raise Conflict(f"Instance {server.id} is locked")
+
+
+def invalid_state(action: str, server: Instance, attribute: str, value) -> Conflict:
+    """Nova's 409 for an action the server's state does not allow."""
+    return Conflict(f"Cannot '{action}' instance {server.id} while it is in "
+                    f"{attribute} {value}")
+
+
+def check_state(action: str, server: Instance, vm_states,
+                task_states: tuple | None = (None,)) -> None:
+    """409 unless the server is in one of ``vm_states`` and ``task_states``
+    (None: whatever task runs; the default: no task)."""
+    if server.vm_state not in vm_states:
+        raise invalid_state(action, server, "vm_state", server.vm_state)
+    if task_states is not None and server.task_state not in task_states:
+        raise invalid_state(action, server, "task_state", server.task_state)
 
 
 def record_action(session: orm.Session, ctx: RequestContext, server: Instance, action: str,
@@ -155,7 +171,9 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
         session.flush()
         if group is not None:
             session.add(ServerGroupMember(group_id=group.id, instance_id=server.id))
-        record_action(session, ctx, server, "create", request_id)
+        # The agent that builds the server records its event on this action.
+        server.pending = {"action_id": record_action(session, ctx, server, "create",
+                                                     request_id).id}
         servers.append(server)
     return servers
 
@@ -305,7 +323,7 @@ def request_delete(session: orm.Session, cloud, ctx: RequestContext, server: Ins
 def _host_is_up(session: orm.Session, cloud, host: str) -> bool:
     service = session.scalar(sa.select(ComputeService).filter_by(host=host,
                                                                  binary="nova-compute"))
-    return service is not None and hosts.service_is_up(
+    return service is not None and hostinfo.service_is_up(
         service, utcnow(), cloud.config.get("compute", "service_down_time"))
 
 

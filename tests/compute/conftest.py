@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.image.helpers import Caller, project_member
-
 COMPUTE = "/compute/v2.1"
 
 
@@ -16,10 +14,11 @@ def version(microversion: str) -> dict:
 class Compute:
     """Calls on /compute/v2.1 as one caller, at a chosen microversion."""
 
-    def __init__(self, api, token: str, project_id: str | None = None):
+    def __init__(self, api, token: str, project_id: str, user_id: str):
         self.api = api
         self.token = token
         self.project_id = project_id
+        self.user_id = user_id
 
     def call(self, method: str, path: str, json=None, microversion: str = "2.1"):
         return self.api.request(method, COMPUTE + path, self.token, json=json,
@@ -38,23 +37,26 @@ class Compute:
         return self.call("DELETE", path, microversion=microversion)
 
 
-def as_caller(api, caller: Caller) -> Compute:
-    return Compute(api, caller.token, caller.project_id)
+def project_member(api, project: str, role: str = "member") -> Compute:
+    user = api.make_user(project=project, role=role)
+    token = api.token(user["name"], user["password"], project=project)
+    return Compute(api, token, user["project_id"], user["id"])
 
 
 @pytest.fixture
 def admin(api) -> Compute:
-    project = api.admin("GET", "/projects?name=admin", expect=200).json()["projects"][0]
-    return Compute(api, api.admin_token, project["id"])
+    token = api.client.get("/identity/v3/auth/tokens", headers={
+        "X-Auth-Token": api.admin_token, "X-Subject-Token": api.admin_token}).json()["token"]
+    return Compute(api, api.admin_token, token["project"]["id"], token["user"]["id"])
 
 
 @pytest.fixture
 def alice(api) -> Compute:
     """A member of project alpha."""
-    return as_caller(api, project_member(api, "alpha"))
+    return project_member(api, "alpha")
 
 
 @pytest.fixture
 def bob(api) -> Compute:
     """A member of project beta."""
-    return as_caller(api, project_member(api, "beta"))
+    return project_member(api, "beta")

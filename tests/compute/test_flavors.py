@@ -43,8 +43,13 @@ def test_bootstrap_respects_deleted_flavors(api, admin, stacklet_config):
 def test_create_show_and_microversion_views(admin, alice):
     flavor = create(admin, id="small-1", swap=0, rxtx_factor=2.0)
     assert flavor["id"] == "small-1" and flavor["rxtx_factor"] == 2.0
-    generated = create(admin, name="generated")
+    generated = create(admin, name="generated", id=None)
     assert len(generated["id"]) == 36
+    # Clients send numbers and boolean strings; Nova takes them.
+    numbered = create(admin, name="numbered", id=1234, ram="256",
+                      **{"os-flavor-access:is_public": "False"})
+    assert numbered["id"] == "1234" and numbered["ram"] == 256
+    assert numbered["os-flavor-access:is_public"] is False
     assert alice.get("/flavors/small-1").json()["flavor"]["swap"] == ""
     latest = alice.get("/flavors/small-1", "2.75").json()["flavor"]
     assert latest["swap"] == 0 and latest["description"] is None
@@ -68,7 +73,8 @@ def test_create_conflicts_and_bad_input(admin, alice):
     assert admin.post("/flavors", {"flavor": {**FLAVOR, "name": "n2", "id": "dup"}}
                       ).status_code == 409
     for bad in ({"ram": 0}, {"vcpus": "many"}, {"name": " padded"}, {"disk": -1},
-                {"id": "bad/id"}, {"rxtx_factor": 0}, {"color": "red"}):
+                {"id": "bad/id"}, {"rxtx_factor": 0}, {"color": "red"},
+                {"os-flavor-access:is_public": "perhaps"}):
         response = admin.post("/flavors", {"flavor": {**FLAVOR, "name": "bad", **bad}})
         assert response.status_code == 400, (bad, response.text)
         assert "badRequest" in response.json()
@@ -121,6 +127,9 @@ def test_private_flavors_and_access(admin, alice, bob):
     assert added.json() == {"flavor_access": [{"flavor_id": "priv",
                                                "tenant_id": alice.project_id}]}
     assert admin.post("/flavors/priv/action", add).status_code == 409
+    unknown = admin.post("/flavors/priv/action", {"addTenantAccess": {"tenant": "nope"}})
+    assert unknown.status_code == 400
+    assert unknown.json()["badRequest"]["message"] == "Project ID nope is not a valid project."
     assert "private" in names(alice.get("/flavors"))
     assert alice.get("/flavors/priv").status_code == 200
     assert bob.get("/flavors/priv").status_code == 404
@@ -157,3 +166,9 @@ def test_extra_specs(admin, alice):
     assert admin.delete(url + "/n").status_code == 404
     assert alice.get(url + "/n").status_code == 404
     assert admin.get("/flavors/nope/os-extra_specs").status_code == 404
+
+
+def test_strict_query_from_275(admin):
+    assert admin.get("/flavors?color=red").status_code == 200
+    refused = admin.get("/flavors/detail?color=red", "2.75")
+    assert refused.status_code == 400 and "'color' was unexpected" in refused.text

@@ -6,17 +6,37 @@ from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
 from stacklet.compute.api import (
+    availability_zones,
+    extensions,
     flavor_access,
     flavor_extra_specs,
     flavors,
+    hypervisors,
     images,
+    instance_actions,
+    interfaces,
+    ips,
+    keypairs,
+    limits,
+    migrations,
+    quota_classes,
+    quota_sets,
     server_actions,
+    server_groups,
+    server_metadata,
+    server_tags,
     servers,
+    services,
+    simple_tenant_usage,
     versions,
+    volume_attachments,
 )
 
-HANDLER_MODULES = [versions, flavors, flavor_extra_specs, flavor_access, servers, server_actions,
-                   images]
+HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_access, keypairs,
+                   quota_sets, quota_classes, limits, services, hypervisors, availability_zones,
+                   simple_tenant_usage, migrations, servers, server_actions, server_metadata,
+                   server_tags, ips, instance_actions, server_groups, interfaces,
+                   volume_attachments, images]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
@@ -37,9 +57,11 @@ def error_body(exc: APIError) -> dict:
 
 
 def create_api(cloud) -> ServiceAPI:
+    # Nova answers 404 to a path with an empty id (/os-simple-tenant-usage/),
+    # where Starlette would redirect to the collection.
     api = ServiceAPI("compute", "/compute", cloud, service_type="compute",
                      error_body=error_body, authenticator=cloud.tokens,
-                     microversions=MICROVERSIONS)
+                     microversions=MICROVERSIONS, redirect_slashes=False)
     for module in HANDLER_MODULES:
         api.include(module.routes)
     return api

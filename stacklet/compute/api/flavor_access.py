@@ -8,6 +8,7 @@ from stacklet.common.errors import BadRequest, NotFound
 from stacklet.common.validation import validate
 from stacklet.compute import flavors
 from stacklet.compute.models import Flavor
+from stacklet.compute.projects import verify_project_id
 
 routes = RouteTable()
 
@@ -49,6 +50,7 @@ def flavor_action(req: ApiRequest):
     with req.cloud.db.transaction() as session:
         flavor = flavors.get_flavor(session, req.path["flavor_id"], None)
         if adding:
+            verify_project_id(session, project_id)
             flavors.add_project_access(session, flavor, project_id)
         else:
             flavors.remove_project_access(session, flavor, project_id)

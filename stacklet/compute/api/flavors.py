@@ -7,9 +7,13 @@ from stacklet.common.errors import BadRequest
 from stacklet.common.pagination import paginate
 from stacklet.common.validation import validate
 from stacklet.compute import flavors
-from stacklet.compute.api.links import (
+from stacklet.compute.api.common import (
+    BOOLEAN,
+    as_bool,
     collection_links,
     page_request,
+    query_flag,
+    reject_unknown_query,
     require_version,
     resource_links,
 )
@@ -36,13 +40,13 @@ CREATE_SCHEMA = {
         "type": "object",
         "properties": {
             "name": _NAME,
-            "id": {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
+            "id": {"type": ["string", "number", "null"], "minLength": 1, "maxLength": 255,
                    "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"},
             "ram": _count(1), "vcpus": _count(1), "disk": _count(0), "swap": _count(0),
             "OS-FLV-EXT-DATA:ephemeral": _count(0),
             "rxtx_factor": {"type": ["number", "string"], "pattern": r"^[0-9.]+$",
                             "exclusiveMinimum": 0, "maximum": 3.40282e38},
-            "os-flavor-access:is_public": {"type": "boolean"},
+            "os-flavor-access:is_public": BOOLEAN,
             "description": {"type": ["string", "null"], "maxLength": 65535},
         },
         "required": ["name", "ram", "vcpus", "disk"],
@@ -93,14 +97,12 @@ def _is_public_filter(req: ApiRequest) -> bool | None:
     raw = req.query.get("is_public")
     if raw is None or not req.ctx.is_admin:
         return True
-    lowered = raw.strip().lower()
-    if lowered in ("none", "all"):
+    if raw.strip().lower() in ("none", "all"):
         return None
-    if lowered in ("1", "t", "true", "on", "y", "yes"):
-        return True
-    if lowered in ("0", "f", "false", "off", "n", "no"):
-        return False
-    raise BadRequest(f"Invalid is_public filter [{raw}]")
+    try:
+        return query_flag(req, "is_public")
+    except BadRequest:
+        raise BadRequest(f"Invalid is_public filter [{raw}]") from None
 
 
 def _minimum(req: ApiRequest, name: str) -> int | None:
@@ -117,14 +119,17 @@ def _minimum(req: ApiRequest, name: str) -> int | None:
 
 
 def _listing(req: ApiRequest, *, detail: bool) -> dict:
-    req.ctx  # a listing needs a token, whatever the policy
+    ctx = req.ctx   # any authenticated caller lists flavors; Nova has no policy for it
+    if req.version.matches("2.75"):
+        reject_unknown_query(req, {"is_public", "minRam", "minDisk", "sort_key", "sort_dir",
+                                   "limit", "marker"})
     sort_key = req.query.get("sort_key", "flavorid")
     sort_dir = req.query.get("sort_dir", "asc")
     flavors.check_sort(sort_key, sort_dir)
     page = page_request(req)
     with req.cloud.db.session() as session:
         found = flavors.list_flavors(
-            session, req.ctx, is_public=_is_public_filter(req),
+            session, ctx, is_public=_is_public_filter(req),
             min_ram=_minimum(req, "minRam"), min_disk=_minimum(req, "minDisk"),
             sort_key=sort_key, sort_dir=sort_dir)
         shown, more = paginate(found, page, key=lambda flavor: flavor.id)
@@ -159,16 +164,14 @@ def create_flavor(req: ApiRequest):
     body = validate(CREATE_SCHEMA, req.json_body())["flavor"]
     if "description" in body:
         require_version(req, "2.55")
-    name = body["name"].strip()
-    if not name:
-        raise BadRequest("Invalid input for field 'name': it is empty.")
     values = {
-        "id": body.get("id"), "name": name, "memory_mb": int(body["ram"]),
+        "id": None if body.get("id") is None else str(body["id"]),
+        "name": body["name"], "memory_mb": int(body["ram"]),
         "vcpus": int(body["vcpus"]), "root_gb": int(body["disk"]),
         "swap": int(body.get("swap") or 0),
         "ephemeral_gb": int(body.get("OS-FLV-EXT-DATA:ephemeral") or 0),
         "rxtx_factor": float(body.get("rxtx_factor", 1.0)),
-        "is_public": body.get("os-flavor-access:is_public", True),
+        "is_public": as_bool(body.get("os-flavor-access:is_public", True)),
         "description": body.get("description"),
     }
     with req.cloud.db.transaction() as session:

@@ -12,7 +12,7 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest, Forbidden, NotFound
 from stacklet.common.pagination import next_link, paginate, parse_page_request
 from stacklet.common.timeutils import isotime, parse_isotime
-from stacklet.compute.api.server_views import links
+from stacklet.compute.api.common import resource_links as links
 from stacklet.image import images
 from stacklet.image.models import Image, ImageProperty
 

@@ -7,22 +7,21 @@ import hashlib
 from stacklet.common.api import ApiRequest
 from stacklet.common.timeutils import isotime
 from stacklet.compute import states
+from stacklet.compute.api.common import resource_links as links
 from stacklet.compute.models import Instance, InstanceFault
 
 _EXTENDED = "os_compute_api:os-extended-server-attributes"
 
 
-def links(req: ApiRequest, collection: str, item_id: str) -> list[dict]:
-    """Nova's self and bookmark links of a resource."""
-    return [{"rel": "self", "href": req.url(f"/v2.1/{collection}/{item_id}")},
-            {"rel": "bookmark", "href": req.url(f"/{collection}/{item_id}")}]
-
-
 def host_id(server: Instance) -> str:
     """An opaque id of the host, the same for one project's servers on one host."""
-    if not server.host:
+    return hashed_host(server.project_id, server.host)
+
+
+def hashed_host(project_id: str, host: str | None) -> str:
+    if not host:
         return ""
-    return hashlib.sha224((server.project_id + server.host).encode()).hexdigest()
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
 
 
 def summary(req: ApiRequest, server: Instance) -> dict:

@@ -9,19 +9,15 @@ from starlette.responses import JSONResponse
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest
-from stacklet.common.pagination import next_link, parse_page_request
 from stacklet.common.validation import validate
-from stacklet.compute import hosts, server_schemas, servers
+from stacklet.compute import hostinfo, server_schemas, servers
 from stacklet.compute.agent import topic as agent_topic
-from stacklet.compute.api import server_views
+from stacklet.compute.api import common, server_views
 from stacklet.compute.conductor import TOPIC as CONDUCTOR_TOPIC
 from stacklet.compute.models import ComputeService, ServerGroupMember
 from stacklet.db import utcnow
 
 routes = RouteTable()
-
-MAX_LIMIT = 1000
-
 
 def request_id(req: ApiRequest) -> str:
     return req.http.scope["state"]["request_id"]
@@ -35,7 +31,7 @@ def create_server(req: ApiRequest):
         if field in server_body:
             server_body[field] = int(server_body[field])
     if "config_drive" in server_body:
-        server_body["config_drive"] = server_schemas.as_bool(server_body["config_drive"])
+        server_body["config_drive"] = common.as_bool(server_body["config_drive"])
     for hints in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
         if hints in body:
             server_body[hints] = body[hints]
@@ -50,10 +46,10 @@ def create_server(req: ApiRequest):
         created = servers.create_servers(session, req.cloud, ctx, server_body,
                                          request_id(req))
     req.cloud.bus.cast(CONDUCTOR_TOPIC, "schedule")
-    if server_schemas.as_bool(server_body.get("return_reservation_id", False)):
+    if common.as_bool(server_body.get("return_reservation_id", False)):
         return JSONResponse({"reservation_id": created[0].reservation_id}, status_code=202)
     first = created[0]
-    view = {"id": first.id, "links": server_views.links(req, "servers", first.id),
+    view = {"id": first.id, "links": common.resource_links(req, "servers", first.id),
             "OS-DCF:diskConfig": first.disk_config,
             "security_groups": [{"name": name}
                                 for name in first.system_metadata["security_groups"]],
@@ -83,10 +79,10 @@ def _list(req: ApiRequest, *, detailed: bool):
     statement = servers.list_query(ctx, req.query, all_tenants=all_tenants,
                                    admin_filters=is_admin,
                                    newer_filters=req.version.matches("2.83"))
-    page_request = parse_page_request(req.query, MAX_LIMIT)
+    page = common.page_request(req)
     with req.cloud.db.session() as session:
-        rows, more = servers.page(session, statement, marker=page_request.marker,
-                                  limit=page_request.limit, name_pattern=req.query.get("name"))
+        rows, more = servers.page(session, statement, marker=page.marker, limit=page.limit,
+                                  name_pattern=req.query.get("name"))
         if detailed:
             for server in rows:
                 if server.vm_state in ("error", "deleted"):
@@ -101,10 +97,10 @@ def _list(req: ApiRequest, *, detailed: bool):
     else:
         views = [server_views.summary(req, server) for server in rows]
     result = {"servers": views}
-    if more and rows:
-        path = "/v2.1/servers/detail" if detailed else "/v2.1/servers"
-        result["servers_links"] = [{"rel": "next", "href": next_link(
-            req.url(path), req.query, rows[-1].id)}]
+    next_page = common.collection_links(req, "/servers/detail" if detailed else "/servers",
+                                        more, rows[-1].id if rows else None)
+    if next_page:
+        result["servers_links"] = next_page
     return result
 
 
@@ -136,7 +132,7 @@ def _host_statuses(req: ApiRequest, session, rows) -> dict:
     now = utcnow()
     for service in session.scalars(sa.select(ComputeService).where(
             ComputeService.binary == "nova-compute", ComputeService.host.in_(wanted))):
-        if not hosts.service_is_up(service, now, down_time):
+        if not hostinfo.service_is_up(service, now, down_time):
             statuses[service.host] = "DOWN"
         elif service.disabled:
             statuses[service.host] = "MAINTENANCE"

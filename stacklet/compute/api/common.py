@@ -1,6 +1,10 @@
-"""Nova's links: a resource's self and bookmark links, a collection's next page."""
+"""What the compute handlers share: Nova's links and pages, routes bound to
+microversions, boolean query parameters, uuids in paths."""
 
 from __future__ import annotations
+
+import datetime
+import uuid
 
 from stacklet.common.api import ApiRequest
 from stacklet.common.errors import BadRequest, NotFound
@@ -33,15 +37,53 @@ def require_version(req: ApiRequest, minimum: str, maximum: str | None = None) -
         raise NotFound("The resource could not be found.")
 
 
+_TRUE = ("1", "t", "true", "on", "y", "yes")
+_FALSE = ("0", "f", "false", "off", "n", "no")
+
+# Nova's boolean in request bodies: a JSON boolean or one of its spellings.
+BOOLEAN = {"type": ["boolean", "string"],
+           "enum": [True, False, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes",
+                    "yes", "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No",
+                    "no"]}
+
+
+def as_bool(value: bool | str) -> bool:
+    """A value BOOLEAN validated, as a bool."""
+    return value if isinstance(value, bool) else value.lower() in _TRUE
+
+
 def query_flag(req: ApiRequest, name: str, default: bool = False) -> bool:
     """A boolean query parameter in oslo's spellings; 400 for anything else."""
     raw = req.query.get(name)
     if raw is None:
         return default
     lowered = raw.strip().lower()
-    if lowered in ("1", "t", "true", "on", "y", "yes"):
+    if lowered in _TRUE:
         return True
-    if lowered in ("0", "f", "false", "off", "n", "no"):
+    if lowered in _FALSE:
         return False
     raise BadRequest(f"Invalid input for query parameters {name}. Value: {raw}. "
                      f"'{raw}' is not a boolean.")
+
+
+def check_uuid(value: str) -> None:
+    """A path id that must be a uuid (services and hypervisors from 2.53); 400 if not."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise BadRequest(f"Invalid uuid {value}") from None
+
+
+def nova_time(moment: datetime.datetime | None) -> str | None:
+    """Nova's timestamps: ISO 8601 with microseconds and no zone."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") if moment else None
+
+
+def reject_unknown_query(req: ApiRequest, allowed: set[str]) -> None:
+    """From the microversion where Nova validates a listing's query strictly, an
+    unknown parameter is a 400 rather than silently ignored."""
+    unknown = sorted(set(req.query) - allowed)
+    if unknown:
+        raise BadRequest("Invalid input for query parameters: Additional properties are "
+                         f"not allowed ({', '.join(repr(name) for name in unknown)} "
+                         f"{'were' if len(unknown) > 1 else 'was'} unexpected)")
