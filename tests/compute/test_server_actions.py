@@ -143,7 +143,7 @@ def test_other_projects_and_bad_bodies(api, alice, bob, server):
     act(alice, sid, {"trigger_crash_dump": None}, expect=404, microversion="2.16")
 
 
-def test_rebuild(api, alice, server):
+def test_rebuild(api, alice, admin, server):
     sid = server["id"]
     other_image = active_image(api, alice.token)
     response = act(alice, sid, {"rebuild": {
@@ -164,6 +164,10 @@ def test_rebuild(api, alice, server):
                microversion="2.75").json()["server"]
     assert full["OS-EXT-STS:task_state"] == "rebuilding" and full["adminPass"]
     assert full["user_data"] == "aGk="
+    wait_for_status(alice, sid, "ACTIVE")
+    as_admin = act(admin, sid, {"rebuild": {"imageRef": other_image}},
+                   microversion="2.75").json()["server"]
+    assert "OS-EXT-SRV-ATTR:host" in as_admin and "OS-EXT-SRV-ATTR:user_data" not in as_admin
     wait_for_status(alice, sid, "ACTIVE")
     missing = act(alice, sid, {"rebuild": {"imageRef": "6b2d7ab1-0c8c-4c39-9d0e-"
                                                        "9b8a2d3c4e5f"}}, expect=400)

@@ -133,6 +133,9 @@ def rebuild(req: ApiRequest, value):
         if not req.version.matches("2.75"):
             view = {key: item for key, item in view.items()
                     if not key.startswith(_NOT_IN_OLD_REBUILD_VIEW)}
+        # Nova's rebuild answer shows user_data (2.57) for anyone, never the
+        # admin-only OS-EXT-SRV-ATTR:user_data.
+        view.pop("OS-EXT-SRV-ATTR:user_data", None)
         if req.version.matches("2.57"):
             view["user_data"] = server.user_data
         view["adminPass"] = password
