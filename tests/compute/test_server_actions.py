@@ -153,8 +153,13 @@ def test_rebuild(api, alice, admin, server):
     assert rebuilt["adminPass"] == "new-pass" and rebuilt["status"] == "REBUILD"
     assert rebuilt["name"] == "rebuilt" and rebuilt["description"] == "again"
     assert rebuilt["image"]["id"] == other_image and rebuilt["metadata"] == {"v": "2"}
-    # Before 2.75 the answer leaves out the extended attributes.
-    assert "OS-EXT-STS:vm_state" not in rebuilt
+    # Before 2.75 the answer leaves out the extended attributes (key_name until 2.54).
+    assert "OS-EXT-STS:vm_state" not in rebuilt and "key_name" not in rebuilt
+    wait_for_status(alice, sid, "ACTIVE")
+    with_key = act(alice, sid, {"rebuild": {"imageRef": other_image, "user_data": None}},
+                   microversion="2.57").json()["server"]
+    assert with_key["key_name"] is None and with_key["user_data"] is None
+    assert "OS-EXT-STS:vm_state" not in with_key
     shown = wait_for_status(alice, sid, "ACTIVE")
     assert shown["image"]["id"] == other_image
     assert recorded_actions(api, sid)[-1] == ("rebuild",
