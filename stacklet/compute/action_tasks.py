@@ -217,6 +217,8 @@ def _upload_snapshot(run: TaskRun, image_id: str) -> None:
             if image is None:
                 raise DriverError(f"Image {image_id} was deleted before the snapshot "
                                   "was taken.")
+            if image.status == "active":
+                return   # uploaded by a run cut short before it could finish the task
             image_data.claim_for_upload(session, image)
         disk, disk_format = run.driver.snapshot(run.instance_id)
 

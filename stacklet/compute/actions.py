@@ -333,10 +333,19 @@ def create_snapshot(session, cloud, ctx, server, request_id, name: str, metadata
     action = "createBackup" if backup_type is not None else "createImage"
     servers.check_not_locked(ctx, server)
     servers.check_state(action, server, SNAPSHOT_VM_STATES)
-    # The base image's own properties carry over (os_distro, hw_*), as in Nova.
+    # The base image's own properties carry over (os_distro, hw_*), as in Nova,
+    # but not the image service's own (os_glance_*).
     inherited = {key: str(value) for key, value in
                  server.system_metadata.get("image_properties", {}).items()
-                 if key not in IMAGE_COLUMNS and value is not None}
+                 if key not in image_service.BASE_ATTRIBUTES and value is not None
+                 and not key.startswith(image_service.RESERVED_PREFIX)}
+    # The metadata becomes properties: it may not set the image's attributes
+    # (visibility, owner, ...) nor the image service's reserved names.
+    for key in metadata:
+        if key in image_service.BASE_ATTRIBUTES:
+            raise BadRequest(f"Image metadata key '{key}' is an image attribute and "
+                             "cannot be set as metadata.")
+    image_service.check_attribute_names(metadata, creating=True)
     properties = {**inherited, **metadata}
     if backup_type is not None:
         properties.update(image_type="backup", backup_type=backup_type)
@@ -346,10 +355,6 @@ def create_snapshot(session, cloud, ctx, server, request_id, name: str, metadata
           task_state=task_state,
           pending={"image_id": image.id, "backup_type": backup_type, "rotation": rotation})
     return image.id
-
-
-# Image attributes recorded among a server's image properties that are not properties.
-IMAGE_COLUMNS = ("disk_format", "container_format", "min_ram", "min_disk")
 
 
 def _snapshot_image(session, cloud, ctx, server, name: str, properties: dict) -> Image:

@@ -117,7 +117,7 @@ def unlock(req: ApiRequest, value):
 
 # What Nova leaves out of the rebuild answer before 2.75.
 _NOT_IN_OLD_REBUILD_VIEW = ("OS-EXT-", "OS-SRV-USG:", "os-extended-volumes:", "config_drive",
-                            "key_name", "security_groups", "host_status", "server_groups")
+                            "security_groups", "host_status", "server_groups")
 
 
 @action("rebuild")
@@ -133,6 +133,13 @@ def rebuild(req: ApiRequest, value):
         if not req.version.matches("2.75"):
             view = {key: item for key, item in view.items()
                     if not key.startswith(_NOT_IN_OLD_REBUILD_VIEW)}
+            if not req.version.matches("2.54"):
+                del view["key_name"]
+        # Nova's rebuild answer shows user_data (2.57) for anyone, never the
+        # admin-only OS-EXT-SRV-ATTR:user_data.
+        view.pop("OS-EXT-SRV-ATTR:user_data", None)
+        if req.version.matches("2.57"):
+            view["user_data"] = server.user_data
         view["adminPass"] = password
         return {"server": view}
     return _act(req, "os_compute_api:servers:rebuild", start)

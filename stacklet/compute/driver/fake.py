@@ -27,11 +27,14 @@ FAKE_RESOURCES = HostResources(hypervisor_type="fake", hypervisor_version=1000,
 SNAPSHOT_DATA = b"stacklet fake driver disk\n".ljust(4096, b"\0")
 
 
-def _boot_log(hostname: str) -> str:
-    """What a fake guest 'prints' on its console: a few lines, as a boot would."""
-    return (f"Stacklet fake guest {hostname}: no machine runs behind this console.\n"
-            "Starting services: ok\n"
-            f"{hostname} login: \n")
+def boot_console(spec: GuestSpec) -> str:
+    """What a fake guest 'prints' while booting: a few lines, as clients (and
+    Tempest, which asks for the last three) expect of a console log."""
+    return (f"Booting {spec.name} from image {spec.image_id} (stacklet fake driver)\n"
+            "[    0.000000] Linux version fake\n"
+            f"[    0.100000] Memory: {spec.memory_mb}M, {spec.vcpus} CPUs\n"
+            f"Welcome to {spec.hostname}\n"
+            f"{spec.hostname} login: ")
 
 
 class FakeDriver:
@@ -65,7 +68,7 @@ class FakeDriver:
                 session.add(FakeGuest(instance_id=spec.instance_id, host=self.host,
                                       power_state=states.RUNNING,
                                       state={"image_id": spec.image_id},
-                                      console=_boot_log(spec.hostname)))
+                                      console=boot_console(spec)))
             else:
                 guest.power_state = states.RUNNING
 
