@@ -11,6 +11,7 @@ from stacklet.common.errors import BadRequest, NotFound
 from stacklet.common.validation import validate
 from stacklet.compute import action_schemas, actions, server_schemas, servers
 from stacklet.compute.agent import topic as agent_topic
+from stacklet.compute.api import server_views
 from stacklet.compute.api.servers import request_id, show_view
 from stacklet.compute.conductor import TOPIC as CONDUCTOR_TOPIC
 
@@ -115,11 +116,6 @@ def unlock(req: ApiRequest, value):
 
 # -- rebuild, resize, migrate -------------------------------------------------------------------
 
-# What Nova leaves out of the rebuild answer before 2.75.
-_NOT_IN_OLD_REBUILD_VIEW = ("OS-EXT-", "OS-SRV-USG:", "os-extended-volumes:", "config_drive",
-                            "security_groups", "host_status", "server_groups")
-
-
 @action("rebuild")
 def rebuild(req: ApiRequest, value):
     body = dict(validate(action_schemas.rebuild_schema(req.version), value))
@@ -130,11 +126,9 @@ def rebuild(req: ApiRequest, value):
         password = actions.rebuild(session, req.cloud, ctx, server, request_id(req), body)
         session.flush()
         view = show_view(req, session, server)
-        if not req.version.matches("2.75"):
-            view = {key: item for key, item in view.items()
-                    if not key.startswith(_NOT_IN_OLD_REBUILD_VIEW)}
-            if not req.version.matches("2.54"):
-                del view["key_name"]
+        # Rebuild shows key_name from 2.54.
+        view = server_views.action_view(
+            view, req.version, keep=("key_name",) if req.version.matches("2.54") else ())
         # Nova's rebuild answer shows user_data (2.57) for anyone, never the
         # admin-only OS-EXT-SRV-ATTR:user_data.
         view.pop("OS-EXT-SRV-ATTR:user_data", None)

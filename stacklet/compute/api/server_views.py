@@ -115,6 +115,20 @@ def detail(req: ApiRequest, server: Instance, addresses: dict, *,
     return view
 
 
+# What Nova leaves out of its answers to update and rebuild before 2.75.
+_NOT_IN_OLD_ACTION_VIEW = ("OS-EXT-", "OS-SRV-USG:", "os-extended-volumes:", "config_drive",
+                           "security_groups", "host_status", "server_groups", "key_name")
+
+
+def action_view(view: dict, version, *, keep: tuple[str, ...] = ()) -> dict:
+    """The detailed view as update and rebuild answer it: whole from 2.75, without
+    the extended attributes (but for ``keep``) before."""
+    if version.matches("2.75"):
+        return view
+    return {key: item for key, item in view.items()
+            if key in keep or not key.startswith(_NOT_IN_OLD_ACTION_VIEW)}
+
+
 def instance_name(server: Instance) -> str:
     return f"instance-{server.id[:8]}"
 

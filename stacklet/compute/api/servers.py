@@ -170,7 +170,8 @@ def update_server(req: ApiRequest):
         req.authorize("os_compute_api:servers:update", servers.policy_target(server))
         servers.update_server(server, body["server"])
         session.flush()
-        return {"server": show_view(req, session, server)}
+        return {"server": server_views.action_view(show_view(req, session, server),
+                                                   req.version)}
 
 
 @routes.route("/v2.1/servers/{server_id}", "DELETE", status=204)
