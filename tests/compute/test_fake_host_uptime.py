@@ -11,9 +11,10 @@ def config_overrides():
 
 
 def test_fake_hosts_answer_with_this_machines_uptime(api, admin):
-    add_host(api, f"{api.cloud.host}-fake-1")
     add_host(api, "elsewhere")
-    uptime = admin.get("/os-hypervisors/1/uptime")
+    nodes = {node["hypervisor_hostname"]: node["id"]
+             for node in admin.get("/os-hypervisors").json()["hypervisors"]}
+    uptime = admin.get(f"/os-hypervisors/{nodes[api.cloud.host + '-fake-2']}/uptime")
     assert uptime.status_code == 200, uptime.text
     assert " up " in uptime.json()["hypervisor"]["uptime"]
-    assert admin.get("/os-hypervisors/2/uptime").status_code == 501
+    assert admin.get(f"/os-hypervisors/{nodes['elsewhere.example']}/uptime").status_code == 501
