@@ -150,4 +150,14 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "server-groups:index:all_projects", ADMIN),
     (_ACTION + "server-groups:show", ADMIN_OR_READER),
     ("os_compute_api:extensions", ANY),
+    # host aggregates
+    (_ACTION + "aggregates:index", ADMIN),
+    (_ACTION + "aggregates:create", ADMIN),
+    (_ACTION + "aggregates:show", ADMIN),
+    (_ACTION + "aggregates:update", ADMIN),
+    (_ACTION + "aggregates:delete", ADMIN),
+    (_ACTION + "aggregates:add_host", ADMIN),
+    (_ACTION + "aggregates:remove_host", ADMIN),
+    (_ACTION + "aggregates:set_metadata", ADMIN),
+    ("compute:aggregates:images", ADMIN),
 ]]

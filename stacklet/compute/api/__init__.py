@@ -6,6 +6,7 @@ from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
 from stacklet.compute.api import (
+    aggregates,
     availability_zones,
     extensions,
     flavor_access,
@@ -34,7 +35,8 @@ from stacklet.compute.api import (
 HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_access, keypairs,
                    quota_sets, quota_classes, limits, services, hypervisors, availability_zones,
                    simple_tenant_usage, migrations, servers, server_metadata, server_tags, ips,
-                   instance_actions, server_groups, interfaces, volume_attachments, images]
+                   instance_actions, server_groups, interfaces, volume_attachments, images,
+                   aggregates]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
