@@ -160,4 +160,10 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "aggregates:remove_host", ADMIN),
     (_ACTION + "aggregates:set_metadata", ADMIN),
     ("compute:aggregates:images", ADMIN),
+    (_ACTION + "hosts:list", ADMIN),
+    (_ACTION + "hosts:show", ADMIN),
+    (_ACTION + "hosts:update", ADMIN),
+    (_ACTION + "hosts:reboot", ADMIN),
+    (_ACTION + "hosts:shutdown", ADMIN),
+    (_ACTION + "hosts:start", ADMIN),
 ]]

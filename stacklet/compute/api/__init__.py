@@ -12,6 +12,7 @@ from stacklet.compute.api import (
     flavor_access,
     flavor_extra_specs,
     flavors,
+    hosts,
     hypervisors,
     images,
     instance_actions,
@@ -36,7 +37,7 @@ HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_acc
                    quota_sets, quota_classes, limits, services, hypervisors, availability_zones,
                    simple_tenant_usage, migrations, servers, server_metadata, server_tags, ips,
                    instance_actions, server_groups, interfaces, volume_attachments, images,
-                   aggregates]
+                   aggregates, hosts]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
