@@ -166,4 +166,6 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "hosts:reboot", ADMIN),
     (_ACTION + "hosts:shutdown", ADMIN),
     (_ACTION + "hosts:start", ADMIN),
+    (_ACTION + "instance-usage-audit-log:list", ADMIN),
+    (_ACTION + "instance-usage-audit-log:show", ADMIN),
 ]]

@@ -16,6 +16,7 @@ from stacklet.compute.api import (
     hypervisors,
     images,
     instance_actions,
+    instance_usage_audit_log,
     interfaces,
     ips,
     keypairs,
@@ -37,7 +38,7 @@ HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_acc
                    quota_sets, quota_classes, limits, services, hypervisors, availability_zones,
                    simple_tenant_usage, migrations, servers, server_metadata, server_tags, ips,
                    instance_actions, server_groups, interfaces, volume_attachments, images,
-                   aggregates, hosts]
+                   aggregates, hosts, instance_usage_audit_log]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
