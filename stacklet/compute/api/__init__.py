@@ -22,6 +22,7 @@ from stacklet.compute.api import (
     keypairs,
     limits,
     migrations,
+    networks,
     quota_classes,
     quota_sets,
     server_groups,
@@ -38,7 +39,7 @@ HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_acc
                    quota_sets, quota_classes, limits, services, hypervisors, availability_zones,
                    simple_tenant_usage, migrations, servers, server_metadata, server_tags, ips,
                    instance_actions, server_groups, interfaces, volume_attachments, images,
-                   aggregates, hosts, instance_usage_audit_log]
+                   aggregates, hosts, instance_usage_audit_log, networks]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
