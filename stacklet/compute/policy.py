@@ -168,6 +168,7 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "hosts:start", ADMIN),
     (_ACTION + "instance-usage-audit-log:list", ADMIN),
     (_ACTION + "instance-usage-audit-log:show", ADMIN),
+    (_ACTION + "server-diagnostics", ADMIN),
     # the network service, as Nova proxies it
     (_ACTION + "networks:list", ADMIN_OR_READER),
     (_ACTION + "networks:show", ADMIN_OR_READER),
