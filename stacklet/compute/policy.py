@@ -169,6 +169,9 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "instance-usage-audit-log:list", ADMIN),
     (_ACTION + "instance-usage-audit-log:show", ADMIN),
     (_ACTION + "server-diagnostics", ADMIN),
+    # Nova's default is the service role (the network and volume services send
+    # these); admins may too, as before Nova's switch to service roles.
+    (_ACTION + "server-external-events:create", f"role:service or {ADMIN}"),
     # the network service, as Nova proxies it
     (_ACTION + "networks:list", ADMIN_OR_READER),
     (_ACTION + "networks:show", ADMIN_OR_READER),

@@ -26,6 +26,7 @@ from stacklet.compute.api import (
     quota_classes,
     quota_sets,
     server_diagnostics,
+    server_external_events,
     server_groups,
     server_metadata,
     server_tags,
@@ -41,7 +42,7 @@ HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_acc
                    simple_tenant_usage, migrations, servers, server_metadata, server_tags, ips,
                    instance_actions, server_groups, interfaces, volume_attachments, images,
                    aggregates, hosts, instance_usage_audit_log, networks,
-                   server_diagnostics]
+                   server_diagnostics, server_external_events]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)
