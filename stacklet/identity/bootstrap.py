@@ -29,8 +29,10 @@ from stacklet.identity.models import (
 from stacklet.identity.resource import DEFAULT_DOMAIN_ID
 from stacklet.services import SERVICES
 
-# admin implies member implies reader, as upstream bootstraps them.
-DEFAULT_ROLES = ("admin", "member", "reader")
+# admin implies member implies reader, as upstream bootstraps them; service
+# (implying nothing) is the role of service users, such as the network and
+# volume services reporting events to compute.
+DEFAULT_ROLES = ("admin", "member", "reader", "service")
 ROLE_IMPLICATIONS = (("admin", "member"), ("member", "reader"))
 INTERFACES = ("public", "internal", "admin")
 

@@ -40,7 +40,8 @@ def test_role_crud(api):
                                          f"{created['id']}"}}
     assert api.admin("GET", f"/roles/{created['id']}", expect=200).json()["role"] == created
     listed = api.admin("GET", "/roles", expect=200).json()
-    assert [r["name"] for r in listed["roles"]] == ["admin", "auditor", "member", "reader"]
+    assert [r["name"] for r in listed["roles"]] == ["admin", "auditor", "member", "reader",
+                                                    "service"]
     assert listed["links"]["self"].endswith("/identity/v3/roles")
     assert role_names(api, "?name=auditor") == ["auditor"]
     assert role_names(api, "?name=auditor&domain_id=None") == ["auditor"]
@@ -90,7 +91,7 @@ def test_domain_specific_roles(api):
     assert scoped["domain_id"] == domain["id"]
     api.admin("POST", "/roles", {"role": {"name": "member", "domain_id": domain["id"]}},
               expect=409)
-    assert role_names(api) == ["admin", "member", "reader"]
+    assert role_names(api) == ["admin", "member", "reader", "service"]
     listed = api.admin("GET", f"/roles?domain_id={domain['id']}", expect=200).json()["roles"]
     assert listed == [scoped]
     api.admin("DELETE", f"/roles/{scoped['id']}", expect=204)
@@ -218,7 +219,7 @@ def test_member_is_refused_and_nothing_changes(api, directory):
     ]
     assert [r.status_code for r in attempts] == [403] * len(attempts)
     assert attempts[2].json()["error"]["message"].endswith("identity:create_role.")
-    assert role_names(api) == ["admin", "member", "reader", "target"]
+    assert role_names(api) == ["admin", "member", "reader", "service", "target"]
     assert api.admin("GET", f"/roles/{role['id']}/implies").json()[
         "role_inference"]["implies"] == []
     assert api.get(f"{base}/roles").status_code == 401
