@@ -13,8 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from stacklet.common.errors import BadRequest, Conflict, NotFound
-from stacklet.compute.hostinfo import INTERNAL_ZONE, ZONE_KEY, host_has_servers
-from stacklet.compute.models import Aggregate, AggregateHost, AggregateMetadata, ComputeNode
+from stacklet.compute.hostinfo import INTERNAL_ZONE, ZONE_KEY, Zones, host_has_servers
+from stacklet.compute.models import (
+    Aggregate,
+    AggregateHost,
+    AggregateMetadata,
+    ComputeNode,
+    Instance,
+)
 from stacklet.db import utcnow
 
 
@@ -30,8 +36,14 @@ def list_aggregates(session: orm.Session) -> list[Aggregate]:
     return list(session.scalars(sa.select(Aggregate).order_by(Aggregate.id)))
 
 
+# The largest id an INTEGER column holds on every database.
+MAX_ID = 2**31 - 1
+
+
 def get_aggregate(session: orm.Session, aggregate_id: str) -> Aggregate:
-    aggregate = session.get(Aggregate, int(aggregate_id)) if aggregate_id.isdigit() else None
+    aggregate = None
+    if aggregate_id.isdigit() and int(aggregate_id) <= MAX_ID:
+        aggregate = session.get(Aggregate, int(aggregate_id))
     if aggregate is None:
         raise NotFound(f"Aggregate {aggregate_id} could not be found.")
     return aggregate
@@ -132,7 +144,7 @@ def delete_aggregate(session: orm.Session, aggregate: Aggregate) -> None:
     session.delete(aggregate)
 
 
-def add_host(session: orm.Session, aggregate: Aggregate, host: str) -> None:
+def add_host(session: orm.Session, config, aggregate: Aggregate, host: str) -> None:
     if session.scalar(sa.select(ComputeNode).filter_by(host=host)) is None:
         raise NotFound(f"Compute host {host} could not be found.")
     if any(member.host == host for member in aggregate.hosts):
@@ -146,11 +158,25 @@ def add_host(session: orm.Session, aggregate: Aggregate, host: str) -> None:
                            f"more hosts already in availability zone(s) {conflicting}.")
     aggregate.hosts.append(AggregateHost(host=host))
     aggregate.updated_at = utcnow()
+    _servers_follow_their_host(session, config, host)
 
 
-def remove_host(session: orm.Session, aggregate: Aggregate, host: str) -> None:
+def remove_host(session: orm.Session, config, aggregate: Aggregate, host: str) -> None:
     member = next((member for member in aggregate.hosts if member.host == host), None)
     if member is None:
         raise NotFound(f"Aggregate {aggregate.id} has no host {host}.")
     aggregate.hosts.remove(member)
     aggregate.updated_at = utcnow()
+    _servers_follow_their_host(session, config, host)
+
+
+def _servers_follow_their_host(session: orm.Session, config, host: str) -> None:
+    """A server is in its host's zone (Nova shows the host's zone too): when a
+    host changes zone by joining or leaving an aggregate, its servers follow,
+    and later moves keep them in the new zone."""
+    session.flush()
+    zone = Zones(session, config).of(host)
+    session.execute(sa.update(Instance)
+                    .where(Instance.host == host, Instance.deleted.is_(False))
+                    .values(availability_zone=zone)
+                    .execution_options(synchronize_session=False))

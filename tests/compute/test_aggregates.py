@@ -51,7 +51,8 @@ def test_bad_requests(admin, alice):
     create(admin, "rack-2")
     assert admin.put(f"/os-aggregates/{created['id']}",
                      {"aggregate": {"name": "rack-2"}}).status_code == 409
-    for path in ("/os-aggregates/-1", "/os-aggregates/999", "/os-aggregates/x"):
+    for path in ("/os-aggregates/-1", "/os-aggregates/999", "/os-aggregates/x",
+                 "/os-aggregates/99999999999999999999"):
         assert admin.get(path).status_code == 404
         assert admin.delete(path).status_code == 404
     assert alice.get("/os-aggregates").status_code == 403
@@ -124,6 +125,10 @@ def test_the_aggregate_zone_is_where_servers_go(api, admin, alice):
     # Servers were placed in zone-a: renaming it under them is refused.
     assert admin.put(f"/os-aggregates/{aggregate['id']}",
                      {"aggregate": {"availability_zone": "zone-b"}}).status_code == 400
+    # Taking the host out of the aggregate takes its servers to the default zone.
+    action(admin, aggregate["id"], "remove_host", {"host": host})
+    shown = alice.get(f"/servers/{server['id']}").json()["server"]
+    assert shown["OS-EXT-AZ:availability_zone"] == "nova"
 
 
 def test_cache_images(admin):

@@ -130,9 +130,9 @@ def aggregate_action(req: ApiRequest):
     with req.cloud.db.transaction() as session:
         aggregate = aggregates.get_aggregate(session, req.path["aggregate_id"])
         if action == "add_host":
-            aggregates.add_host(session, aggregate, args["host"])
+            aggregates.add_host(session, req.cloud.config, aggregate, args["host"])
         elif action == "remove_host":
-            aggregates.remove_host(session, aggregate, args["host"])
+            aggregates.remove_host(session, req.cloud.config, aggregate, args["host"])
         else:
             aggregates.set_metadata(session, aggregate, args["metadata"])
         session.flush()
