@@ -1,5 +1,5 @@
-"""What the benchmarks share: the servers they start and stop, and what they read
-about those servers' processes from /proc.
+"""What the benchmarks share: the servers they start and stop, what they read
+about those servers' processes from /proc, and a small HTTP client.
 
 Every server is started in a process group of its own, so that it and the
 workers it spawns stop together, and only the processes a bench started are
@@ -8,8 +8,10 @@ ever signalled.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
+import dataclasses
 import importlib.util
 import os
 import resource
@@ -102,15 +104,17 @@ def wait_until_answering(name: str, url: str, process: subprocess.Popen, log: Pa
 
 
 def start_stacklet(data_dir: Path, *, log: Path, workers: int,
-                   admin_password: str | None = None) -> tuple[subprocess.Popen, int]:
-    """`python -m stacklet up` (this interpreter) in DATA_DIR on a free loopback port;
-    returns once the identity API answers.  The environment's STACKLET_* settings
-    are left out, so the run does not depend on the caller's shell."""
+                   admin_password: str | None = None, up_args: tuple[str, ...] = (),
+                   settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """`python -m stacklet up` (this interpreter) in DATA_DIR on a free loopback port,
+    with further flags UP_ARGS; returns once the identity API answers.  The
+    environment's STACKLET_* settings are left out, so the run does not depend
+    on the caller's shell; SETTINGS are the bench's own."""
     port = free_port()
     env = {name: value for name, value in os.environ.items()
-           if not name.startswith("STACKLET_")}
+           if not name.startswith("STACKLET_")} | (settings or {})
     args = [sys.executable, "-m", "stacklet", "up", "--data-dir", str(data_dir),
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *up_args]
     if admin_password is not None:
         args += ["--admin-password", admin_password]
     process = start_process(args, log=log, env=env)
@@ -175,3 +179,113 @@ def machine_busy_seconds() -> float:
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+@dataclasses.dataclass
+class Memory:
+    """What /proc says about one process's memory."""
+
+    pid: int
+    role: str
+    peak_kib: int               # VmHWM
+    rss_kib: int                # VmRSS
+
+
+def tree_memory(root: int) -> dict[int, Memory]:
+    """Peak and current RSS of ROOT and each process under it."""
+    found = {}
+    for pid in tree_pids(root):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue        # it exited meanwhile
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if "VmHWM" not in fields:
+            continue        # a zombie has no memory left to report
+        found[pid] = Memory(pid, _role(pid == root, cmdline),
+                            int(fields["VmHWM"].split()[0]), int(fields["VmRSS"].split()[0]))
+    return found
+
+
+def _role(is_root: bool, cmdline: list[bytes]) -> str:
+    if is_root:
+        return "stacklet up"
+    words = b" ".join(cmdline).decode(errors="replace")
+    if "resource_tracker" in words:
+        return "resource tracker"
+    if "multiprocessing" in words:
+        return "API worker"
+    return os.path.basename(cmdline[0].decode(errors="replace")) or "?"
+
+
+# -- a small HTTP/1.1 client -------------------------------------------------------------
+
+class ConnectionLost(Exception):
+    pass
+
+
+class Connection:
+    """One keep-alive connection; reconnects when the server closes it."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str],
+                      body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+        reused = self.writer is not None
+        try:
+            return await self._exchange(method, path, headers, body)
+        except (ConnectionLost, ConnectionError):
+            self.close()
+            if not reused:
+                raise
+        # A kept-alive connection the server had already closed: once more, fresh.
+        return await self._exchange(method, path, headers, body)
+
+    async def _exchange(self, method, path, headers, body):
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            raise ConnectionLost() from None
+        status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        answer = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            answer[name.strip().lower()] = value.strip()
+        if "content-length" in answer:
+            data = await self.reader.readexactly(int(answer["content-length"]))
+        elif answer.get("transfer-encoding", "").lower() == "chunked":
+            data = await self._read_chunked()
+        elif method == "HEAD" or status in (204, 304):
+            data = b""
+        else:
+            data = await self.reader.read()
+            answer["connection"] = "close"
+        if answer.get("connection", "").lower() == "close" or status_line.startswith("HTTP/1.0"):
+            self.close()
+        return status, answer, data
+
+    async def _read_chunked(self) -> bytes:
+        parts = []
+        while True:
+            size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                await self.reader.readuntil(b"\r\n")
+                return b"".join(parts)
+            parts.append((await self.reader.readexactly(size + 2))[:-2])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None

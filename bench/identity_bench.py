@@ -47,6 +47,8 @@ import time
 from pathlib import Path
 
 from benchlib import (
+    Connection,
+    ConnectionLost,
     free_port,
     machine_busy_seconds,
     own_cpu_seconds,
@@ -76,78 +78,6 @@ def _on_signal(signum, _frame) -> None:
     stop_all()
     say(f"stopped by signal {signum}")
     os._exit(128 + signum)
-
-
-# -- a small HTTP/1.1 client -------------------------------------------------------------
-
-class ConnectionLost(Exception):
-    pass
-
-
-class Connection:
-    """One keep-alive connection; reconnects when the server closes it."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, method: str, path: str, headers: dict[str, str],
-                      body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-        reused = self.writer is not None
-        try:
-            return await self._exchange(method, path, headers, body)
-        except (ConnectionLost, ConnectionError):
-            self.close()
-            if not reused:
-                raise
-        # A kept-alive connection the server had already closed: once more, fresh.
-        return await self._exchange(method, path, headers, body)
-
-    async def _exchange(self, method, path, headers, body):
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        if body or method in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(body)}")
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        try:
-            head = await self.reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError:
-            raise ConnectionLost() from None
-        status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
-        status = int(status_line.split(" ", 2)[1])
-        answer = {}
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            answer[name.strip().lower()] = value.strip()
-        if "content-length" in answer:
-            data = await self.reader.readexactly(int(answer["content-length"]))
-        elif answer.get("transfer-encoding", "").lower() == "chunked":
-            data = await self._read_chunked()
-        elif method == "HEAD" or status in (204, 304):
-            data = b""
-        else:
-            data = await self.reader.read()
-            answer["connection"] = "close"
-        if answer.get("connection", "").lower() == "close" or status_line.startswith("HTTP/1.0"):
-            self.close()
-        return status, answer, data
-
-    async def _read_chunked(self) -> bytes:
-        parts = []
-        while True:
-            size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            if size == 0:
-                await self.reader.readuntil(b"\r\n")
-                return b"".join(parts)
-            parts.append((await self.reader.readexactly(size + 2))[:-2])
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
 
 
 # -- the two clouds ----------------------------------------------------------------------

@@ -49,6 +49,7 @@ import time
 from pathlib import Path
 
 from benchlib import (
+    Memory,
     machine_busy_seconds,
     own_cpu_seconds,
     say,
@@ -56,7 +57,7 @@ from benchlib import (
     stop_all,
     stop_process,
     tree_cpu_by_process,
-    tree_pids,
+    tree_memory,
 )
 
 MB = 1_000_000              # MB/s are decimal megabytes per second
@@ -368,42 +369,6 @@ def _splice_exactly(source: int, target: int, count: int) -> None:
 
 
 # -- the API processes' memory --------------------------------------------------------------
-
-@dataclasses.dataclass
-class Memory:
-    pid: int
-    role: str
-    peak_kib: int               # VmHWM
-    rss_kib: int                # VmRSS
-
-
-def tree_memory(root: int) -> dict[int, Memory]:
-    """Peak and current RSS of ROOT and each process under it."""
-    found = {}
-    for pid in tree_pids(root):
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue        # it exited meanwhile
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if "VmHWM" not in fields:
-            continue        # a zombie has no memory left to report
-        found[pid] = Memory(pid, _role(pid == root, cmdline),
-                            int(fields["VmHWM"].split()[0]), int(fields["VmRSS"].split()[0]))
-    return found
-
-
-def _role(is_root: bool, cmdline: list[bytes]) -> str:
-    if is_root:
-        return "stacklet up"
-    words = b" ".join(cmdline).decode(errors="replace")
-    if "resource_tracker" in words:
-        return "resource tracker"
-    if "multiprocessing" in words:
-        return "API worker"
-    return os.path.basename(cmdline[0].decode(errors="replace")) or "?"
-
 
 def describe_memory(before: dict[int, Memory], after: dict[int, Memory]) -> tuple[list[str], int]:
     """Lines of a before/after table, and the largest growth of a peak (KiB)."""

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import yaml
 
 from stacklet import config as config_module
+from stacklet.compute.driver import DRIVER_NAMES
 from stacklet.config import Config
 
 LOG = logging.getLogger("stacklet")
@@ -23,6 +24,13 @@ LOG = logging.getLogger("stacklet")
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="data directory (default: $STACKLET_DATA_DIR or "
                         f"{config_module.default_data_dir()})")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--admin-password", help="password of the 'admin' user "
                     "(default: $STACKLET_IDENTITY_ADMIN_PASSWORD or generated)")
     up.add_argument("--workers", type=int, help="API worker processes (default 1)")
+    up.add_argument("--compute-driver", choices=DRIVER_NAMES,
+                    help="compute driver of this host (default: [compute] driver)")
+    up.add_argument("--fake-hosts", type=_positive_int, metavar="N",
+                    help="with the fake driver, run N compute hosts in this process "
+                    "(default: [compute] fake_hosts)")
 
     status = commands.add_parser("status", help="show what runs and where")
     _add_data_dir(status)
@@ -164,9 +177,13 @@ def _write_private(path: Path, text: str) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     import uvicorn
 
-    config = config_module.load(args.data_dir, overrides={
-        ("api", "bind"): args.bind, ("api", "public_url"): args.public_url,
-        ("database", "url"): args.database_url, ("api", "workers"): args.workers})
+    flags = {("api", "bind"): args.bind, ("api", "public_url"): args.public_url,
+             ("database", "url"): args.database_url,
+             ("compute", "driver"): args.compute_driver,
+             ("compute", "fake_hosts"): args.fake_hosts}
+    config = config_module.load(args.data_dir,
+                                overrides=flags | {("api", "workers"): args.workers})
+    check_compute_options(config)
     level = config.get("logging", "level").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic narrates every migration step at INFO; `prepare` says what it does.
@@ -182,11 +199,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     # Worker processes rebuild the configuration from the environment.
     os.environ["STACKLET_DATA_DIR"] = str(config.data_dir)
-    for (section, name), value in {("api", "bind"): args.bind,
-                                   ("api", "public_url"): args.public_url,
-                                   ("database", "url"): args.database_url}.items():
-        if value:
-            os.environ[config_module.OPTIONS_BY_KEY[(section, name)].env_name] = value
+    for key, value in flags.items():
+        if value is not None:
+            os.environ[config_module.OPTIONS_BY_KEY[key].env_name] = str(value)
     workers = config.get("api", "workers")
     options = dict(host=host, port=port, log_level=level.lower(),
                    access_log=config.get("logging", "access_log"),
@@ -199,6 +214,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         from stacklet.cloud import Cloud
         uvicorn.run(create_app(Cloud(config)), **options)
     return 0
+
+
+def check_compute_options(config: Config) -> None:
+    """Refuse at start what the compute runtime could only fail on once serving."""
+    driver = config.get("compute", "driver")
+    if driver not in DRIVER_NAMES:
+        raise SystemExit(f"stacklet: unknown [compute] driver {driver!r} "
+                         f"(known: {', '.join(DRIVER_NAMES)})")
+    if config.get("compute", "fake_hosts") < 1:
+        raise SystemExit("stacklet: [compute] fake_hosts must be at least 1")
 
 
 # -- status --------------------------------------------------------------------
@@ -217,6 +242,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         with db.session() as session:
             rows = session.scalars(sa.select(ServiceRecord)
                                    .order_by(ServiceRecord.kind, ServiceRecord.name)).all()
+            compute_hosts = _compute_hosts(session, config)
     except sa.exc.SQLAlchemyError as exc:
         print(f"database:  {db.describe()}: cannot be read ({exc.__class__.__name__}: {exc})")
         return 1
@@ -244,7 +270,40 @@ def cmd_status(args: argparse.Namespace) -> int:
               f"(last heartbeat {age:.0f}s ago)")
     if not rows:
         print("  none has run yet")
+    _print_compute_hosts(compute_hosts)
     return 0 if answering else 3
+
+
+# A fake-driver scale run has thousands of hosts: show the first few.
+COMPUTE_HOSTS_SHOWN = 10
+
+
+def _compute_hosts(session, config: Config) -> list[tuple[str, str, int]]:
+    """(host, state, servers) of every nova-compute service, up or down as
+    os-services shows it."""
+    from stacklet.compute.hostinfo import HostStates, compute_services
+    from stacklet.compute.models import Instance
+
+    servers = dict(session.execute(
+        sa.select(Instance.host, sa.func.count())
+        .where(Instance.deleted.is_(False), Instance.host.is_not(None))
+        .group_by(Instance.host)).all())
+    states = HostStates(config)
+    hosts = []
+    for host, service in sorted(compute_services(session).items()):
+        state = states.state(service) + (", disabled" if service.disabled else "")
+        hosts.append((host, state, servers.get(host, 0)))
+    return hosts
+
+
+def _print_compute_hosts(hosts: list[tuple[str, str, int]]) -> None:
+    up = sum(1 for _, state, _ in hosts if state.startswith("up"))
+    servers = sum(count for _, _, count in hosts)
+    print(f"compute hosts: {len(hosts)} ({up} up), {servers} server(s) on them")
+    for host, state, count in hosts[:COMPUTE_HOSTS_SHOWN]:
+        print(f"  {host:<30} {state:<14} {count} server(s)")
+    if len(hosts) > COMPUTE_HOSTS_SHOWN:
+        print(f"  ... and {len(hosts) - COMPUTE_HOSTS_SHOWN} more")
 
 
 def _last_reported_listener(rows) -> str | None:

@@ -10,6 +10,7 @@ service layer uses blocking database sessions), and turns the result or an
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -53,6 +54,7 @@ class ApiRequest:
         self.path: dict[str, str] = request.path_params
         self.headers = request.headers
         self._ctx: RequestContext | None = None
+        self._decisions: dict[tuple, bool] = {}
 
     @property
     def ctx(self) -> RequestContext:
@@ -83,7 +85,15 @@ class ApiRequest:
         self.cloud.policy.enforce(ctx, rule, target)
         return ctx
 
-    @property
+    def allowed(self, rule: str, target: dict | None = None) -> bool:
+        """Whether the policy rule allows the caller.  Remembered for the request:
+        the views of a list ask the same question for every item."""
+        key = (rule, tuple(sorted((target or {}).items())))
+        if key not in self._decisions:
+            self._decisions[key] = self.cloud.policy.allowed(self.ctx, rule, target)
+        return self._decisions[key]
+
+    @functools.cached_property
     def base_url(self) -> str:
         """URL of the service root (e.g. http://host:port/identity), no trailing slash."""
         return str(self.http.base_url).rstrip("/") + self.service.prefix

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from starlette.datastructures import Headers
@@ -19,6 +20,7 @@ class Version:
     minor: int
 
     @classmethod
+    @functools.lru_cache(maxsize=1024)
     def parse(cls, text: str) -> "Version":
         match = _VERSION_RE.match(text.strip())
         if not match:

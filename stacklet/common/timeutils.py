@@ -23,7 +23,8 @@ def isotime(moment: datetime.datetime | None) -> str | None:
     """Keystone's timestamp format: microseconds and a Z."""
     if moment is None:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime, and lists format many.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_expiry(text: str | None, field: str = "expires_at") -> datetime.datetime | None:

@@ -161,6 +161,8 @@ class ComputeAgent:
                 if asyncio.iscoroutinefunction(action):
                     await action()
                 else:
-                    await self._in_thread(action)
+                    # Not in the task threads: a backlog of tasks there must not
+                    # delay the heartbeat until the hosts are shown down.
+                    await asyncio.to_thread(action)
             except Exception:  # a failed beat or sweep must not stop the next
                 LOG.exception("periodic %s failed", action.__name__)

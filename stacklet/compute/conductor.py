@@ -110,7 +110,9 @@ class Conductor:
             if host is None:
                 break
             placed.append(server)
-        min_count = servers[0].system_metadata.get("min_count", 1)
+        # An unshelved server is placed on its own, whatever its create asked.
+        unshelving = servers[0].vm_state == states.SHELVED_OFFLOADED
+        min_count = 1 if unshelving else servers[0].system_metadata.get("min_count", 1)
         if len(placed) < min_count:
             for server in placed:
                 scheduler.release(session, server.host, server.vcpus, server.memory_mb,
@@ -119,9 +121,12 @@ class Conductor:
             placed = []
         for server in servers:
             if server in placed:
-                server.task_state = states.SPAWNING
+                server.task_state = states.UNSHELVING if unshelving else states.SPAWNING
             else:
-                server.vm_state, server.task_state = states.ERROR, None
+                # A server that finds no host stays shelved, as in Nova; a new one fails.
+                if not unshelving:
+                    server.vm_state = states.ERROR
+                server.task_state = None
                 session.add(InstanceFault(instance_id=server.id, code=500,
                                           message=NO_VALID_HOST, details="", host=None))
             self._record_scheduling(session, server, started, placed=server in placed)
@@ -184,7 +189,9 @@ def request_spec(session: orm.Session, server: Instance) -> scheduler.RequestSpe
         vcpus=server.vcpus, memory_mb=server.memory_mb, disk_gb=scheduler.disk_gb_of(server.flavor),
         availability_zone=server.availability_zone,
         image_properties=meta.get("image_properties", {}),
-        requested_host=meta.get("requested_host"))
+        requested_host=(server.pending.get("requested_host")
+                        if server.vm_state == states.SHELVED_OFFLOADED
+                        else meta.get("requested_host")))
     group_id = meta.get("group_id")
     if group_id:
         group = session.get(ServerGroup, group_id)

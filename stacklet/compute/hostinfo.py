@@ -55,6 +55,12 @@ class Zones:
         return {self.of(host) for host in session.scalars(sa.select(ComputeNode.host))}
 
 
+def check_zone_requestable(session: Session, config, zone: str) -> None:
+    """A zone a server asks for (at boot or unshelve) must have a compute host."""
+    if zone not in Zones(session, config).in_use(session):
+        raise BadRequest(f"The requested availability zone is not available: {zone}")
+
+
 def service_is_up(service: ComputeService, now: datetime.datetime, down_time: float) -> bool:
     """Up: not forced down, and a heartbeat no older than ``down_time`` seconds.
 

@@ -56,7 +56,7 @@ class ComputeRuntime:
 
     async def _start_services(self) -> None:
         # Importing the task modules registers what agents do for each task_state.
-        from stacklet.compute import lifecycle  # noqa: F401
+        from stacklet.compute import action_tasks, lifecycle  # noqa: F401
 
         driver_name = self.cloud.config.get("compute", "driver")
         drivers = {host: load_driver(driver_name, host, self.cloud.db)

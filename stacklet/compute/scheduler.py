@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
 from stacklet.compute.hostinfo import Zones, service_is_up
-from stacklet.compute.models import ComputeNode, ComputeService
+from stacklet.compute.models import ComputeNode, ComputeService, Instance, Migration
 
 AFFINITY_POLICIES = ("affinity", "soft-affinity")
 ANTI_AFFINITY_POLICIES = ("anti-affinity", "soft-anti-affinity")
@@ -37,6 +38,8 @@ class RequestSpec:
     requested_host: str | None = None
     # Hosts this server must not land on again (a resize to another host).
     ignore_hosts: list[str] = dataclasses.field(default_factory=list)
+    # A host to choose before any other when it fits (a resize stays put).
+    preferred_host: str | None = None
 
 
 @dataclasses.dataclass
@@ -111,11 +114,14 @@ def _weight(host: HostState, spec: RequestSpec, ram_weight_multiplier: float) ->
 
 
 def select_hosts(hosts: list[HostState], spec: RequestSpec, *, now: datetime.datetime,
-                 down_time: float, ram_weight_multiplier: float) -> list[HostState]:
-    """The hosts that can take the server, best first."""
-    fit = [host for host in hosts if _passes(host, spec, now, down_time)]
-    return sorted(fit, key=lambda host: _weight(host, spec, ram_weight_multiplier),
-                  reverse=True)
+                 down_time: float, ram_weight_multiplier: float) -> Iterator[HostState]:
+    """The hosts that can take the server, best first.  Lazily: ranking every
+    host is cheap, filtering one is not, and the first that passes usually
+    takes the claim (a scale run places servers among thousands of hosts)."""
+    ranked = sorted(hosts, key=lambda host: (host.node.host == spec.preferred_host,
+                                             _weight(host, spec, ram_weight_multiplier)),
+                    reverse=True)
+    return (host for host in ranked if _passes(host, spec, now, down_time))
 
 
 def claim(session: orm.Session, node: ComputeNode, vcpus: int, memory_mb: int,
@@ -157,3 +163,34 @@ def release(session: orm.Session, host: str, vcpus: int, memory_mb: int,
                 local_gb_used=table.c.local_gb_used - disk_gb,
                 running_vms=table.c.running_vms - 1)
         .execution_options(synchronize_session=False))
+
+
+# Migration statuses while a resize or migration holds claims on two hosts.
+UNFINISHED_MIGRATION = ("pre-migrating", "migrating", "post-migrating", "finished",
+                        "reverting")
+
+
+def release_server(session: orm.Session, server: Instance) -> None:
+    """Give back everything a server claimed: its flavor on its host, or, while a
+    resize or migration is unfinished, the old flavor on the source host and
+    the new one on the destination."""
+    migration = session.scalar(
+        sa.select(Migration).where(Migration.instance_id == server.id,
+                                   Migration.status.in_(UNFINISHED_MIGRATION))
+        .order_by(Migration.id.desc()).limit(1))
+    if migration is None or server.new_flavor is None:
+        if server.host is not None:
+            release(session, server.host, server.vcpus, server.memory_mb,
+                    disk_gb_of(server.flavor))
+        return
+    # Until the move finishes, the server's flavor is still the old one.
+    old_flavor = server.system_metadata.get("old_flavor") or server.flavor
+    claims = [(migration.source_compute, old_flavor)]
+    # A revert that moved back to the source has given up the destination's claim.
+    if not (migration.status == "reverting" and server.host == migration.source_compute
+            != migration.dest_compute):
+        claims.append((migration.dest_compute, server.new_flavor))
+    for host, flavor in claims:
+        release(session, host, flavor["vcpus"], flavor["ram"], disk_gb_of(flavor))
+    # Deleting a server awaiting confirmation confirms its resize, as in Nova.
+    migration.status = "confirmed" if migration.status == "finished" else "error"

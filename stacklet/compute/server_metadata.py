@@ -32,7 +32,7 @@ def set_items(session: orm.Session, config, ctx: RequestContext, server: Instanc
     it; 409 on a locked or busy server, 403 over the metadata_items quota.
     Returns the metadata now."""
     servers.check_not_locked(ctx, server)
-    servers.check_instance_state(server, "update metadata", CHANGEABLE)
+    servers.check_state("update metadata", server, CHANGEABLE)
     wanted = dict(items) if replace else as_dict(server) | items
     quotas.check(session, server.project_id, server.user_id, "metadata_items", len(wanted),
                  config=config, used=0)
@@ -53,6 +53,6 @@ def set_items(session: orm.Session, config, ctx: RequestContext, server: Instanc
 def delete_item(ctx: RequestContext, server: Instance, key: str) -> None:
     get_item(server, key)
     servers.check_not_locked(ctx, server)
-    servers.check_instance_state(server, "delete metadata", CHANGEABLE)
+    servers.check_state("delete metadata", server, CHANGEABLE)
     server.metadata_items = [item for item in server.metadata_items if item.key != key]
     server.updated_at = utcnow()

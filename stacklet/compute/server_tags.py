@@ -29,7 +29,7 @@ def check_exists(server: Instance, tag: str) -> None:
 
 def add(server: Instance, tag: str) -> bool:
     """Tag the server; False when it already had the tag."""
-    servers.check_instance_state(server, "update tag", CHANGEABLE, idle=False)
+    servers.check_state("update tag", server, CHANGEABLE, task_states=None)
     if not _VALID_TAG.fullmatch(tag):
         raise BadRequest(f"Tag '{tag}' is invalid. It must be a non empty string of at most "
                          "60 characters without characters '/' and ','.")
@@ -43,7 +43,7 @@ def add(server: Instance, tag: str) -> bool:
 
 
 def replace(session: orm.Session, server: Instance, tags: list[str]) -> list[str]:
-    servers.check_instance_state(server, "update tags", CHANGEABLE, idle=False)
+    servers.check_state("update tags", server, CHANGEABLE, task_states=None)
     wanted = list(dict.fromkeys(tags))
     # Kept tags stay as they are: one flush could otherwise insert a tag
     # before deleting the row it replaces.
@@ -56,13 +56,13 @@ def replace(session: orm.Session, server: Instance, tags: list[str]) -> list[str
 
 
 def remove(server: Instance, tag: str) -> None:
-    servers.check_instance_state(server, "delete tag", CHANGEABLE, idle=False)
+    servers.check_state("delete tag", server, CHANGEABLE, task_states=None)
     check_exists(server, tag)
     server.tags = [row for row in server.tags if row.tag != tag]
     server.updated_at = utcnow()
 
 
 def remove_all(server: Instance) -> None:
-    servers.check_instance_state(server, "delete tags", CHANGEABLE, idle=False)
+    servers.check_state("delete tags", server, CHANGEABLE, task_states=None)
     server.tags = []
     server.updated_at = utcnow()

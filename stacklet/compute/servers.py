@@ -24,6 +24,7 @@ from stacklet.common.timeutils import parse_isotime
 from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, states
 from stacklet.compute.driver import GuestSpec
 from stacklet.compute.models import (
+    ComputeNode,
     ComputeService,
     Instance,
     InstanceAction,
@@ -68,18 +69,20 @@ def check_not_locked(ctx: RequestContext, server: Instance) -> None:
         raise Conflict(f"Instance {server.id} is locked")
 
 
-def check_instance_state(server: Instance, action: str, vm_states: tuple[str, ...], *,
-                         idle: bool = True) -> None:
-    """Nova's 409 for an action the server's vm_state does not allow, or (``idle``)
-    while another task runs on it."""
+def invalid_state(action: str, server: Instance, attribute: str, value) -> Conflict:
+    """Nova's 409 for an action the server's state does not allow."""
+    return Conflict(f"Cannot '{action}' instance {server.id} while it is in "
+                    f"{attribute} {value}")
+
+
+def check_state(action: str, server: Instance, vm_states,
+                task_states: tuple | None = (None,)) -> None:
+    """409 unless the server is in one of ``vm_states`` and ``task_states``
+    (None: whatever task runs; the default: no task)."""
     if server.vm_state not in vm_states:
-        attribute, state = "vm_state", server.vm_state
-    elif idle and server.task_state is not None:
-        attribute, state = "task_state", server.task_state
-    else:
-        return
-    raise Conflict(f"Cannot '{action}' instance {server.id} while it is in "
-                   f"{attribute} {state}")
+        raise invalid_state(action, server, "vm_state", server.vm_state)
+    if task_states is not None and server.task_state not in task_states:
+        raise invalid_state(action, server, "task_state", server.task_state)
 
 
 def record_action(session: orm.Session, ctx: RequestContext, server: Instance, action: str,
@@ -264,9 +267,8 @@ def _zone_and_host(session: orm.Session, config, ctx: RequestContext,
     if host and not ctx.is_admin:
         raise Forbidden("Only an administrator may choose the host of a server.")
     if zone:
-        if zone not in hostinfo.Zones(session, config).in_use(session):
-            raise BadRequest(f"The requested availability zone is not available: {zone}")
-    if host and session.scalar(sa.select(scheduler.ComputeNode).filter_by(host=host)) is None:
+        hostinfo.check_zone_requestable(session, config, zone)
+    if host and session.scalar(sa.select(ComputeNode).filter_by(host=host)) is None:
         raise BadRequest(f"Compute host {host} could not be found.")
     return zone, host or None
 
@@ -326,9 +328,7 @@ def _host_is_up(session: orm.Session, cloud, host: str) -> bool:
 
 def mark_deleted(session: orm.Session, server: Instance) -> None:
     """Record a server as deleted and give back what it claimed on its host."""
-    if server.host is not None:
-        scheduler.release(session, server.host, server.vcpus, server.memory_mb,
-                          scheduler.disk_gb_of(server.flavor))
+    scheduler.release_server(session, server)
     now = utcnow()
     server.vm_state, server.task_state, server.power_state = states.DELETED, None, 0
     server.pending = {}

@@ -45,6 +45,9 @@ SHELVING = "shelving"
 SHELVING_OFFLOADING = "shelving_offloading"
 UNSHELVING = "unshelving"
 UPDATING_PASSWORD = "updating_password"
+# Nova casts a crash dump without a task_state; here the agent needs one to
+# find the work, so the server shows this one for the moment it takes.
+TRIGGERING_CRASH_DUMP = "triggering_crash_dump"
 
 # power_state, as Nova numbers it.
 NOSTATE = 0

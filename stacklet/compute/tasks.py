@@ -16,6 +16,7 @@ import traceback
 from typing import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from stacklet.compute.driver import ComputeDriver, DriverError, NotSupported
 from stacklet.compute.models import Instance, InstanceAction, InstanceActionEvent, InstanceFault
@@ -55,31 +56,48 @@ class TaskRun:
         self.instance = instance
         self.task_state = instance.task_state
         self.pending = dict(instance.pending or {})
+        self.event_id: int | None = None   # the instance-action event of this run
 
     @property
     def instance_id(self) -> str:
         return self.instance.id
 
-    def finish(self, **fields) -> bool:
+    def finish(self, also: Callable[[Session], None] | None = None, **fields) -> bool:
         """Write the server's new state and clear its task; False when another task
-        (a delete) replaced this one meanwhile, in which case nothing is written."""
+        (a delete) replaced this one meanwhile, in which case nothing is written.
+        ``also`` writes what goes with the new state (claims, a migration's
+        status) in the same transaction, only when the state is written; the
+        task's event ends in it too, so whoever sees the new state sees the
+        event finished."""
+        return self._end(fields, also, "Success", None)
+
+    def fail(self, fields: dict, fault: InstanceFault, details: str) -> bool:
+        """Write the state a failed task leaves, with its fault and failed event."""
+        return self._end(dict(fields), lambda session: session.add(fault), "Error", details)
+
+    def _end(self, fields: dict, also, result: str, details: str | None) -> bool:
         fields.setdefault("task_state", None)
         fields.setdefault("pending", {})
         with self.db.transaction() as session:
-            result = session.execute(
+            written = session.execute(
                 sa.update(Instance)
                 .where(Instance.id == self.instance_id,
                        Instance.task_state == self.task_state)
                 .values(**fields, updated_at=utcnow())
                 .execution_options(synchronize_session=False))
-            return result.rowcount == 1
+            if written.rowcount != 1:
+                return False
+            if also is not None:
+                also(session)
+            _end_event(session, self.event_id, result, details)
+            return True
 
 
 def run_task(run: TaskRun) -> None:
     """Run the registered task, record its instance-action event, and on error
     leave the server in a state the user can act on, with a fault saying why."""
     spec = TASKS[run.task_state]
-    event_id = _start_event(run, spec.event)
+    run.event_id = _start_event(run, spec.event)
     try:
         spec.run(run)
     except Exception as exc:  # every failure ends the task; none may leave it hanging
@@ -89,11 +107,17 @@ def run_task(run: TaskRun) -> None:
         message = str(exc) if expected else f"{exc.__class__.__name__}: {exc}"
         code = 409 if isinstance(exc, NotSupported) else 500
         details = "" if expected else traceback.format_exc()
-        run.finish(**spec.on_error)
-        record_fault(run.db, run.instance_id, code, message, details, run.host)
-        _finish_event(run, event_id, "Error", details or message)
+        fault = InstanceFault(instance_id=run.instance_id, code=code, message=message[:255],
+                              details=details, host=run.host)
+        if not run.fail(spec.on_error, fault, details or message):
+            # Another task (a delete) took over: the fault and event still tell.
+            record_fault(run.db, run.instance_id, code, message, details, run.host)
+            with run.db.transaction() as session:
+                _end_event(session, run.event_id, "Error", details or message)
     else:
-        _finish_event(run, event_id, "Success", None)
+        # A task that ended without finish (its server was deleted meanwhile).
+        with run.db.transaction() as session:
+            _end_event(session, run.event_id, "Success", None)
 
 
 def record_fault(db: Database, instance_id: str, code: int, message: str, details: str,
@@ -114,18 +138,17 @@ def _start_event(run: TaskRun, event: str) -> int | None:
         return row.id
 
 
-def _finish_event(run: TaskRun, event_id: int | None, result: str,
-                  traceback_text: str | None) -> None:
-    if event_id is None:
+def _end_event(session: Session, event_id: int | None, result: str,
+               traceback_text: str | None) -> None:
+    """End the event (once: the first end written stands) and its action."""
+    event = session.get(InstanceActionEvent, event_id) if event_id is not None else None
+    if event is None or event.result is not None:
         return
     now = utcnow()
-    with run.db.transaction() as session:
-        event = session.get(InstanceActionEvent, event_id)
-        event.result = result
-        event.finish_time = now
-        event.traceback = traceback_text
-        action = session.get(InstanceAction, event.action_id)
-        action.finish_time = now
-        if result == "Error":
-            action.message = "Error"
-
+    event.result = result
+    event.finish_time = now
+    event.traceback = traceback_text
+    action = session.get(InstanceAction, event.action_id)
+    action.finish_time = now
+    if result == "Error":
+        action.message = "Error"

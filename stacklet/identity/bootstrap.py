@@ -29,11 +29,11 @@ from stacklet.identity.models import (
 from stacklet.identity.resource import DEFAULT_DOMAIN_ID
 from stacklet.services import SERVICES
 
-# admin implies member implies reader, as upstream bootstraps them; service
-# (implying nothing) is the role of service users, such as the network and
-# volume services reporting events to compute.
-DEFAULT_ROLES = ("admin", "member", "reader", "service")
-ROLE_IMPLICATIONS = (("admin", "member"), ("member", "reader"))
+# admin implies member implies reader, as upstream bootstraps them.
+# Keystone's bootstrap roles: "manager" (project managers, between admin and
+# member) and "service" (for services calling each other) as of 2024.2.
+DEFAULT_ROLES = ("admin", "manager", "member", "reader", "service")
+ROLE_IMPLICATIONS = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 INTERFACES = ("public", "internal", "admin")
 
 

@@ -18,8 +18,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import openstack
 import pytest
 import yaml
+from openstack.config import loader
 
 BIN_DIR = Path(sys.executable).parent
 OPENSTACK = BIN_DIR / "openstack"
@@ -41,10 +43,12 @@ def clean_environment() -> dict[str, str]:
 
 
 class StackletServer:
-    """`stacklet up` on one data dir and a free loopback port, as a subprocess."""
+    """`stacklet up` on one data dir and a free loopback port, as a subprocess;
+    UP_ARGS are further flags of `stacklet up`, given again on every start."""
 
-    def __init__(self, data_dir: Path, port: int | None = None):
+    def __init__(self, data_dir: Path, port: int | None = None, up_args: tuple[str, ...] = ()):
         self.data_dir = data_dir
+        self.up_args = up_args
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"{data_dir.name}-stacklet.log"
@@ -68,7 +72,7 @@ class StackletServer:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "stacklet", "up", "--data-dir", str(self.data_dir),
-             "--bind", f"127.0.0.1:{self.port}"],
+             "--bind", f"127.0.0.1:{self.port}", *self.up_args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=clean_environment())
         log.close()
@@ -170,6 +174,13 @@ def create_member(admin: OpenStackCLI, server: StackletServer, project: str, use
             "project_domain_name": "Default"}
     return {"project": created_project, "user": created_user,
             "cloud": {"auth": auth, "region_name": "RegionOne", "identity_api_version": 3}}
+
+
+def sdk_connection(clouds_yaml: Path, cloud: str) -> openstack.connection.Connection:
+    """An openstacksdk connection on one entry of CLOUDS_YAML (and nothing else)."""
+    config = loader.OpenStackConfig(config_files=[str(clouds_yaml)], vendor_files=[],
+                                    load_envvars=False)
+    return openstack.connection.Connection(config=config.get_one(cloud=cloud))
 
 
 def write_clouds_yaml(path: Path, clouds: dict[str, dict]) -> Path:

@@ -15,15 +15,14 @@ import os
 import time
 from pathlib import Path
 
-import openstack
 import pytest
-from openstack.config import loader
 
 from tests.e2e.conftest import (
     OpenStackCLI,
     StackletServer,
     admin_cloud,
     create_member,
+    sdk_connection,
     write_clouds_yaml,
 )
 
@@ -422,12 +421,6 @@ def test_delete_removes_the_image_and_its_data(owner, module_server, small_paylo
 
 
 # -- openstacksdk ------------------------------------------------------------------------
-
-def sdk_connection(clouds_yaml: Path, cloud: str) -> openstack.connection.Connection:
-    config = loader.OpenStackConfig(config_files=[str(clouds_yaml)], vendor_files=[],
-                                    load_envvars=False)
-    return openstack.connection.Connection(config=config.get_one(cloud=cloud))
-
 
 def test_quotas_from_keystone_limits_answer_413(admin, quota_user, members, payload,
                                                 small_payload):

@@ -14,7 +14,7 @@ def test_password_auth_project_scoped_token_has_roles_and_catalog(api):
     assert token["user"]["name"] == "admin"
     assert token["user"]["domain"] == {"id": "default", "name": "Default"}
     assert token["project"]["name"] == "admin"
-    assert {r["name"] for r in token["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in token["roles"]} == {"admin", "manager", "member", "reader"}
     assert any(s["type"] == "identity" for s in token["catalog"])
     assert token["expires_at"].endswith("Z") and token["issued_at"].endswith("Z")
     assert len(token["audit_ids"]) == 1

@@ -40,8 +40,8 @@ def test_role_crud(api):
                                          f"{created['id']}"}}
     assert api.admin("GET", f"/roles/{created['id']}", expect=200).json()["role"] == created
     listed = api.admin("GET", "/roles", expect=200).json()
-    assert [r["name"] for r in listed["roles"]] == ["admin", "auditor", "member", "reader",
-                                                    "service"]
+    assert [r["name"] for r in listed["roles"]] == [
+        "admin", "auditor", "manager", "member", "reader", "service"]
     assert listed["links"]["self"].endswith("/identity/v3/roles")
     assert role_names(api, "?name=auditor") == ["auditor"]
     assert role_names(api, "?name=auditor&domain_id=None") == ["auditor"]
@@ -91,7 +91,7 @@ def test_domain_specific_roles(api):
     assert scoped["domain_id"] == domain["id"]
     api.admin("POST", "/roles", {"role": {"name": "member", "domain_id": domain["id"]}},
               expect=409)
-    assert role_names(api) == ["admin", "member", "reader", "service"]
+    assert role_names(api) == ["admin", "manager", "member", "reader", "service"]
     listed = api.admin("GET", f"/roles?domain_id={domain['id']}", expect=200).json()["roles"]
     assert listed == [scoped]
     api.admin("DELETE", f"/roles/{scoped['id']}", expect=204)
@@ -115,12 +115,13 @@ def test_bootstrap_inferences_are_listed(api, directory):
     body = api.admin("GET", "/role_inferences", expect=200).json()
     rules = {r["prior_role"]["name"]: [i["name"] for i in r["implies"]]
              for r in body["role_inferences"]}
-    assert rules == {"admin": ["member"], "member": ["reader"]}
+    assert rules == {"admin": ["manager"], "manager": ["member"], "member": ["reader"]}
     assert body["role_inferences"][0]["prior_role"]["links"]["self"].endswith(
         f"/v3/roles/{admin}")
     implies = api.admin("GET", f"/roles/{admin}/implies", expect=200).json()
     assert implies["role_inference"]["prior_role"]["id"] == admin
-    assert [r["id"] for r in implies["role_inference"]["implies"]] == [member]
+    assert [r["id"] for r in implies["role_inference"]["implies"]] == [
+        directory.role_id("manager")]
     assert implies["links"]["self"].endswith(f"/v3/roles/{admin}/implies")
     shown = api.admin("GET", f"/roles/{member}/implies/{reader}", expect=200).json()
     assert shown["role_inference"]["prior_role"]["name"] == "member"
@@ -196,7 +197,7 @@ def test_deleting_a_role_removes_its_assignments_and_tokens(api, directory):
     assert api.get(TOKENS, token, headers={"X-Subject-Token": token}).status_code == 200
     api.admin("DELETE", f"/roles/{only['id']}", expect=204)
     rules = api.admin("GET", "/role_inferences").json()["role_inferences"]
-    assert sorted(r["prior_role"]["name"] for r in rules) == ["admin", "member"]
+    assert sorted(r["prior_role"]["name"] for r in rules) == ["admin", "manager", "member"]
     assert api.get(TOKENS, token, headers={"X-Subject-Token": token}).status_code == 401
     assignments = api.admin("GET", f"/role_assignments?user.id={user['id']}").json()
     assert assignments["role_assignments"] == []
@@ -219,7 +220,7 @@ def test_member_is_refused_and_nothing_changes(api, directory):
     ]
     assert [r.status_code for r in attempts] == [403] * len(attempts)
     assert attempts[2].json()["error"]["message"].endswith("identity:create_role.")
-    assert role_names(api) == ["admin", "member", "reader", "service", "target"]
+    assert role_names(api) == ["admin", "manager", "member", "reader", "service", "target"]
     assert api.admin("GET", f"/roles/{role['id']}/implies").json()[
         "role_inference"]["implies"] == []
     assert api.get(f"{base}/roles").status_code == 401

@@ -25,6 +25,7 @@ from stacklet.compute.api import (
     networks,
     quota_classes,
     quota_sets,
+    server_actions,
     server_diagnostics,
     server_external_events,
     server_groups,
@@ -39,10 +40,10 @@ from stacklet.compute.api import (
 
 HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_access, keypairs,
                    quota_sets, quota_classes, limits, services, hypervisors, availability_zones,
-                   simple_tenant_usage, migrations, servers, server_metadata, server_tags, ips,
-                   instance_actions, server_groups, interfaces, volume_attachments, images,
-                   aggregates, hosts, instance_usage_audit_log, networks,
-                   server_diagnostics, server_external_events]
+                   simple_tenant_usage, migrations, servers, server_actions, server_metadata,
+                   server_tags, ips, instance_actions, server_groups, interfaces,
+                   volume_attachments, images, aggregates, hosts, instance_usage_audit_log,
+                   networks, server_diagnostics, server_external_events]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)

@@ -58,7 +58,7 @@ def attach_interface(req: ApiRequest):
     with req.cloud.db.session() as session:
         server = authorized_server(req, session, _RULE + "create")
         servers.check_not_locked(req.ctx, server)
-        servers.check_instance_state(server, "attach_interface", PLUGGABLE)
+        servers.check_state("attach_interface", server, PLUGGABLE)
     fixed_ip = body["fixed_ips"][0]["ip_address"] if body.get("fixed_ips") else None
     interface = req.cloud.ports.attach_interface(
         req.ctx, server.id, server.host, net_id=net_id, port_id=port_id, fixed_ip=fixed_ip,
@@ -71,5 +71,5 @@ def detach_interface(req: ApiRequest):
     with req.cloud.db.session() as session:
         server = authorized_server(req, session, _RULE + "delete")
         servers.check_not_locked(req.ctx, server)
-        servers.check_instance_state(server, "detach_interface", PLUGGABLE)
+        servers.check_state("detach_interface", server, PLUGGABLE)
     req.cloud.ports.detach_interface(server.id, req.path["port_id"])

@@ -35,7 +35,6 @@ def detail(req: ApiRequest, server: Instance, addresses: dict, *,
     """The full view.  ``host_status`` (2.16, admins) comes from the caller's
     lookup of the host's service; ``groups`` (2.71) is shown on show and update."""
     version = req.version
-    ctx = req.ctx
     status = states.api_status(server.vm_state, server.task_state)
     view = {
         "id": server.id,
@@ -66,12 +65,12 @@ def detail(req: ApiRequest, server: Instance, addresses: dict, *,
     }
     if status in ("BUILD", "ACTIVE", "RESIZE", "REBUILD"):
         view["progress"] = 100 if status == "ACTIVE" else server.progress
-    if server.system_metadata.get("security_groups") and addresses:
+    # The groups asked for at boot (the network service applies them to ports).
+    if server.system_metadata.get("security_groups"):
         view["security_groups"] = [{"name": name}
                                    for name in server.system_metadata["security_groups"]]
     if show_extended is None:
-        show_extended = req.cloud.policy.allowed(ctx, _EXTENDED, {
-            "project_id": server.project_id})
+        show_extended = req.allowed(_EXTENDED, {"project_id": server.project_id})
     if show_extended:
         view.update({
             "OS-EXT-SRV-ATTR:host": server.host,
@@ -136,8 +135,8 @@ def _flavor(req: ApiRequest, server: Instance) -> dict:
     view = {"vcpus": flavor["vcpus"], "ram": flavor["ram"], "disk": flavor["disk"],
             "ephemeral": flavor["ephemeral"], "swap": flavor["swap"],
             "original_name": flavor["name"]}
-    if req.cloud.policy.allowed(req.ctx, "os_compute_api:os-flavor-extra-specs:index",
-                                {"project_id": server.project_id}):
+    if req.allowed("os_compute_api:os-flavor-extra-specs:index",
+                   {"project_id": server.project_id}):
         view["extra_specs"] = flavor.get("extra_specs", {})
     return view
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import sqlalchemy as sa
@@ -105,7 +106,6 @@ def _list(req: ApiRequest, *, detailed: bool):
 
 
 def _filter_by_ip(req: ApiRequest, rows, addresses: dict) -> list:
-    import re
     patterns = [req.query.get(name) for name in ("ip", "ip6") if req.query.get(name)]
     if not patterns:
         return rows

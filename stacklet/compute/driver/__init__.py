@@ -106,6 +106,9 @@ class ComputeDriver(Protocol):
 
     def set_admin_password(self, instance_id: str, password: str) -> None: ...
 
+    def trigger_crash_dump(self, instance_id: str) -> None:
+        """Make the guest's kernel dump its memory (an NMI, as Nova's libvirt driver)."""
+
     def attach_volume(self, instance_id: str, volume_id: str, device: str) -> None: ...
 
     def detach_volume(self, instance_id: str, volume_id: str) -> None: ...
@@ -123,8 +126,19 @@ class ComputeDriver(Protocol):
         errors_count)."""
 
 
+def tail_lines(text: str, lines: int | None) -> str:
+    """The last ``lines`` lines of a console log, cut as Nova cuts them (on newlines,
+    so a log ending in one yields lines - 1 lines and an empty last one)."""
+    if lines is None:
+        return text
+    return "\n".join(text.split("\n")[-lines:]) if lines > 0 else ""
+
+
+DRIVER_NAMES = ("fake",)
+
+
 def load_driver(name: str, host: str, db) -> ComputeDriver:
     if name == "fake":
         from stacklet.compute.driver.fake import FakeDriver
         return FakeDriver(host, db)
-    raise ValueError(f"unknown compute driver {name!r} (known: fake)")
+    raise ValueError(f"unknown compute driver {name!r} (known: {', '.join(DRIVER_NAMES)})")

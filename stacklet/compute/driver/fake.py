@@ -13,7 +13,13 @@ import time
 import sqlalchemy as sa
 
 from stacklet.compute import states
-from stacklet.compute.driver import DriverError, GuestSpec, GuestState, HostResources
+from stacklet.compute.driver import (
+    DriverError,
+    GuestSpec,
+    GuestState,
+    HostResources,
+    tail_lines,
+)
 from stacklet.compute.models import FakeGuest
 
 # Nova's fake driver offers this much, so that scheduling rarely runs out.
@@ -25,6 +31,13 @@ POWER_STATE_NAMES = {states.NOSTATE: "pending", states.RUNNING: "running",
                      states.CRASHED: "crashed", states.SUSPENDED_POWER: "suspended"}
 # A fake root disk, as a raw image, for snapshots.
 SNAPSHOT_DATA = b"stacklet fake driver disk\n".ljust(4096, b"\0")
+
+
+def _boot_log(hostname: str) -> str:
+    """What a fake guest 'prints' on its console: a few lines, as a boot would."""
+    return (f"Stacklet fake guest {hostname}: no machine runs behind this console.\n"
+            "Starting services: ok\n"
+            f"{hostname} login: \n")
 
 
 class FakeDriver:
@@ -62,7 +75,7 @@ class FakeDriver:
                                              "config_drive": spec.config_drive,
                                              "disks": _disk_count(spec),
                                              "started_at": time.time()},
-                                      console=f"{spec.hostname} login: \n"))
+                                      console=_boot_log(spec.hostname)))
             else:
                 guest.power_state = states.RUNNING
 
@@ -112,12 +125,13 @@ class FakeDriver:
     def console_output(self, instance_id: str, lines: int | None) -> str:
         with self.db.session() as session:
             guest = session.get(FakeGuest, instance_id)
-            text = guest.console if guest else ""
-        kept = text.splitlines(keepends=True)
-        return "".join(kept[-lines:] if lines else kept)
+            return tail_lines(guest.console if guest else "", lines)
 
     def set_admin_password(self, instance_id: str, password: str) -> None:
         self._set(instance_id, states.RUNNING, admin_password_set=True)
+
+    def trigger_crash_dump(self, instance_id: str) -> None:
+        self._set(instance_id, states.RUNNING, crash_dump_triggered=True)
 
     def attach_volume(self, instance_id: str, volume_id: str, device: str) -> None:
         self._set_device(instance_id, "volumes", volume_id, device)

@@ -145,6 +145,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_compute_instances_task_state'), ['task_state'], unique=False)
         batch_op.create_index(batch_op.f('ix_compute_instances_updated_at'), ['updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_compute_instances_vm_state'), ['vm_state'], unique=False)
+        batch_op.create_index('ix_compute_instances_project_listing', ['project_id', 'deleted', 'created_at'], unique=False)
+        batch_op.create_index('ix_compute_instances_listing', ['deleted', 'created_at'], unique=False)
 
     op.create_table('compute_keypairs',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -360,6 +362,8 @@ def downgrade() -> None:
 
     op.drop_table('compute_keypairs')
     with op.batch_alter_table('compute_instances', schema=None) as batch_op:
+        batch_op.drop_index('ix_compute_instances_listing')
+        batch_op.drop_index('ix_compute_instances_project_listing')
         batch_op.drop_index(batch_op.f('ix_compute_instances_vm_state'))
         batch_op.drop_index(batch_op.f('ix_compute_instances_updated_at'))
         batch_op.drop_index(batch_op.f('ix_compute_instances_task_state'))
