@@ -41,9 +41,12 @@ MAX_ID = 2**31 - 1
 
 
 def get_aggregate(session: orm.Session, aggregate_id: str) -> Aggregate:
-    aggregate = None
-    if aggregate_id.isdigit() and int(aggregate_id) <= MAX_ID:
-        aggregate = session.get(Aggregate, int(aggregate_id))
+    """The aggregate of an integer id (400 for anything else, as Nova)."""
+    try:
+        number = int(aggregate_id)
+    except ValueError:
+        raise BadRequest("Invalid input received: id must be an integer") from None
+    aggregate = session.get(Aggregate, number) if 0 < number <= MAX_ID else None
     if aggregate is None:
         raise NotFound(f"Aggregate {aggregate_id} could not be found.")
     return aggregate
@@ -164,7 +167,7 @@ def add_host(session: orm.Session, config, aggregate: Aggregate, host: str) -> N
 def remove_host(session: orm.Session, config, aggregate: Aggregate, host: str) -> None:
     member = next((member for member in aggregate.hosts if member.host == host), None)
     if member is None:
-        raise NotFound(f"Aggregate {aggregate.id} has no host {host}.")
+        raise NotFound(f"Cannot remove host {host} in aggregate {aggregate.id}")
     aggregate.hosts.remove(member)
     aggregate.updated_at = utcnow()
     _servers_follow_their_host(session, config, host)

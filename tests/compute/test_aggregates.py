@@ -51,10 +51,11 @@ def test_bad_requests(admin, alice):
     create(admin, "rack-2")
     assert admin.put(f"/os-aggregates/{created['id']}",
                      {"aggregate": {"name": "rack-2"}}).status_code == 409
-    for path in ("/os-aggregates/-1", "/os-aggregates/999", "/os-aggregates/x",
+    for path in ("/os-aggregates/-1", "/os-aggregates/999",
                  "/os-aggregates/99999999999999999999"):
         assert admin.get(path).status_code == 404
         assert admin.delete(path).status_code == 404
+    assert admin.get("/os-aggregates/x").status_code == 400
     assert alice.get("/os-aggregates").status_code == 403
     assert alice.post("/os-aggregates", {"aggregate": {"name": "mine"}}).status_code == 403
     assert alice.get(f"/os-aggregates/{created['id']}").status_code == 403
