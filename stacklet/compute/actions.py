@@ -24,7 +24,7 @@ from stacklet.common.errors import (
     Forbidden,
     RequestEntityTooLarge,
 )
-from stacklet.compute import flavors, keypairs, quotas, scheduler, servers, states
+from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, servers, states
 from stacklet.compute.driver import NotSupported, load_driver
 from stacklet.compute.models import (
     Instance,
@@ -262,7 +262,7 @@ def _move(session, cloud, ctx, server, request_id, action, new_flavor: dict, *,
         # Staying put is cheapest: the server's own host first when it fits.
         preferred_host=server.host)
     candidates = scheduler.select_hosts(
-        scheduler.load_hosts(session), spec, now=utcnow(),
+        scheduler.load_hosts(session, hostinfo.Zones(session, cloud.config)), spec, now=utcnow(),
         down_time=cloud.config.get("compute", "service_down_time"),
         ram_weight_multiplier=cloud.config.get("compute", "ram_weight_multiplier"))
     for candidate in candidates:
@@ -405,7 +405,7 @@ def shelve(session, cloud, ctx, server, request_id) -> None:
           task_state=states.SHELVING, pending={"image_id": image.id})
 
 
-def unshelve(session, ctx, server, request_id, *, zone=None, zone_given: bool = False,
+def unshelve(session, config, ctx, server, request_id, *, zone=None, zone_given: bool = False,
              host: str | None = None) -> bool:
     """Unshelve: a shelved server powers on where it is; an offloaded one goes
     back to the conductor (keeping its vm_state until it is placed).  Returns
@@ -416,9 +416,7 @@ def unshelve(session, ctx, server, request_id, *, zone=None, zone_given: bool = 
         raise Conflict(f"The server {server.id} is not in SHELVED_OFFLOADED state, so an "
                        "availability zone or host cannot be given to unshelve it.")
     if zone:
-        zones = set(session.scalars(sa.select(scheduler.ComputeNode.availability_zone)))
-        if zone not in zones:
-            raise BadRequest(f"The requested availability zone is not available: {zone}")
+        hostinfo.check_zone_requestable(session, config, zone)
     if host and session.scalar(
             sa.select(scheduler.ComputeNode).filter_by(host=host)) is None:
         raise BadRequest(f"Compute host {host} could not be found.")

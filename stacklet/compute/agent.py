@@ -71,9 +71,7 @@ class ComputeAgent:
         with self.db.transaction() as session:
             for host, driver in self.drivers.items():
                 hostinfo.register_service(session, host, BINARY)
-                hostinfo.register_node(
-                    session, host, driver.host_resources(), ratios=ratios,
-                    availability_zone=config.get("compute", "default_availability_zone"))
+                hostinfo.register_node(session, host, driver.host_resources(), ratios=ratios)
 
     def heartbeat(self) -> None:
         with self.db.transaction() as session:

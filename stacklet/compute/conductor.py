@@ -94,7 +94,7 @@ class Conductor:
                 .order_by(Instance.created_at, Instance.reservation_id, Instance.launch_index)))
             if not waiting:
                 return woken
-            candidates = scheduler.load_hosts(session)
+            candidates = scheduler.load_hosts(session, hostinfo.Zones(session, self.config))
             for _, request in itertools.groupby(waiting, key=lambda i: i.reservation_id):
                 woken |= self._place_request(session, list(request), candidates)
         return woken
@@ -163,7 +163,7 @@ class Conductor:
                 server.host = server.node = candidate.node.host
                 # Nova shows the zone the server landed in when none was asked.
                 server.availability_zone = (server.availability_zone
-                                            or candidate.node.availability_zone)
+                                            or candidate.availability_zone)
                 return server.host
         LOG.info("no host for server %s: %s", server.id, NO_VALID_HOST)
         return None

@@ -1,5 +1,11 @@
 """What the control plane knows of its hosts: services and whether they are up,
-hypervisors, availability zones."""
+hypervisors, availability zones.
+
+A host's availability zone has one source, as in Nova: the
+``availability_zone`` metadata of a host aggregate the host is in, else the
+configured ``[compute] default_availability_zone``.  ``Zones`` reads it for
+every view (os-availability-zone, os-services, os-hosts, the scheduler's
+zone filter and the zone a server lands in)."""
 
 from __future__ import annotations
 
@@ -10,12 +16,49 @@ from sqlalchemy.orm import Session
 
 from stacklet.common.errors import BadRequest, Conflict, NotFound
 from stacklet.compute.driver import HostResources
-from stacklet.compute.models import ComputeNode, ComputeService, Instance
+from stacklet.compute.models import (
+    AggregateHost,
+    AggregateMetadata,
+    ComputeNode,
+    ComputeService,
+    Instance,
+)
 from stacklet.db import utcnow
 
 COMPUTE_BINARY = "nova-compute"
 # Where Nova puts services that are not compute hosts (conductor, scheduler).
 INTERNAL_ZONE = "internal"
+# The aggregate metadata key that names its hosts' zone.
+ZONE_KEY = "availability_zone"
+
+
+class Zones:
+    """Each compute host's availability zone: that of its aggregate, else the
+    default zone.  (Adding hosts to aggregates keeps a host in one zone.)"""
+
+    def __init__(self, session: Session, config):
+        self.default = config.get("compute", "default_availability_zone")
+        self.by_host = dict(session.execute(
+            sa.select(AggregateHost.host, AggregateMetadata.value)
+            .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
+            .where(AggregateMetadata.key == ZONE_KEY)).all())
+
+    def of(self, host: str) -> str:
+        return self.by_host.get(host, self.default)
+
+    def of_service(self, service: ComputeService) -> str:
+        """Conductors and schedulers are in Nova's internal zone."""
+        return self.of(service.host) if service.binary == COMPUTE_BINARY else INTERNAL_ZONE
+
+    def in_use(self, session: Session) -> set[str]:
+        """The zones that have a compute host, which servers can ask for."""
+        return {self.of(host) for host in session.scalars(sa.select(ComputeNode.host))}
+
+
+def check_zone_requestable(session: Session, config, zone: str) -> None:
+    """A zone a server asks for (at boot or unshelve) must have a compute host."""
+    if zone not in Zones(session, config).in_use(session):
+        raise BadRequest(f"The requested availability zone is not available: {zone}")
 
 
 def service_is_up(service: ComputeService, now: datetime.datetime, down_time: float) -> bool:
@@ -59,7 +102,7 @@ def register_service(session: Session, host: str, binary: str) -> ComputeService
 
 
 def register_node(session: Session, host: str, resources: HostResources, *,
-                  availability_zone: str, ratios: dict[str, float]) -> ComputeNode:
+                  ratios: dict[str, float]) -> ComputeNode:
     """The hypervisor row of ``host`` with what its driver offers now.  What
     servers claimed (the ``*_used`` columns) is kept."""
     node = session.scalar(sa.select(ComputeNode).filter_by(host=host))
@@ -73,7 +116,6 @@ def register_node(session: Session, host: str, resources: HostResources, *,
     node.local_gb = resources.local_gb
     node.cpu_arch = resources.cpu_arch
     node.host_ip = resources.host_ip
-    node.availability_zone = availability_zone
     for name, value in ratios.items():
         setattr(node, name, value)
     return node
@@ -97,17 +139,6 @@ def list_services(session: Session, *, host: str | None = None,
     if binary is not None:
         query = query.where(ComputeService.binary == binary)
     return list(session.scalars(query))
-
-
-def zones_by_host(session: Session) -> dict[str, str]:
-    return dict(session.execute(
-        sa.select(ComputeNode.host, ComputeNode.availability_zone)).all())
-
-
-def service_zone(service: ComputeService, zones: dict[str, str]) -> str:
-    if service.binary != COMPUTE_BINARY:
-        return INTERNAL_ZONE
-    return zones.get(service.host, "nova")
 
 
 def get_service(session: Session, service_id: str, *, by_uuid: bool) -> ComputeService:
@@ -207,13 +238,14 @@ def get_node(session: Session, node_id: str, *, by_uuid: bool) -> ComputeNode:
 
 # -- availability zones ---------------------------------------------------------------
 
-def zone_availability(session: Session, states: HostStates) -> dict[str, bool]:
+def zone_availability(session: Session, states: HostStates, zones: Zones) -> dict[str, bool]:
     """Each compute zone and whether it can take servers: an enabled compute service
     in it is up."""
     services = compute_services(session)
-    zones: dict[str, bool] = {}
+    availability: dict[str, bool] = {}
     for node in list_nodes(session):
         service = services.get(node.host)
         usable = service is not None and not service.disabled and states.is_up(service)
-        zones[node.availability_zone] = zones.get(node.availability_zone, False) or usable
-    return zones
+        zone = zones.of(node.host)
+        availability[zone] = availability.get(zone, False) or usable
+    return availability

@@ -113,7 +113,6 @@ class ComputeNode(Base):
     hypervisor_type: Mapped[str] = mapped_column(sa.String(32))
     hypervisor_version: Mapped[int] = mapped_column(default=0)
     host_ip: Mapped[str] = mapped_column(sa.String(64), default="127.0.0.1")
-    availability_zone: Mapped[str] = mapped_column(sa.String(255), default="nova")
     cpu_arch: Mapped[str] = mapped_column(sa.String(32), default="x86_64")
     vcpus: Mapped[int]
     memory_mb: Mapped[int]
@@ -127,6 +126,38 @@ class ComputeNode(Base):
     disk_allocation_ratio: Mapped[float] = mapped_column(default=1.0)
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime.datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class Aggregate(Base):
+    """A host aggregate: a named group of hosts with metadata.  Its
+    ``availability_zone`` metadata is the zone of its hosts (see hostinfo.Zones)."""
+
+    __tablename__ = "compute_aggregates"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(ID, unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime.datetime | None]
+
+    hosts: Mapped[list[AggregateHost]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="AggregateHost.host")
+    metadata_items: Mapped[list[AggregateMetadata]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="AggregateMetadata.key")
+
+
+class AggregateHost(Base):
+    __tablename__ = "compute_aggregate_hosts"
+    aggregate_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("compute_aggregates.id", ondelete="CASCADE"), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255), primary_key=True, index=True)
+
+
+class AggregateMetadata(Base):
+    __tablename__ = "compute_aggregate_metadata"
+    aggregate_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("compute_aggregates.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True, index=True)
+    value: Mapped[str] = mapped_column(sa.String(255))
 
 
 # -- servers ----------------------------------------------------------------------

@@ -46,6 +46,11 @@ class PortProvider(Protocol):
     def detach_interface(self, instance_id: str, port_id: str) -> None:
         """Unplug a port from the server; NotFound when it is not attached."""
 
+    def networks(self, ctx) -> list[dict]:
+        """The networks the caller can see, for Nova's os-networks and
+        os-tenant-networks proxies: id, name, cidr and cidr_v6 (of the first
+        subnet of each family, or None) and project_id."""
+
 
 class NoNetworks:
     """The port provider of a cloud without a network service."""
@@ -86,3 +91,6 @@ class NoNetworks:
 
     def detach_interface(self, instance_id: str, port_id: str) -> None:
         raise NotFound(f"Port {port_id} is not attached")
+
+    def networks(self, ctx) -> list[dict]:
+        return []

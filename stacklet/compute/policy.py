@@ -152,4 +152,31 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "server-groups:index:all_projects", ADMIN),
     (_ACTION + "server-groups:show", ADMIN_OR_READER),
     ("os_compute_api:extensions", ANY),
+    # host aggregates
+    (_ACTION + "aggregates:index", ADMIN),
+    (_ACTION + "aggregates:create", ADMIN),
+    (_ACTION + "aggregates:show", ADMIN),
+    (_ACTION + "aggregates:update", ADMIN),
+    (_ACTION + "aggregates:delete", ADMIN),
+    (_ACTION + "aggregates:add_host", ADMIN),
+    (_ACTION + "aggregates:remove_host", ADMIN),
+    (_ACTION + "aggregates:set_metadata", ADMIN),
+    ("compute:aggregates:images", ADMIN),
+    (_ACTION + "hosts:list", ADMIN),
+    (_ACTION + "hosts:show", ADMIN),
+    (_ACTION + "hosts:update", ADMIN),
+    (_ACTION + "hosts:reboot", ADMIN),
+    (_ACTION + "hosts:shutdown", ADMIN),
+    (_ACTION + "hosts:start", ADMIN),
+    (_ACTION + "instance-usage-audit-log:list", ADMIN),
+    (_ACTION + "instance-usage-audit-log:show", ADMIN),
+    (_ACTION + "server-diagnostics", ADMIN),
+    # Nova's default is the service role (the network and volume services send
+    # these); admins may too, as before Nova's switch to service roles.
+    (_ACTION + "server-external-events:create", f"role:service or {ADMIN}"),
+    # the network service, as Nova proxies it
+    (_ACTION + "networks:list", ADMIN_OR_READER),
+    (_ACTION + "networks:show", ADMIN_OR_READER),
+    (_ACTION + "tenant-networks:list", ADMIN_OR_READER),
+    (_ACTION + "tenant-networks:show", ADMIN_OR_READER),
 ]]

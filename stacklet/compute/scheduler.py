@@ -14,7 +14,7 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from stacklet.compute.hostinfo import service_is_up
+from stacklet.compute.hostinfo import Zones, service_is_up
 from stacklet.compute.models import ComputeNode, ComputeService, Instance, Migration
 
 AFFINITY_POLICIES = ("affinity", "soft-affinity")
@@ -46,6 +46,7 @@ class RequestSpec:
 class HostState:
     node: ComputeNode
     service: ComputeService
+    availability_zone: str
 
     @property
     def free_ram_mb(self) -> float:
@@ -66,13 +67,13 @@ def disk_gb_of(flavor: dict) -> int:
     return flavor.get("disk", 0) + flavor.get("ephemeral", 0) + -(-flavor.get("swap", 0) // 1024)
 
 
-def load_hosts(session: orm.Session) -> list[HostState]:
+def load_hosts(session: orm.Session, zones: Zones) -> list[HostState]:
     rows = session.execute(
         sa.select(ComputeNode, ComputeService)
         .join(ComputeService, sa.and_(ComputeService.host == ComputeNode.host,
                                       ComputeService.binary == "nova-compute"))
         .order_by(ComputeNode.pk)).all()
-    return [HostState(node, service) for node, service in rows]
+    return [HostState(node, service, zones.of(node.host)) for node, service in rows]
 
 
 def _passes(host: HostState, spec: RequestSpec, now: datetime.datetime,
@@ -84,7 +85,7 @@ def _passes(host: HostState, spec: RequestSpec, now: datetime.datetime,
         return False
     if host.service.disabled or not service_is_up(host.service, now, down_time):
         return False
-    if spec.availability_zone and node.availability_zone != spec.availability_zone:
+    if spec.availability_zone and host.availability_zone != spec.availability_zone:
         return False
     if (host.free_ram_mb < spec.memory_mb or host.free_disk_gb < spec.disk_gb
             or host.free_vcpus < spec.vcpus):

@@ -123,7 +123,7 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
     if user_data is not None:
         _check_base64(user_data, "user_data")
     group = _server_group(session, ctx, body)
-    zone, requested_host = _zone_and_host(session, ctx, body)
+    zone, requested_host = _zone_and_host(session, cloud.config, ctx, body)
 
     min_count = body.get("min_count", 1)
     max_count = body.get("max_count", min_count)
@@ -258,7 +258,7 @@ def _server_group(session: orm.Session, ctx: RequestContext, body: dict) -> Serv
     return group
 
 
-def _zone_and_host(session: orm.Session, ctx: RequestContext,
+def _zone_and_host(session: orm.Session, config, ctx: RequestContext,
                    body: dict) -> tuple[str | None, str | None]:
     """The requested availability zone, and a host when an admin forces one with
     "zone:host" or (2.74) the ``host`` field."""
@@ -270,9 +270,7 @@ def _zone_and_host(session: orm.Session, ctx: RequestContext,
     if host and not ctx.is_admin:
         raise Forbidden("Only an administrator may choose the host of a server.")
     if zone:
-        zones = set(session.scalars(sa.select(ComputeNode.availability_zone)))
-        if zone not in zones:
-            raise BadRequest(f"The requested availability zone is not available: {zone}")
+        hostinfo.check_zone_requestable(session, config, zone)
     if host and session.scalar(sa.select(ComputeNode).filter_by(host=host)) is None:
         raise BadRequest(f"Compute host {host} could not be found.")
     return zone, host or None

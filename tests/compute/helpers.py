@@ -7,7 +7,16 @@ import datetime
 import time
 import uuid
 
-from stacklet.compute.models import ComputeNode, ComputeService, Instance
+import sqlalchemy as sa
+
+from stacklet.compute.models import (
+    Aggregate,
+    AggregateHost,
+    AggregateMetadata,
+    ComputeNode,
+    ComputeService,
+    Instance,
+)
 from tests.image import helpers as image_helpers
 
 TINY_FLAVOR = "1"   # DevStack's m1.tiny: 512 MiB, 1 vCPU, 1 GiB
@@ -71,10 +80,11 @@ def add_instance(api, project_id: str, user_id: str, *, vcpus: int = 1, ram: int
 
 def add_host(api, host: str, *, zone: str = "nova", alive: bool = True, **node) -> str:
     """A compute host: its nova-compute service (heartbeating now unless not alive)
-    and its hypervisor.  Returns the service's uuid."""
+    and its hypervisor, in ``zone`` (through an aggregate of that name unless it
+    is the default zone).  Returns the service's uuid."""
     seen = now() if alive else now() - datetime.timedelta(hours=1)
     values = dict(host=host, hypervisor_hostname=f"{host}.example", hypervisor_type="QEMU",
-                  hypervisor_version=8002000, availability_zone=zone, vcpus=8,
+                  hypervisor_version=8002000, vcpus=8,
                   memory_mb=16384, local_gb=100)
     values.update(node)
     with api.cloud.db.transaction() as session:
@@ -82,7 +92,18 @@ def add_host(api, host: str, *, zone: str = "nova", alive: bool = True, **node) 
                                  last_seen_up=seen)
         session.add(service)
         session.add(ComputeNode(**values))
+        if zone != "nova":
+            _put_in_zone(session, host, zone)
         return service.id
+
+
+def _put_in_zone(session, host: str, zone: str) -> None:
+    aggregate = session.scalar(sa.select(Aggregate).filter_by(name=zone))
+    if aggregate is None:
+        aggregate = Aggregate(name=zone, metadata_items=[
+            AggregateMetadata(key="availability_zone", value=zone)])
+        session.add(aggregate)
+    aggregate.hosts.append(AggregateHost(host=host))
 
 
 def add_service(api, host: str, binary: str, *, alive: bool = True) -> str:

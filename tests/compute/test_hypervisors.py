@@ -118,3 +118,4 @@ def test_search_and_servers_before_253(api, admin, alice):
     assert admin.get("/os-hypervisors/zzz/search").status_code == 404
     assert admin.get("/os-hypervisors/cmp/search", "2.53").status_code == 404
     assert admin.get("/os-hypervisors/cmp/servers", "2.53").status_code == 404
+

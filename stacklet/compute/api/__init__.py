@@ -6,22 +6,28 @@ from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.common.microversions import MicroversionSpec, Version
 from stacklet.compute.api import (
+    aggregates,
     availability_zones,
     extensions,
     flavor_access,
     flavor_extra_specs,
     flavors,
+    hosts,
     hypervisors,
     images,
     instance_actions,
+    instance_usage_audit_log,
     interfaces,
     ips,
     keypairs,
     limits,
     migrations,
+    networks,
     quota_classes,
     quota_sets,
     server_actions,
+    server_diagnostics,
+    server_external_events,
     server_groups,
     server_metadata,
     server_security_groups,
@@ -35,9 +41,10 @@ from stacklet.compute.api import (
 
 HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_access, keypairs,
                    quota_sets, quota_classes, limits, services, hypervisors, availability_zones,
-                   simple_tenant_usage, migrations, servers, server_actions,
-                   server_security_groups, server_metadata, server_tags, ips, instance_actions,
-                   server_groups, interfaces, volume_attachments, images]
+                   simple_tenant_usage, migrations, aggregates, hosts, instance_usage_audit_log,
+                   networks, servers, server_actions, server_security_groups, server_metadata,
+                   server_tags, ips, instance_actions, server_groups, interfaces,
+                   volume_attachments, server_diagnostics, server_external_events, images]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)

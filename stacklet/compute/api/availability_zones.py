@@ -15,7 +15,8 @@ def list_zones(req: ApiRequest):
     req.authorize("os_compute_api:os-availability-zone:list")
     states = hostinfo.HostStates(req.cloud.config)
     with req.cloud.db.session() as session:
-        zones = hostinfo.zone_availability(session, states)
+        zones = hostinfo.zone_availability(session, states,
+                                           hostinfo.Zones(session, req.cloud.config))
     return {"availabilityZoneInfo": [
         {"zoneName": name, "zoneState": {"available": available}, "hosts": None}
         for name, available in sorted(zones.items())]}
@@ -26,12 +27,11 @@ def list_zones_detail(req: ApiRequest):
     req.authorize("os_compute_api:os-availability-zone:detail")
     states = hostinfo.HostStates(req.cloud.config)
     with req.cloud.db.session() as session:
-        availability = hostinfo.zone_availability(session, states)
-        zones_of_hosts = hostinfo.zones_by_host(session)
-        # Conductors and schedulers are listed in Nova's internal zone.
+        zones = hostinfo.Zones(session, req.cloud.config)
+        availability = hostinfo.zone_availability(session, states, zones)
         hosts_by_zone: dict[str, dict] = {}
         for service in hostinfo.list_services(session):
-            zone = hostinfo.service_zone(service, zones_of_hosts)
+            zone = zones.of_service(service)
             hosts_by_zone.setdefault(zone, {}).setdefault(service.host, {})[service.binary] = {
                 "available": states.is_up(service), "active": not service.disabled,
                 "updated_at": nova_time(hostinfo.last_heartbeat(service))}

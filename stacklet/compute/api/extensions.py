@@ -34,6 +34,7 @@ EXTENSIONS = {
     "os-access-ips": ("AccessIPs", "Access IPs support."),
     "os-admin-actions": ("AdminActions", "Enable admin-only server actions."),
     "os-admin-password": ("AdminPassword", "Admin password management support."),
+    "os-aggregates": ("Aggregates", "Admin-only aggregate administration."),
     "os-attach-interfaces": ("AttachInterfaces", "Attach interface support."),
     "os-availability-zone": ("AvailabilityZone", "1. Add availability_zone to the Create "
                              "Server API. 2. Add availability zones describing."),
@@ -59,16 +60,22 @@ EXTENSIONS = {
     "os-hypervisors": ("Hypervisors", "Admin-only hypervisor administration."),
     "os-instance-actions": ("InstanceActions", "View a log of actions and events taken on "
                             "an instance."),
+    "os-instance-usage-audit-log": ("OSInstanceUsageAuditLog",
+                                    "Admin-only Task Log Monitoring."),
     "os-keypairs": ("Keypairs", "Keypair Support."),
     "os-lock-server": ("LockServer", "Enable lock/unlock server actions."),
     "os-migrate-server": ("MigrateServer", "Enable migrate and live-migrate server actions."),
     "os-migrations": ("Migrations", "Provide data on migrations."),
     "os-multiple-create": ("MultipleCreate", "Allow multiple create in the Create Server "
                            "v2.1 API."),
+    "os-networks": ("Networks", "Admin-only Network Management Extension."),
     "os-pause-server": ("PauseServer", "Enable pause/unpause server actions."),
     "os-quota-class-sets": ("QuotaClasses", "Quota classes management support."),
     "os-quota-sets": ("Quotas", "Quotas management support."),
     "os-rescue": ("Rescue", "Instance rescue mode."),
+    "os-server-diagnostics": ("ServerDiagnostics", "Allow Admins to view server "
+                              "diagnostics through server action."),
+    "os-server-external-events": ("ServerExternalEvents", "Server External Event Triggers."),
     "os-server-group-quotas": ("ServerGroupQuotas", "Adds quota support to server groups."),
     "os-server-groups": ("ServerGroups", "Server group support."),
     "os-server-list-multi-status": ("ServerListMultiStatus", "Allow to filter the servers "
@@ -80,6 +87,7 @@ EXTENSIONS = {
     "os-shelve": ("Shelve", "Instance shelve mode."),
     "os-simple-tenant-usage": ("SimpleTenantUsage", "Simple tenant usage extension."),
     "os-suspend-server": ("SuspendServer", "Enable suspend/resume server actions."),
+    "os-tenant-networks": ("TenantNetworks", "Tenant-based Network Management Extension."),
     "os-used-limits": ("UsedLimits", "Provide data on limited resources that are being "
                        "used."),
     "os-user-data": ("UserData", "Add user_data to the Create Server API."),

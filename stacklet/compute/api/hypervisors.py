@@ -19,6 +19,7 @@ from stacklet.compute.api.common import (
     require_version,
 )
 from stacklet.compute.models import ComputeNode, ComputeService, Instance
+from stacklet.compute.runtime import compute_host_names
 
 routes = RouteTable()
 
@@ -96,9 +97,10 @@ def _capacity(node: ComputeNode) -> dict:
 
 
 def _local_uptime(req: ApiRequest, node: ComputeNode, is_up: bool) -> str | None:
-    """The host's uptime as `uptime` prints it.  Only the host the API runs on can
-    be asked; for the others (and hosts that are down) there is none."""
-    if node.host != req.cloud.host or not is_up:
+    """The host's uptime as `uptime` prints it.  Only the hosts this machine runs
+    (itself, or its fake driver's hosts) can be read here; for the others (and
+    hosts that are down) there is none."""
+    if node.host not in compute_host_names(req.cloud) or not is_up:
         return None
     try:
         with open("/proc/uptime") as proc:

@@ -233,7 +233,7 @@ def unshelve(req: ApiRequest, value):
         if host is not None:
             req.authorize("os_compute_api:os-shelve:unshelve_to_host",
                           servers.policy_target(server))
-        return actions.unshelve(session, ctx, server, request_id(req),
+        return actions.unshelve(session, req.cloud.config, ctx, server, request_id(req),
                                 zone=body.get("availability_zone"),
                                 zone_given="availability_zone" in body, host=host)
     if _act(req, "os_compute_api:os-shelve:unshelve", start):

@@ -40,11 +40,11 @@ UPDATE_SCHEMA = {"type": "object",
 
 
 def service_view(req: ApiRequest, service: ComputeService, states: hostinfo.HostStates,
-                 zones: dict[str, str]) -> dict:
+                 zones: hostinfo.Zones) -> dict:
     view = {
         "id": service.id if req.version.matches("2.53") else service.pk,
         "binary": service.binary, "host": service.host,
-        "zone": hostinfo.service_zone(service, zones),
+        "zone": zones.of_service(service),
         "status": "disabled" if service.disabled else "enabled",
         "state": states.state(service),
         "updated_at": nova_time(hostinfo.last_heartbeat(service)),
@@ -62,7 +62,7 @@ def list_services(req: ApiRequest):
     with req.cloud.db.session() as session:
         found = hostinfo.list_services(session, host=req.query.get("host"),
                                        binary=req.query.get("binary"))
-        zones = hostinfo.zones_by_host(session)
+        zones = hostinfo.Zones(session, req.cloud.config)
         return {"services": [service_view(req, service, states, zones) for service in found]}
 
 
@@ -94,7 +94,8 @@ def _update_by_uuid(req: ApiRequest) -> dict:
                             forced_down=None if "forced_down" not in body
                             else as_bool(body["forced_down"]))
         session.flush()
-        return {"service": service_view(req, service, states, hostinfo.zones_by_host(session))}
+        zones = hostinfo.Zones(session, req.cloud.config)
+        return {"service": service_view(req, service, states, zones)}
 
 
 def _legacy_action(req: ApiRequest, action: str) -> dict:

@@ -117,6 +117,14 @@ class ComputeDriver(Protocol):
 
     def detach_interface(self, instance_id: str, port_id: str) -> None: ...
 
+    def diagnostics(self, instance_id: str) -> dict:
+        """A running guest's figures in Nova's standard form (2.48): state, driver,
+        hypervisor, hypervisor_os, uptime (s), config_drive, num_cpus, num_nics,
+        num_disks, memory_details (maximum and used, MiB), cpu_details (id, time
+        in ns, utilisation %), nic_details (mac_address, rx_/tx_ octets, errors,
+        drop, packets, rate) and disk_details (read_/write_ bytes and requests,
+        errors_count)."""
+
 
 def tail_lines(text: str, lines: int | None) -> str:
     """The last ``lines`` lines of a console log, cut as Nova cuts them (on newlines,

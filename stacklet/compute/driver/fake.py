@@ -8,6 +8,8 @@ installed.
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 
 from stacklet.compute import states
@@ -23,6 +25,10 @@ from stacklet.compute.models import FakeGuest
 # Nova's fake driver offers this much, so that scheduling rarely runs out.
 FAKE_RESOURCES = HostResources(hypervisor_type="fake", hypervisor_version=1000,
                                vcpus=1000, memory_mb=800000, local_gb=600000)
+# Nova's names of power states, as diagnostics show them.
+POWER_STATE_NAMES = {states.NOSTATE: "pending", states.RUNNING: "running",
+                     states.PAUSED_POWER: "paused", states.SHUTDOWN: "shutdown",
+                     states.CRASHED: "crashed", states.SUSPENDED_POWER: "suspended"}
 # A fake root disk, as a raw image, for snapshots.
 SNAPSHOT_DATA = b"stacklet fake driver disk\n".ljust(4096, b"\0")
 
@@ -67,7 +73,11 @@ class FakeDriver:
             if guest is None:
                 session.add(FakeGuest(instance_id=spec.instance_id, host=self.host,
                                       power_state=states.RUNNING,
-                                      state={"image_id": spec.image_id},
+                                      state={"image_id": spec.image_id, "vcpus": spec.vcpus,
+                                             "memory_mb": spec.memory_mb,
+                                             "config_drive": spec.config_drive,
+                                             "disks": _disk_count(spec),
+                                             "started_at": time.time()},
                                       console=boot_console(spec)))
             else:
                 guest.power_state = states.RUNNING
@@ -80,10 +90,10 @@ class FakeDriver:
         self._set(instance_id, states.SHUTDOWN)
 
     def power_on(self, instance_id: str) -> None:
-        self._set(instance_id, states.RUNNING)
+        self._set(instance_id, states.RUNNING, started_at=time.time())
 
     def reboot(self, instance_id: str, hard: bool) -> None:
-        self._set(instance_id, states.RUNNING)
+        self._set(instance_id, states.RUNNING, started_at=time.time())
 
     def pause(self, instance_id: str) -> None:
         self._set(instance_id, states.PAUSED_POWER)
@@ -138,6 +148,38 @@ class FakeDriver:
     def detach_interface(self, instance_id: str, port_id: str) -> None:
         self._set_device(instance_id, "interfaces", port_id, None)
 
+    def diagnostics(self, instance_id: str) -> dict:
+        """Figures that grow with the guest's uptime as a lightly loaded guest's
+        would (5% of each vCPU busy, a few KiB/s of disk and network)."""
+        with self.db.session() as session:
+            guest = session.get(FakeGuest, instance_id)
+            if guest is None:
+                raise DriverError(f"Instance {instance_id} could not be found on "
+                                  f"host {self.host}.")
+            power_state, state = guest.power_state, dict(guest.state)
+        uptime = int(time.time() - state.get("started_at", time.time()))
+        memory_mb = state.get("memory_mb", 512)
+        macs = list(state.get("interfaces", {}).values())
+        disks = state.get("disks", 1) + len(state.get("volumes", {}))
+        return {
+            "state": POWER_STATE_NAMES.get(power_state, "pending"),
+            "driver": "libvirt",    # the nearest of Nova's names, as Nova's fake driver says
+            "hypervisor": "fake", "hypervisor_os": "linux", "uptime": uptime,
+            "config_drive": bool(state.get("config_drive", False)),
+            "num_cpus": state.get("vcpus", 1), "num_nics": len(macs), "num_disks": disks,
+            "memory_details": {"maximum": memory_mb, "used": memory_mb // 4},
+            "cpu_details": [{"id": cpu, "time": uptime * 50_000_000, "utilisation": 5}
+                            for cpu in range(state.get("vcpus", 1))],
+            "nic_details": [{"mac_address": mac, "rx_octets": uptime * 2048, "rx_errors": 0,
+                             "rx_drop": 0, "rx_packets": uptime * 4, "rx_rate": None,
+                             "tx_octets": uptime * 1024, "tx_errors": 0, "tx_drop": 0,
+                             "tx_packets": uptime * 2, "tx_rate": None} for mac in macs],
+            "disk_details": [{"read_bytes": 262144 + uptime * 4096,
+                              "read_requests": 112 + uptime, "write_bytes": uptime * 8192,
+                              "write_requests": uptime * 2, "errors_count": 0}
+                             for _ in range(disks)],
+        }
+
     def _set_device(self, instance_id: str, kind: str, key: str, value: str | None) -> None:
         with self.db.transaction() as session:
             guest = session.get(FakeGuest, instance_id)
@@ -150,3 +192,8 @@ class FakeDriver:
             else:
                 devices[key] = value
             guest.state = {**guest.state, kind: devices}
+
+
+def _disk_count(spec: GuestSpec) -> int:
+    """Root disk, ephemeral disk and swap, each when the flavor has one."""
+    return 1 + (spec.ephemeral_gb > 0) + (spec.swap_mb > 0)
