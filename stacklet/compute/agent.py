@@ -15,6 +15,7 @@ import logging
 import sqlalchemy as sa
 
 from stacklet.compute import hostinfo, states
+from stacklet.compute.background import Background
 from stacklet.compute.driver import ComputeDriver
 from stacklet.compute.models import Instance
 from stacklet.compute.tasks import TASKS, TaskRun, run_task
@@ -40,7 +41,7 @@ class ComputeAgent:
         self._sweep_again = False
         self._executor = concurrent.futures.ThreadPoolExecutor(
             MAX_PARALLEL_TASKS, thread_name_prefix="compute-task")
-        self._tasks: set[asyncio.Task] = set()
+        self._background = Background()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- life cycle ---------------------------------------------------------------
@@ -51,17 +52,15 @@ class ComputeAgent:
         await self._in_thread(self.readopt_guests)
         for host in self.drivers:
             self.cloud.bus.consume(topic(host), self._on_message, self._loop)
-        self._background(self._every(self.cloud.config.get("compute", "report_interval"),
-                                     self.heartbeat))
-        self._background(self._every(self.cloud.config.get("compute", "sweep_interval"),
-                                     self.sweep))
+        self._background.every(self.cloud.config.get("compute", "report_interval"),
+                               self.heartbeat)
+        self._background.every(self.cloud.config.get("compute", "sweep_interval"), self.sweep)
         await self.sweep()
 
     async def stop(self) -> None:
         for host in self.drivers:
             self.cloud.bus.stop_consuming(topic(host))
-        for running in list(self._tasks):
-            running.cancel()
+        self._background.cancel()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def register(self) -> None:
@@ -105,7 +104,7 @@ class ComputeAgent:
     # -- work ---------------------------------------------------------------------
 
     def _on_message(self, method: str, payload: dict) -> None:
-        self._background(self.sweep())
+        self._background.start(self.sweep())
 
     async def sweep(self) -> None:
         """Start the pending task of every server on our hosts not already running.
@@ -120,7 +119,7 @@ class ComputeAgent:
                 for server in await self._in_thread(self._pending_servers):
                     if server.id not in self._busy:
                         self._busy.add(server.id)
-                        self._background(self._run(server))
+                        self._background.start(self._run(server))
                 if not self._sweep_again:
                     break
         finally:
@@ -148,21 +147,3 @@ class ComputeAgent:
 
     async def _in_thread(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
-
-    def _background(self, coroutine) -> None:
-        running = asyncio.ensure_future(coroutine)
-        self._tasks.add(running)
-        running.add_done_callback(self._tasks.discard)
-
-    async def _every(self, seconds: float, action) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                if asyncio.iscoroutinefunction(action):
-                    await action()
-                else:
-                    # Not in the task threads: a backlog of tasks there must not
-                    # delay the heartbeat until the hosts are shown down.
-                    await asyncio.to_thread(action)
-            except Exception:  # a failed beat or sweep must not stop the next
-                LOG.exception("periodic %s failed", action.__name__)

@@ -22,6 +22,7 @@ from sqlalchemy import orm
 
 from stacklet.compute import hostinfo, scheduler, states
 from stacklet.compute.agent import topic
+from stacklet.compute.background import Background
 from stacklet.compute.models import (
     Instance,
     InstanceAction,
@@ -45,22 +46,20 @@ class Conductor:
         self.config = cloud.config
         self._running = False
         self._again = False
-        self._tasks: set[asyncio.Task] = set()
+        self._background = Background()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.heartbeat)
-        self.cloud.bus.consume(TOPIC, lambda method, payload: self._spawn(self.schedule()),
-                               loop)
-        self._spawn(self._every(self.config.get("compute", "sweep_interval"), self.schedule))
-        self._spawn(self._every(self.config.get("compute", "report_interval"),
-                                lambda: asyncio.to_thread(self.heartbeat)))
+        self.cloud.bus.consume(
+            TOPIC, lambda method, payload: self._background.start(self.schedule()), loop)
+        self._background.every(self.config.get("compute", "sweep_interval"), self.schedule)
+        self._background.every(self.config.get("compute", "report_interval"), self.heartbeat)
         await self.schedule()
 
     async def stop(self) -> None:
         self.cloud.bus.stop_consuming(TOPIC)
-        for running in list(self._tasks):
-            running.cancel()
+        self._background.cancel()
 
     def heartbeat(self) -> None:
         with self.cloud.db.transaction() as session:
@@ -167,19 +166,6 @@ class Conductor:
                 return server.host
         LOG.info("no host for server %s: %s", server.id, NO_VALID_HOST)
         return None
-
-    def _spawn(self, coroutine) -> None:
-        running = asyncio.ensure_future(coroutine)
-        self._tasks.add(running)
-        running.add_done_callback(self._tasks.discard)
-
-    async def _every(self, seconds: float, action) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await action()
-            except Exception:  # a failed sweep must not stop the next
-                LOG.exception("conductor sweep failed")
 
 
 def request_spec(session: orm.Session, server: Instance) -> scheduler.RequestSpec:

@@ -10,8 +10,9 @@ from starlette.datastructures import QueryParams
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest, Forbidden, NotFound
-from stacklet.common.pagination import next_link, paginate, parse_page_request
+from stacklet.common.pagination import paginate
 from stacklet.common.timeutils import isotime, parse_isotime
+from stacklet.compute.api import common
 from stacklet.compute.api.common import resource_links as links
 from stacklet.image import images
 from stacklet.image.models import Image, ImageProperty
@@ -93,17 +94,17 @@ def _matches(image: Image, query) -> bool:
 def _list(req: ApiRequest, detailed: bool):
     _check_version(req)
     req.authorize("get_images", {"project_id": req.ctx.project_id})
-    page_request = parse_page_request(req.query)
+    page_request = common.page_request(req)
     with req.cloud.db.session() as session:
         found = [image for image in images.list_images(session, req.ctx, QueryParams())
                  if _matches(image, req.query)]
         page, more = paginate(found, page_request, key=lambda image: image.id)
         views = [_view(req, image, detailed) for image in page]
     result = {"images": views}
-    if more and page:
-        path = "/v2.1/images/detail" if detailed else "/v2.1/images"
-        result["images_links"] = [{"rel": "next",
-                                   "href": next_link(req.url(path), req.query, page[-1].id)}]
+    next_page = common.collection_links(req, "/images/detail" if detailed else "/images",
+                                        more, page[-1].id if page else None)
+    if next_page:
+        result["images_links"] = next_page
     return result
 
 
