@@ -18,8 +18,8 @@ import sys
 RESULT = re.compile(r"^\{\d+\} (?P<id>.+?)(?: \[[\d.]+s\])? \.\.\. (?P<status>ok|FAILED|SKIPPED)"
                     r"(?:: (?P<reason>.*))?")
 SETUP = re.compile(r"^(?:setUpClass|tearDownClass) \((?P<id>[\w.]+)\)")
-# tempest.api.<service>.[admin.][v2.|v3.]...test_<module>.Class.test_x
-AREA = re.compile(r"^tempest\.api\.(?P<service>\w+)\.(?:admin\.|v\d+\.)*(?P<module>test_\w+)")
+# tempest.api.<service>.[admin.|v3.|servers.|...]test_<module>.Class.test_x
+AREA = re.compile(r"^tempest\.api\.(?P<service>\w+)\.(?:(?!test_)\w+\.)*(?P<module>test_\w+)")
 
 
 def service_and_area(test_id: str) -> tuple[str, str]:
