@@ -22,7 +22,6 @@ from stacklet.compute.tasks import TASKS, TaskRun, run_task
 
 LOG = logging.getLogger(__name__)
 
-BINARY = "nova-compute"
 # Tasks of one agent running at once; each holds a thread while its driver works.
 MAX_PARALLEL_TASKS = 8
 
@@ -69,12 +68,12 @@ class ComputeAgent:
             "cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio")}
         with self.db.transaction() as session:
             for host, driver in self.drivers.items():
-                hostinfo.register_service(session, host, BINARY)
+                hostinfo.register_service(session, host, hostinfo.COMPUTE_BINARY)
                 hostinfo.register_node(session, host, driver.host_resources(), ratios=ratios)
 
     def heartbeat(self) -> None:
         with self.db.transaction() as session:
-            hostinfo.record_heartbeats(session, list(self.drivers), BINARY)
+            hostinfo.record_heartbeats(session, list(self.drivers), hostinfo.COMPUTE_BINARY)
 
     def readopt_guests(self) -> None:
         """Match what runs on each host with the database, which is the truth:

@@ -14,7 +14,7 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from stacklet.compute.hostinfo import Zones, service_is_up
+from stacklet.compute.hostinfo import COMPUTE_BINARY, Zones, service_is_up
 from stacklet.compute.models import ComputeNode, ComputeService, Instance, Migration
 
 AFFINITY_POLICIES = ("affinity", "soft-affinity")
@@ -71,7 +71,7 @@ def load_hosts(session: orm.Session, zones: Zones) -> list[HostState]:
     rows = session.execute(
         sa.select(ComputeNode, ComputeService)
         .join(ComputeService, sa.and_(ComputeService.host == ComputeNode.host,
-                                      ComputeService.binary == "nova-compute"))
+                                      ComputeService.binary == COMPUTE_BINARY))
         .order_by(ComputeNode.pk)).all()
     return [HostState(node, service, zones.of(node.host)) for node, service in rows]
 

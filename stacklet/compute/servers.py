@@ -323,10 +323,9 @@ def request_delete(session: orm.Session, cloud, ctx: RequestContext, server: Ins
 
 
 def _host_is_up(session: orm.Session, cloud, host: str) -> bool:
-    service = session.scalar(sa.select(ComputeService).filter_by(host=host,
-                                                                 binary="nova-compute"))
-    return service is not None and hostinfo.service_is_up(
-        service, utcnow(), cloud.config.get("compute", "service_down_time"))
+    service = session.scalar(sa.select(ComputeService).filter_by(
+        host=host, binary=hostinfo.COMPUTE_BINARY))
+    return hostinfo.HostStates(cloud.config).is_up(service)
 
 
 def mark_deleted(session: orm.Session, server: Instance) -> None:

@@ -83,9 +83,8 @@ def flavor_view(req: ApiRequest, flavor: Flavor, *, detail: bool = True) -> dict
         })
     if req.version.matches("2.55"):
         view["description"] = flavor.description
-    if detail and req.version.matches("2.61") and req.cloud.policy.allowed(
-            req.ctx, "os_compute_api:os-flavor-extra-specs:index",
-            {"project_id": req.ctx.project_id or ""}):
+    if detail and req.version.matches("2.61") and req.allowed(
+            "os_compute_api:os-flavor-extra-specs:index", {"project_id": req.ctx.project_id or ""}):
         view["extra_specs"] = {spec.key: spec.value for spec in flavor.extra_specs}
     view["links"] = resource_links(req, "flavors", flavor.id)
     return view

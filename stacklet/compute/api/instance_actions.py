@@ -62,10 +62,10 @@ def show_action(req: ApiRequest):
         target = {"project_id": server.project_id}
         # Everything about events for those the events policy allows; from 2.51
         # everyone else sees them too, without tracebacks.
-        full_events = req.cloud.policy.allowed(req.ctx, _RULE + "events", target)
+        full_events = req.allowed(_RULE + "events", target)
         if full_events or req.version.matches("2.51"):
-            show_details = req.version.matches("2.84") and req.cloud.policy.allowed(
-                req.ctx, _RULE + "events:details", target)
+            show_details = req.version.matches("2.84") and req.allowed(
+                _RULE + "events:details", target)
             view["events"] = [
                 _event_view(req, event, action.project_id or server.project_id,
                             full=full_events, show_details=show_details)

@@ -16,7 +16,6 @@ from stacklet.compute.agent import topic as agent_topic
 from stacklet.compute.api import common, server_views
 from stacklet.compute.conductor import TOPIC as CONDUCTOR_TOPIC
 from stacklet.compute.models import ComputeService, ServerGroupMember
-from stacklet.db import utcnow
 
 routes = RouteTable()
 
@@ -76,7 +75,7 @@ def _list(req: ApiRequest, *, detailed: bool):
         "false", "0", "off", "no")
     if all_tenants:
         req.authorize(f"os_compute_api:servers:{kind}:get_all_tenants", {})
-    is_admin = req.cloud.policy.allowed(ctx, "os_compute_api:servers:allow_all_filters", {})
+    is_admin = req.allowed("os_compute_api:servers:allow_all_filters", {})
     statement = servers.list_query(ctx, req.query, all_tenants=all_tenants,
                                    admin_filters=is_admin,
                                    newer_filters=req.version.matches("2.83"))
@@ -123,22 +122,23 @@ def _filter_by_ip(req: ApiRequest, rows, addresses: dict) -> list:
 
 def _host_statuses(req: ApiRequest, session, rows) -> dict:
     """Nova's host_status (2.16) of each server's host, for those allowed to see it."""
-    if not (req.version.matches("2.16") and req.cloud.policy.allowed(
-            req.ctx, "os_compute_api:servers:show:host_status", {})):
+    if not (req.version.matches("2.16")
+            and req.allowed("os_compute_api:servers:show:host_status", {})):
         return {}
     wanted = {server.host for server in rows if server.host}
-    statuses = {None: ""}
-    down_time = req.cloud.config.get("compute", "service_down_time")
-    now = utcnow()
-    for service in session.scalars(sa.select(ComputeService).where(
-            ComputeService.binary == "nova-compute", ComputeService.host.in_(wanted))):
-        if not hostinfo.service_is_up(service, now, down_time):
-            statuses[service.host] = "DOWN"
-        elif service.disabled:
-            statuses[service.host] = "MAINTENANCE"
-        else:
-            statuses[service.host] = "UP"
-    return {host: statuses.get(host, "UNKNOWN") for host in wanted} | {None: ""}
+    services = {service.host: service for service in session.scalars(
+        sa.select(ComputeService).where(ComputeService.binary == hostinfo.COMPUTE_BINARY,
+                                        ComputeService.host.in_(wanted)))}
+    host_states = hostinfo.HostStates(req.cloud.config)
+
+    def status(host: str) -> str:
+        service = services.get(host)
+        if service is None:
+            return "UNKNOWN"
+        if not host_states.is_up(service):
+            return "DOWN"
+        return "MAINTENANCE" if service.disabled else "UP"
+    return {None: ""} | {host: status(host) for host in wanted}
 
 
 def show_view(req: ApiRequest, session, server) -> dict:
