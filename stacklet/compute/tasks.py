@@ -111,20 +111,13 @@ def run_task(run: TaskRun) -> None:
                               details=details, host=run.host)
         if not run.fail(spec.on_error, fault, details or message):
             # Another task (a delete) took over: the fault and event still tell.
-            record_fault(run.db, run.instance_id, code, message, details, run.host)
             with run.db.transaction() as session:
+                session.add(fault)
                 _end_event(session, run.event_id, "Error", details or message)
     else:
         # A task that ended without finish (its server was deleted meanwhile).
         with run.db.transaction() as session:
             _end_event(session, run.event_id, "Success", None)
-
-
-def record_fault(db: Database, instance_id: str, code: int, message: str, details: str,
-                 host: str | None) -> None:
-    with db.transaction() as session:
-        session.add(InstanceFault(instance_id=instance_id, code=code, message=message[:255],
-                                  details=details, host=host))
 
 
 def _start_event(run: TaskRun, event: str) -> int | None:
