@@ -195,6 +195,44 @@ OPTIONS: list[Option] = [
            "Log level: debug, info, warning or error."),
     Option("logging", "access_log", False,
            "Log every HTTP request.", _bool),
+    # Neutron's [quotas] defaults, until an admin sets a project's quota.
+    Option("network", "quota_network", 100,
+           "Networks a project may have (-1: unlimited).", int),
+    Option("network", "quota_subnet", 100,
+           "Subnets a project may have (-1: unlimited).", int),
+    Option("network", "quota_subnetpool", -1,
+           "Subnet pools a project may have (-1: unlimited).", int),
+    Option("network", "quota_port", 500,
+           "Ports a project may have (-1: unlimited).", int),
+    Option("network", "quota_router", 10,
+           "Routers a project may have (-1: unlimited).", int),
+    Option("network", "quota_floatingip", 50,
+           "Floating IPs a project may have (-1: unlimited).", int),
+    Option("network", "quota_security_group", 10,
+           "Security groups a project may have (-1: unlimited).", int),
+    Option("network", "quota_security_group_rule", 100,
+           "Security group rules a project may have (-1: unlimited).", int),
+    Option("network", "quota_rbac_policy", 10,
+           "RBAC policies a project may have (-1: unlimited).", int),
+    # Neutron's ML2 type drivers: which network types tenants get, and the
+    # ranges segmentation ids are allocated from.
+    Option("network", "tenant_network_types", "vxlan",
+           "Network types given to project networks, in order of preference "
+           "(comma-separated: vxlan, vlan, flat, local).", str),
+    Option("network", "vni_ranges", "1:1000",
+           "VXLAN ids given to project networks (first:last, comma-separated ranges).", str),
+    Option("network", "network_vlan_ranges", "physnet1:1000:2999",
+           "Physical networks and their VLAN ids for project networks "
+           "(physnet:first:last, comma-separated; a physnet alone allows flat and "
+           "provider VLANs only).", str),
+    Option("network", "flat_networks", "*",
+           "Physical networks flat networks may use (* for any).", str),
+    Option("network", "physical_mtu", 1500,
+           "MTU of the underlying physical network; VXLAN networks get 50 bytes less.", int),
+    Option("network", "base_mac", "fa:16:3e:00:00:00",
+           "Prefix of generated port MACs (the first three octets are kept).", str),
+    Option("network", "dns_domain", "openstacklocal",
+           "Domain for the hostnames of ports (dns-integration).", str),
 ]
 
 OPTIONS_BY_KEY = {(o.section, o.name): o for o in OPTIONS}

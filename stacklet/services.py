@@ -47,6 +47,16 @@ def _compute_rules():
     return RULES
 
 
+def _network_api(cloud):
+    from stacklet.network.api import create_api
+    return create_api(cloud)
+
+
+def _network_rules():
+    from stacklet.network.policy import RULES
+    return RULES
+
+
 SERVICES: list[ServiceInfo] = [
     ServiceInfo(type="identity", name="keystone", prefix="/identity", endpoint_path="",
                 description="Stacklet Identity (Keystone v3)",
@@ -57,4 +67,8 @@ SERVICES: list[ServiceInfo] = [
     ServiceInfo(type="compute", name="nova", prefix="/compute", endpoint_path="/v2.1",
                 description="Stacklet Compute (Nova v2.1)",
                 create_api=_compute_api, policy_rules=_compute_rules),
+    # Neutron's catalog endpoint has no version; clients append /v2.0.
+    ServiceInfo(type="network", name="neutron", prefix="/network", endpoint_path="",
+                description="Stacklet Network (Neutron v2.0)",
+                create_api=_network_api, policy_rules=_network_rules),
 ]

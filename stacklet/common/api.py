@@ -89,6 +89,11 @@ class ApiRequest:
         """Whether the policy rule allows the caller.  Remembered for the request:
         the views of a list ask the same question for every item."""
         key = (rule, tuple(sorted((target or {}).items())))
+        try:
+            hash(key)
+        except TypeError:
+            # Targets of some services carry lists (a port's fixed IPs).
+            key = (rule, repr(key[1]))
         if key not in self._decisions:
             self._decisions[key] = self.cloud.policy.allowed(self.ctx, rule, target)
         return self._decisions[key]

@@ -1,0 +1,86 @@
+"""/v2.0/extensions: exactly the API extensions Stacklet implements.
+
+Clients (Tempest, openstacksdk, the openstack CLI) switch behaviour on these
+aliases, so an alias is listed only when everything it promises works.
+"""
+
+from stacklet.common import errors
+from stacklet.common.api import ApiRequest, RouteTable
+from stacklet.network.errors import neutron_error
+
+routes = RouteTable()
+ExtensionNotFound = neutron_error(errors.NotFound, "ExtensionNotFound")
+
+UPDATED = "2026-11-24T00:00:00-00:00"
+
+# alias -> (name, description)
+EXTENSIONS: dict[str, tuple[str, str]] = {
+    "agent": ("agent", "The agent management extension."),
+    "allowed-address-pairs": ("Allowed Address Pairs",
+                              "Provides allowed address pairs"),
+    "binding": ("Port Binding", "Expose port bindings of a virtual port to external "
+                "application"),
+    "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a "
+                            "subnetpool as the default."),
+    "external-net": ("Neutron external network", "Adds external network attribute to "
+                     "network resource."),
+    "ext-gw-mode": ("Neutron L3 Configurable external gateway mode",
+                    "Extension of the router abstraction for specifying whether SNAT "
+                    "should occur on the external gateway"),
+    "extra_dhcp_opt": ("Neutron Extra DHCP options", "Extra options configuration for DHCP."),
+    "extraroute": ("Neutron Extra Route", "Extra routes configuration for L3 router"),
+    "filter-validation": ("Filter parameters validation", "Provides validation on filter "
+                          "parameters."),
+    "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
+    "network-ip-availability": ("Network IP Availability", "Provides IP availability data "
+                                "for each network and subnet."),
+    "pagination": ("Pagination support", "Extension that indicates that pagination is "
+                   "enabled."),
+    "port-security": ("Port Security", "Provides port security"),
+    "project-id": ("project_id field enabled", "Extension that indicates that project_id "
+                   "field is enabled."),
+    "provider": ("Provider Network", "Expose mapping of virtual networks to physical "
+                 "networks"),
+    "quotas": ("Quota management support", "Expose functions for quotas management per "
+               "tenant"),
+    "revision-if-match": ("If-Match constraints based on revision_number", "Extension "
+                          "indicating that If-Match based on revision_number is supported."),
+    "router": ("Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
+               "Neutron networks and access to external networks via a NAT gateway."),
+    "security-group": ("security-group", "The security groups extension."),
+    "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
+    "standard-attr-description": ("standard-attr-description", "Extension to add "
+                                  "descriptions to standard attributes"),
+    "standard-attr-revisions": ("Resource revision numbers", "This extension will display "
+                                "the revision number of neutron resources."),
+    "standard-attr-tag": ("Tag support for resources with standard attribute: subnet, "
+                          "trunk, router, network, policy, subnetpool, port, "
+                          "security_group, floatingip", "Enables to set tag on resources "
+                          "with standard attribute."),
+    "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at "
+                                "fields to all Neutron resources that have Neutron standard "
+                                "attributes."),
+    "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a "
+                          "subnet pool"),
+}
+
+
+def _view(alias: str) -> dict:
+    name, description = EXTENSIONS[alias]
+    return {"alias": alias, "name": name, "description": description, "updated": UPDATED,
+            "links": []}
+
+
+@routes.route("/v2.0/extensions", "GET")
+def list_extensions(req: ApiRequest):
+    req.ctx
+    return {"extensions": [_view(alias) for alias in sorted(EXTENSIONS)]}
+
+
+@routes.route("/v2.0/extensions/{alias}", "GET")
+def show_extension(req: ApiRequest):
+    req.ctx
+    alias = req.path["alias"]
+    if alias not in EXTENSIONS:
+        raise ExtensionNotFound(f"Extension with alias {alias} does not exist")
+    return {"extension": _view(alias)}

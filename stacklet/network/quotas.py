@@ -1,0 +1,50 @@
+"""Network quotas: Neutron's defaults, per-project limits and their enforcement.
+
+Counting happens inside the creating transaction, so the count includes
+everything committed before it (SQLite serialises writers).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from stacklet.network import models
+from stacklet.network.errors import OverQuota
+
+# Neutron's default quotas; -1 is unlimited.
+DEFAULTS = {"network": 100, "subnet": 100, "subnetpool": -1, "port": 500, "router": 10,
+            "floatingip": 50, "security_group": 10, "security_group_rule": 100,
+            "rbac_policy": 10}
+
+COUNTED = {"network": models.Network, "subnet": models.Subnet,
+           "subnetpool": models.SubnetPool, "port": models.Port, "router": models.Router,
+           "floatingip": models.FloatingIP, "security_group": models.SecurityGroup,
+           "security_group_rule": models.SecurityGroupRule}
+
+
+def default_limits(config) -> dict[str, int]:
+    return {resource: config.get("network", f"quota_{resource}") for resource in DEFAULTS}
+
+
+def limits(session, config, project_id: str) -> dict[str, int]:
+    """The project's limit for every resource: its own where set, else the default."""
+    found = default_limits(config)
+    rows = session.execute(sa.select(models.Quota.resource, models.Quota.limit).where(
+        models.Quota.project_id == project_id))
+    found.update({resource: limit for resource, limit in rows if resource in found})
+    return found
+
+
+def usage(session, project_id: str, resource: str) -> int:
+    model = COUNTED[resource]
+    return session.scalar(sa.select(sa.func.count()).select_from(model).where(
+        model.project_id == project_id)) or 0
+
+
+def check(session, config, project_id: str, resource: str, adding: int = 1) -> None:
+    """409 OverQuota when the project would go over its limit by adding these."""
+    limit = limits(session, config, project_id)[resource]
+    if limit < 0:
+        return
+    if usage(session, project_id, resource) + adding > limit:
+        raise OverQuota(f"Quota exceeded for resources: ['{resource}'].")
