@@ -1,10 +1,10 @@
 """Write a tempest.conf for a running Stacklet, from the clouds.yaml it wrote.
 
     python3 scripts/tempest_conf.py DATA_DIR/clouds.yaml WORKSPACE/etc/tempest.conf \
-        IMAGE_ID IMAGE_ID_ALT
+        IMAGE_ID IMAGE_ID_ALT PUBLIC_NETWORK_ID NETWORK_EXTENSIONS
 
-The feature flags describe what Stacklet's identity and image services
-really do, so Tempest skips what is absent instead of reporting it as
+NETWORK_EXTENSIONS is the comma-separated list of aliases the network
+service lists.  The feature flags describe what Stacklet's services really do, so Tempest skips what is absent instead of reporting it as
 failed; README.md lists each flag set to false and why.  It runs in the
 Tempest venv, which has PyYAML.
 """
@@ -95,7 +95,7 @@ COMPUTE_FEATURES = {
     "stable_rescue": False,            # rescue keeps no original disk attached
     "console_output": True,
     "change_password": True,
-    "interface_attach": False,         # no network service yet
+    "interface_attach": True,
     "config_drive": True,
     "metadata_service": False,         # with the QEMU driver
     "personality": False,              # removed at 2.57, as in current Nova
@@ -112,8 +112,32 @@ COMPUTE_FEATURES = {
     "hostname_fqdn_sanitization": True,
 }
 
+# [network]: scripts/tempest makes the external network "public" (DevStack's
+# name and addresses); each test project gets a network, subnet and router
+# of its own from the project range.
+NETWORK = {
+    "project_network_cidr": "10.100.0.0/16",
+    "project_network_mask_bits": "28",
+    "project_network_v6_cidr": "2001:db8::/48",
+    "project_network_v6_mask_bits": "64",
+    "floating_network_name": "public",
+    # No data plane yet: servers are not reachable over their networks.
+    "project_networks_reachable": "false",
+    "build_interval": "1",
+    "build_timeout": "60",
+}
+
+# [network-feature-enabled]: keep in step with the table in README.md.
+NETWORK_FEATURES = {
+    "ipv6": True,
+    "ipv6_subnet_attributes": True,     # ipv6_ra_mode and ipv6_address_mode
+    "port_admin_state_change": True,
+    "port_security": True,
+    "floating_ips": True,
+}
+
 # Tempest knows these services; Stacklet serves none of them yet.
-OTHER_SERVICES = ["neutron", "cinder", "swift", "horizon"]
+OTHER_SERVICES = ["cinder", "swift", "horizon"]
 
 
 def read_admin_cloud(clouds_yaml: Path) -> dict:
@@ -124,7 +148,8 @@ def read_admin_cloud(clouds_yaml: Path) -> dict:
         raise SystemExit(f"{clouds_yaml}: no 'stacklet' cloud ({exc})") from None
 
 
-def tempest_config(cloud: dict, image_id: str, image_id_alt: str) -> configparser.ConfigParser:
+def tempest_config(cloud: dict, image_id: str, image_id_alt: str, public_network_id: str,
+                   network_extensions: str) -> configparser.ConfigParser:
     auth = cloud["auth"]
     conf = configparser.ConfigParser(interpolation=None)
     conf["DEFAULT"] = {"log_file": "tempest.log", "debug": "false"}
@@ -145,14 +170,15 @@ def tempest_config(cloud: dict, image_id: str, image_id_alt: str) -> configparse
         "admin_user_domain_name": auth["user_domain_name"],
         "admin_project_domain_name": auth["project_domain_name"],
         "use_dynamic_credentials": "true",
-        # Tempest would ask Neutron for a network per test project.
-        "create_isolated_networks": "false",
+        # Each test project gets a network, subnet and router, as on DevStack.
+        "create_isolated_networks": "true",
     }
     conf["identity-feature-enabled"] = {
         name: str(value).lower() for name, value in IDENTITY_FEATURES.items()}
     # Stacklet's admin is the cloud admin whatever the token's scope, as with
     # upstream Keystone's legacy admin_required: scope is not enforced.
-    conf["enforce_scope"] = {"keystone": "false", "glance": "false", "nova": "false"}
+    conf["enforce_scope"] = {"keystone": "false", "glance": "false", "nova": "false",
+                             "neutron": "false"}
     conf["image"] = dict(IMAGE)
     conf["image-feature-enabled"] = {
         name: str(value).lower() for name, value in IMAGE_FEATURES.items()}
@@ -162,18 +188,23 @@ def tempest_config(cloud: dict, image_id: str, image_id_alt: str) -> configparse
         name: str(value).lower() for name, value in COMPUTE_FEATURES.items()}
     # Servers are not reachable over a network until the network service lands.
     conf["validation"] = {"run_validation": "false"}
-    conf["service_available"] = {"glance": "true", "nova": "true",
+    conf["network"] = {**NETWORK, "public_network_id": public_network_id,
+                       "region": cloud.get("region_name", "RegionOne")}
+    conf["network-feature-enabled"] = {
+        **{name: str(value).lower() for name, value in NETWORK_FEATURES.items()},
+        "api_extensions": network_extensions}
+    conf["service_available"] = {"glance": "true", "nova": "true", "neutron": "true",
                                  **{name: "false" for name in OTHER_SERVICES}}
     return conf
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 5:
+    if len(argv) != 7:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     clouds_yaml, output = Path(argv[1]), Path(argv[2])
     with open(output, "w") as handle:
-        tempest_config(read_admin_cloud(clouds_yaml), argv[3], argv[4]).write(handle)
+        tempest_config(read_admin_cloud(clouds_yaml), *argv[3:7]).write(handle)
     return 0
 
 

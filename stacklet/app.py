@@ -82,6 +82,8 @@ def create_app(cloud: Cloud) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
     app.state.cloud = cloud
+    # Services calling each other's APIs in-process (stacklet.common.internal).
+    cloud.asgi_app = app
     return app
 
 

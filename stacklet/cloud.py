@@ -39,6 +39,9 @@ class Cloud:
         # the cloud runs one).
         self.bus = LocalBus()
         self.ports = NoNetworks()
+        # The whole ASGI app, once create_app made it: services call each
+        # other's APIs through it (stacklet.common.internal).
+        self.asgi_app = None
         self.policy = PolicyEnforcer(
             config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
 

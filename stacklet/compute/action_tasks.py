@@ -121,8 +121,7 @@ def _migration(run: TaskRun) -> Migration:
 def _guest_on_this_host(run: TaskRun, spec: GuestSpec, *, stopped: bool) -> None:
     """Build the moved guest here, powered as it was before the move."""
     instance = run.instance
-    run.cloud.ports.allocate(instance.id, instance.project_id, run.host,
-                             instance.system_metadata.get("networks", "auto"))
+    run.cloud.ports.allocate(instance, run.host)
     run.driver.spawn(spec)
     if stopped:
         run.driver.power_off(run.instance_id)

@@ -12,8 +12,7 @@ from stacklet.db import utcnow
       on_error={"vm_state": states.ERROR})
 def spawn(run: TaskRun) -> None:
     instance = run.instance
-    run.cloud.ports.allocate(instance.id, instance.project_id, run.host,
-                             instance.system_metadata.get("networks", "auto"))
+    run.cloud.ports.allocate(instance, run.host)
     run.driver.spawn(servers.guest_spec(instance))
     run.finish(vm_state=states.ACTIVE, power_state=states.RUNNING, launched_at=utcnow(),
                admin_password=None)
@@ -22,7 +21,7 @@ def spawn(run: TaskRun) -> None:
 @task(states.DELETING, "compute_terminate_instance", on_error={"vm_state": states.ERROR})
 def delete(run: TaskRun) -> None:
     run.driver.destroy(run.instance_id)
-    run.cloud.ports.deallocate(run.instance_id)
+    run.cloud.ports.deallocate(run.instance)
     with run.db.transaction() as session:
         server = session.get(Instance, run.instance_id)
         if server.task_state == states.DELETING:

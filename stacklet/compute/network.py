@@ -14,18 +14,20 @@ from stacklet.common.errors import BadRequest, NotFound
 
 
 class PortProvider(Protocol):
-    def check_requested(self, ctx, requested: list[dict]) -> None:
+    def check_requested(self, ctx, requested: list[dict] | str) -> None:
         """Raise BadRequest naming the first requested network, port or fixed IP
-        that cannot be used by the caller."""
+        that cannot be used by the caller (409 for one in use); for "auto", 409
+        when several networks could be meant."""
 
     def security_group_exists(self, ctx, name: str) -> bool:
         """Whether the caller's project has a security group of this name or id."""
 
-    def allocate(self, instance_id: str, project_id: str, host: str,
-                 requested: list[dict] | str) -> list[dict]:
-        """Create or bind the server's ports; returns them (id, mac, fixed IPs)."""
+    def allocate(self, instance, host: str) -> list[dict]:
+        """Create or bind the server's ports on its host, for the networks and
+        security groups its create asked for (``system_metadata``); a server
+        that has ports already (a move) takes them along.  Returns them."""
 
-    def deallocate(self, instance_id: str) -> None:
+    def deallocate(self, instance) -> None:
         """Release every port the server has (ports the user made are unbound)."""
 
     def addresses(self, instance_ids: list[str]) -> dict[str, dict[str, list[dict]]]:
@@ -55,8 +57,8 @@ class PortProvider(Protocol):
 class NoNetworks:
     """The port provider of a cloud without a network service."""
 
-    def check_requested(self, ctx, requested: list[dict]) -> None:
-        for item in requested:
+    def check_requested(self, ctx, requested: list[dict] | str) -> None:
+        for item in requested if isinstance(requested, list) else []:
             if item.get("port"):
                 raise BadRequest(f"Port {item['port']} could not be found.")
             if item.get("uuid"):
@@ -66,11 +68,10 @@ class NoNetworks:
         # Every project has its "default" group, as in Neutron.
         return name == "default"
 
-    def allocate(self, instance_id: str, project_id: str, host: str,
-                 requested: list[dict] | str) -> list[dict]:
+    def allocate(self, instance, host: str) -> list[dict]:
         return []
 
-    def deallocate(self, instance_id: str) -> None:
+    def deallocate(self, instance) -> None:
         return None
 
     def addresses(self, instance_ids: list[str]) -> dict[str, dict[str, list[dict]]]:

@@ -117,8 +117,7 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
         if not cloud.ports.security_group_exists(ctx, group_name):
             raise BadRequest(f"Unable to find security_group with name or id '{group_name}'")
     networks = body.get("networks", "auto")
-    if isinstance(networks, list):
-        cloud.ports.check_requested(ctx, networks)
+    cloud.ports.check_requested(ctx, networks)
     user_data = body.get("user_data")
     if user_data is not None:
         _check_base64(user_data, "user_data")

@@ -194,6 +194,10 @@ class Port(StandardAttributes, Base):
     binding_vif_type: Mapped[str] = mapped_column(sa.String(32), default="unbound")
     binding_vif_details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     binding_profile: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # Made by the compute service for a server (deleted with it), as opposed to
+    # a port the user made and handed to a server (only unbound), as Nova's
+    # preserve_on_delete tells them apart.
+    compute_managed: Mapped[bool] = mapped_column(default=False)
 
     fixed_ips: Mapped[list[IPAllocation]] = relationship(
         cascade="all, delete-orphan", lazy="selectin",

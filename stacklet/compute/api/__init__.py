@@ -12,6 +12,7 @@ from stacklet.compute.api import (
     flavor_access,
     flavor_extra_specs,
     flavors,
+    floating_ips,
     hosts,
     hypervisors,
     images,
@@ -25,6 +26,7 @@ from stacklet.compute.api import (
     networks,
     quota_classes,
     quota_sets,
+    security_groups,
     server_actions,
     server_diagnostics,
     server_external_events,
@@ -44,7 +46,8 @@ HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_acc
                    simple_tenant_usage, migrations, aggregates, hosts, instance_usage_audit_log,
                    networks, servers, server_actions, server_security_groups, server_metadata,
                    server_tags, ips, instance_actions, server_groups, interfaces,
-                   volume_attachments, server_diagnostics, server_external_events, images]
+                   volume_attachments, server_diagnostics, server_external_events, images,
+                   security_groups, floating_ips]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)

@@ -21,9 +21,11 @@ routes = RouteTable()
 ACTIONS: dict[str, tuple[Callable, str | None]] = {}
 
 
-def action(name: str, since: str | None = None):
+def action(name: str, since: str | None = None, until: str | None = None):
+    """Register the handler of an action, which exists from microversion ``since``
+    up to ``until`` (both included)."""
     def register(handler: Callable) -> Callable:
-        ACTIONS[name] = (handler, since)
+        ACTIONS[name] = (handler, since, until)
         return handler
     return register
 
@@ -37,9 +39,11 @@ def server_action(req: ApiRequest):
     name, value = next(iter(body.items()))
     if name not in ACTIONS:
         raise BadRequest(f"There is no such action: {name}")
-    handler, since = ACTIONS[name]
+    handler, since, until = ACTIONS[name]
     if since is not None and not req.version.matches(since):
         raise NotFound(f"The action {name} needs microversion {since} or later.")
+    if until is not None and not req.version.matches("2.1", until):
+        raise NotFound(f"The action {name} was removed after microversion {until}.")
     return handler(req, value)
 
 

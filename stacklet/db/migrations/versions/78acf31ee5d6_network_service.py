@@ -134,6 +134,7 @@ def upgrade() -> None:
     sa.Column('binding_vif_type', sa.String(length=32), nullable=False),
     sa.Column('binding_vif_details', sa.JSON(), nullable=False),
     sa.Column('binding_profile', sa.JSON(), nullable=False),
+    sa.Column('compute_managed', sa.Boolean(), nullable=False),
     sa.Column('description', sa.String(length=255), nullable=False),
     sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
     sa.Column('updated_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),

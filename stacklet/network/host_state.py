@@ -1,0 +1,142 @@
+"""What a network agent on one host reads to build its part of the data plane.
+
+The database is the truth; an agent (the Linux bridge, DHCP and L3 agents of
+the data-plane work) reconciles its host against these documents on start
+and whenever it is woken on its topic (``network.<host>``), so a restart or
+a lost message loses nothing:
+
+- ``host_ports``: the ports bound to the host (``binding:host_id``), each with
+  its network's segment (type, physical network, segmentation id) and MTU,
+  its MAC, addresses, admin state, port security, security groups and
+  allowed address pairs: a bridge per network, a tap per port, nftables
+  chains per port;
+- ``security_groups``: those groups' rules, and the addresses of each group's
+  member ports, for rules whose remote is a group;
+- ``dhcp_networks``: every network with a DHCP-enabled subnet, its subnets
+  and the MAC, address and hostname of each port: dnsmasq in qdhcp-<id>;
+- ``host_routers``: the routers the host serves (``Router.host``) with their
+  gateway, interfaces, static routes and floating IPs: qrouter-<id> and NAT.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from stacklet.network.models import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    Router,
+    RouterPort,
+    SecurityGroup,
+    Subnet,
+)
+
+TOPIC_PREFIX = "network."
+
+
+def topic(host: str) -> str:
+    return TOPIC_PREFIX + host
+
+
+def wake_host(bus, host: str) -> None:
+    """Tell the host's agents their state changed (they re-read it)."""
+    if host:
+        bus.cast(topic(host), "sync")
+
+
+def _segment(network: Network) -> dict:
+    segment = network.segments[0] if network.segments else None
+    return {"network_type": segment.network_type if segment else "local",
+            "physical_network": (segment.physical_network or None) if segment else None,
+            "segmentation_id": segment.segmentation_id if segment else None}
+
+
+def _port_document(port: Port, network: Network) -> dict:
+    return {"id": port.id, "network_id": port.network_id, "mac_address": port.mac_address,
+            "admin_state_up": port.admin_state_up, "device_owner": port.device_owner,
+            "device_id": port.device_id, "mtu": network.mtu, **_segment(network),
+            "fixed_ips": [{"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
+                          for ip in port.fixed_ips],
+            "port_security_enabled": port.port_security_enabled,
+            "security_groups": sorted(g.security_group_id for g in port.security_groups),
+            "allowed_address_pairs": port.allowed_address_pairs}
+
+
+def host_ports(session, host: str) -> list[dict]:
+    rows = session.execute(sa.select(Port, Network).join(Network, Network.id == Port.network_id)
+                           .where(Port.binding_host_id == host).order_by(Port.id))
+    return [_port_document(port, network) for port, network in rows]
+
+
+def security_groups(session, group_ids: list[str]) -> dict[str, dict]:
+    groups = session.scalars(sa.select(SecurityGroup).where(SecurityGroup.id.in_(group_ids)))
+    found = {}
+    for group in groups:
+        found[group.id] = {
+            "stateful": group.stateful,
+            "rules": [{"direction": r.direction, "ethertype": r.ethertype,
+                       "protocol": r.protocol, "port_range_min": r.port_range_min,
+                       "port_range_max": r.port_range_max,
+                       "remote_ip_prefix": r.remote_ip_prefix,
+                       "remote_group_id": r.remote_group_id} for r in group.rules],
+            "members": [],
+        }
+    members = session.execute(
+        sa.select(PortSecurityGroup.security_group_id, IPAllocation.ip_address)
+        .join(IPAllocation, IPAllocation.port_id == PortSecurityGroup.port_id)
+        .where(PortSecurityGroup.security_group_id.in_(group_ids))
+        .order_by(IPAllocation.ip_address))
+    for group_id, address in members:
+        found[group_id]["members"].append(address)
+    return found
+
+
+def dhcp_networks(session) -> list[dict]:
+    subnets = list(session.scalars(sa.select(Subnet).where(Subnet.enable_dhcp)
+                                   .order_by(Subnet.network_id, Subnet.id)))
+    network_ids = sorted({subnet.network_id for subnet in subnets})
+    networks = {n.id: n for n in session.scalars(
+        sa.select(Network).where(Network.id.in_(network_ids)))}
+    ports = session.scalars(sa.select(Port).where(Port.network_id.in_(network_ids))
+                            .order_by(Port.id))
+    documents = {network_id: {"id": network_id, "mtu": networks[network_id].mtu,
+                              **_segment(networks[network_id]), "subnets": [], "hosts": []}
+                 for network_id in network_ids}
+    for subnet in subnets:
+        documents[subnet.network_id]["subnets"].append({
+            "id": subnet.id, "cidr": subnet.cidr, "ip_version": subnet.ip_version,
+            "gateway_ip": subnet.gateway_ip, "dns_nameservers": subnet.dns_nameservers,
+            "host_routes": subnet.host_routes, "ipv6_address_mode": subnet.ipv6_address_mode})
+    for port in ports:
+        for ip in port.fixed_ips:
+            documents[port.network_id]["hosts"].append({
+                "mac_address": port.mac_address, "ip_address": ip.ip_address,
+                "hostname": port.dns_name or f"host-{ip.ip_address.replace('.', '-')}",
+                "extra_dhcp_opts": port.extra_dhcp_opts})
+    return list(documents.values())
+
+
+def host_routers(session, host: str) -> list[dict]:
+    routers = list(session.scalars(sa.select(Router).where(Router.host == host)
+                                   .order_by(Router.id)))
+    documents = []
+    for router in routers:
+        ports = session.execute(
+            sa.select(RouterPort.port_type, Port, Network)
+            .join(Port, Port.id == RouterPort.port_id)
+            .join(Network, Network.id == Port.network_id)
+            .where(RouterPort.router_id == router.id).order_by(Port.id))
+        floating = session.scalars(sa.select(FloatingIP).where(
+            FloatingIP.router_id == router.id).order_by(FloatingIP.id))
+        documents.append({
+            "id": router.id, "admin_state_up": router.admin_state_up,
+            "enable_snat": router.enable_snat, "routes": router.routes,
+            "ports": [{"port_type": kind, **_port_document(port, network)}
+                      for kind, port, network in ports],
+            "floating_ips": [{"floating_ip_address": f.floating_ip_address,
+                              "fixed_ip_address": f.fixed_ip_address}
+                             for f in floating if f.fixed_ip_address]})
+    return documents
