@@ -253,6 +253,8 @@ def test_filters(admin, alice, net):
     assert ids(f"fixed_ips=subnet_id%3D{subnet['id']}") == {first["id"], second["id"]}
     assert ids(f"fixed_ips=subnet_id%3D{subnet['id']}&fixed_ips=ip_address%3D10.0.0.2") \
         == {first["id"]}
+    assert ids("fixed_ips=ip_address_substr%3D0.0.3") == {second["id"]}
+    assert ids("fixed_ips=ip_address_substr%3D10.0.0.") == {first["id"], second["id"]}
     assert ids("device_id=vm-1") == {first["id"]}
     assert ids("device_owner=compute:nova") == {first["id"]}
     assert ids(f"mac_address={second['mac_address']}") == {second["id"]}

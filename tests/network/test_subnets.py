@@ -156,6 +156,8 @@ def test_visibility_follows_the_network(alice, bob, admin):
     assert bob.get(f"/subnets/{shared_subnet['id']}").status_code == 200
     listed = {s["id"] for s in bob.get("/subnets").json()["subnets"]}
     assert shared_subnet["id"] in listed and subnet["id"] not in listed
+    added = bob.post("/subnets", subnet_body(shared["id"], cidr="10.4.0.0/24"))
+    assert added.status_code == 403
     refused = bob.put(f"/subnets/{shared_subnet['id']}", {"subnet": {"name": "x"}})
     assert refused.status_code == 403
     assert neutron_error(refused)["type"] == "PolicyNotAuthorized"

@@ -102,16 +102,19 @@ ATTRIBUTES = {
 
 
 def _fixed_ips_filter(query, values: list[str]):
-    """Neutron's ``fixed_ips=ip_address=X`` / ``fixed_ips=subnet_id=Y``: ports with an
+    """Neutron's ``fixed_ips=ip_address=X`` / ``fixed_ips=subnet_id=Y`` /
+    ``fixed_ips=ip_address_substr=Z`` (ip-substring-filtering): ports with an
     address matching every given part."""
-    conditions = {"ip_address": [], "subnet_id": []}
+    conditions = {"ip_address": [], "subnet_id": [], "ip_address_substr": []}
     for value in values:
         key, _, wanted = value.partition("=")
         if key not in conditions or not wanted:
-            raise BadRequest(f"Invalid fixed_ips filter '{value}': expected ip_address=<ip> "
-                             "or subnet_id=<id>")
+            raise BadRequest(f"Invalid fixed_ips filter '{value}': expected ip_address=<ip>, "
+                             "ip_address_substr=<text> or subnet_id=<id>")
         conditions[key].append(wanted)
     match = sa.exists().where(IPAllocation.port_id == Port.id)
+    for part in conditions["ip_address_substr"]:
+        match = match.where(IPAllocation.ip_address.contains(part, autoescape=True))
     if conditions["ip_address"]:
         match = match.where(IPAllocation.ip_address.in_(conditions["ip_address"]))
     if conditions["subnet_id"]:
