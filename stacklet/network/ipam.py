@@ -10,7 +10,10 @@ of its own, merged with its neighbours.
 Every change to a subnet's ranges first locks the subnet's row (``SELECT ...
 FOR UPDATE`` on PostgreSQL and MariaDB; SQLite has one writer at a time), so
 two requests never take the same range; the primary key of ``IPAllocation``
-(subnet, address) is the last guard against a duplicate.
+(subnet, address) is the last guard against a duplicate.  The reads of ranges
+and allocations are locking reads too: under MariaDB's REPEATABLE READ a plain
+read would see the transaction's older snapshot, not what the request that
+held the lock before just committed.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def _take_lowest(session, subnet: Subnet) -> str | None:
     """Remove the lowest free address from the subnet's ranges; None when none is left."""
     lowest = session.execute(
         sa.select(FreeRange.first, FreeRange.last).where(FreeRange.subnet_id == subnet.id)
-        .order_by(FreeRange.first).limit(1)).first()
+        .order_by(FreeRange.first).limit(1).with_for_update()).first()
     if lowest is None:
         return None
     first, last = lowest
@@ -113,7 +116,7 @@ def _take_specific(session, subnet: Subnet, address: str) -> None:
     holder = session.execute(
         sa.select(FreeRange.first, FreeRange.last).where(
             FreeRange.subnet_id == subnet.id, FreeRange.first <= wanted)
-        .order_by(FreeRange.first.desc()).limit(1)).first()
+        .order_by(FreeRange.first.desc()).limit(1).with_for_update()).first()
     if holder is not None and holder.last >= wanted:
         _shrink(session, subnet.id, holder.first, holder.last, wanted)
 
@@ -124,9 +127,9 @@ def _give_back(session, subnet: Subnet, address: str) -> None:
     number = int(ipaddress.ip_address(address))
     mine = FreeRange.subnet_id == subnet.id
     below = session.scalar(sa.select(FreeRange.first).where(
-        mine, FreeRange.last == f"{number - 1:032x}"))
+        mine, FreeRange.last == f"{number - 1:032x}").with_for_update())
     above_last = session.scalar(sa.select(FreeRange.last).where(
-        mine, FreeRange.first == f"{number + 1:032x}"))
+        mine, FreeRange.first == f"{number + 1:032x}").with_for_update())
     # Two adjacent pools may merge into one range: harmless, both are free.
     if below is not None and above_last is not None:
         session.execute(sa.delete(FreeRange).where(mine,
@@ -161,7 +164,9 @@ def eui64_address(subnet: Subnet, mac_address: str) -> str:
 
 
 def _is_allocated(session, subnet_id: str, address: str) -> bool:
-    return session.get(IPAllocation, (subnet_id, address)) is not None
+    return session.scalar(sa.select(IPAllocation.port_id).where(
+        IPAllocation.subnet_id == subnet_id, IPAllocation.ip_address == address)
+        .with_for_update()) is not None
 
 
 def allocate(session, port: Port, subnet: Subnet, address: str | None = None) -> str | None:
@@ -215,7 +220,8 @@ def rebuild_free_ranges(session, subnet: Subnet) -> None:
     if is_auto_address(subnet):
         return
     used = sorted(int(ipaddress.ip_address(address)) for address in session.scalars(
-        sa.select(IPAllocation.ip_address).where(IPAllocation.subnet_id == subnet.id)))
+        sa.select(IPAllocation.ip_address).where(IPAllocation.subnet_id == subnet.id)
+        .with_for_update()))
     ranges = []
     for first, last in sorted(pool_ranges(subnet)):
         start = first
