@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
-from stacklet.network.api import extensions, networks, versions
+from stacklet.network.api import (
+    extensions,
+    network_ip_availability,
+    networks,
+    ports,
+    subnetpools,
+    subnets,
+    versions,
+)
 from stacklet.network.errors import neutron_type
 
-HANDLER_MODULES = [versions, extensions, networks]
+HANDLER_MODULES = [versions, extensions, networks, subnets, subnetpools, ports,
+                   network_ip_availability]
 
 
 def error_body(exc: APIError) -> dict:
