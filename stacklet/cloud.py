@@ -6,7 +6,6 @@ import socket
 
 from stacklet.bus import LocalBus
 from stacklet.common.policy import PolicyEnforcer
-from stacklet.compute.network import NoNetworks
 from stacklet.config import Config
 from stacklet.db import Database
 from stacklet.identity.compliance import PasswordRules
@@ -14,6 +13,7 @@ from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.passwords import hash_secret
 from stacklet.identity.tokens import TokenService
 from stacklet.image.store import ImageStore
+from stacklet.network.compute_ports import NeutronPorts
 from stacklet.services import SERVICES
 
 
@@ -35,10 +35,9 @@ class Cloud:
         self.image_store = ImageStore(
             config.image_store_dir,
             require_format_match=config.get("image", "require_image_format_match"))
-        # Compute's messages and its view of ports (the network service's, once
-        # the cloud runs one).
+        # Compute's messages, and its view of ports: the network service's.
         self.bus = LocalBus()
-        self.ports = NoNetworks()
+        self.ports = NeutronPorts(self)
         # The whole ASGI app, once create_app made it: services call each
         # other's APIs through it (stacklet.common.internal).
         self.asgi_app = None

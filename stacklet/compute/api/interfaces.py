@@ -1,6 +1,6 @@
 """/servers/{id}/os-interface: a server's ports, and plugging or unplugging one.
 
-The port provider (the network service, or NoNetworks) owns the ports; this
+The port provider (the network service) owns the ports; this
 module checks the server and shapes Nova's view."""
 
 from __future__ import annotations

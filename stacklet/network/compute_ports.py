@@ -1,0 +1,266 @@
+"""The network service as compute sees it: Nova's side of Neutron.
+
+``NeutronPorts`` implements ``stacklet.compute.network.PortProvider``: it
+checks the networks and ports a server create asks for, makes and binds the
+server's ports on its host, reports their addresses for server views and
+os-interface, and releases them when the server goes.  As Nova does, it
+deletes the ports it made and only unbinds the ports the user brought
+(``compute_managed`` on the port says which).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import sqlalchemy as sa
+
+from stacklet.common.errors import BadRequest, Conflict, NotFound
+from stacklet.network import networks, ports, security_groups
+from stacklet.network.models import FloatingIP, IPAllocation, Network, Port, SecurityGroup, Subnet
+
+COMPUTE_OWNER = "compute:nova"
+
+
+class NeutronPorts:
+    def __init__(self, cloud):
+        self.cloud = cloud
+
+    # -- checks at the API, before anything is written ---------------------------
+
+    def check_requested(self, ctx, requested: list[dict] | str) -> None:
+        with self.cloud.db.session() as session:
+            if requested == "auto":
+                _auto_network(session, ctx)
+                return
+            if requested == "none":
+                return
+            for item in requested:
+                if item.get("port"):
+                    _usable_port(session, ctx, item["port"])
+                elif item.get("uuid"):
+                    network = _visible_network(session, ctx, item["uuid"])
+                    _require_subnet(session, network)
+                    if item.get("fixed_ip"):
+                        _free_fixed_ip(session, network, item["fixed_ip"])
+
+    def security_group_exists(self, ctx, name: str) -> bool:
+        if name == security_groups.DEFAULT_NAME:
+            return True
+        with self.cloud.db.session() as session:
+            return _group_id(session, ctx.project_id, name) is not None
+
+    # -- on the host -----------------------------------------------------------------
+
+    def allocate(self, instance, host: str) -> list[dict]:
+        requested = instance.system_metadata.get("networks", "auto")
+        group_names = instance.system_metadata.get("security_groups") or []
+        config = self.cloud.config
+        with self.cloud.db.transaction() as session:
+            existing = _ports_of(session, instance.id)
+            if existing:
+                # A resize, migration or unshelve: the ports follow the server.
+                for port in existing:
+                    ports.update_port(session, config, port, {"binding:host_id": host})
+                return ports.views(session, existing)
+            groups = [_group_id(session, instance.project_id, name) or
+                      security_groups.default_group_id(session, instance.project_id)
+                      for name in group_names] or None
+            made = []
+            for item in _requests(session, instance, requested):
+                if item.get("port"):
+                    port = ports.get(session, item["port"], for_update=True)
+                    ports.update_port(session, config, port, {
+                        "device_id": instance.id, "device_owner": COMPUTE_OWNER,
+                        "binding:host_id": host})
+                else:
+                    values = {"project_id": instance.project_id, "network_id": item["uuid"],
+                              "device_id": instance.id, "device_owner": COMPUTE_OWNER,
+                              "binding:host_id": host, "security_groups": groups}
+                    if item.get("fixed_ip"):
+                        values["fixed_ips"] = [{"ip_address": item["fixed_ip"]}]
+                    port = ports.create_port(session, config, values)
+                    port.compute_managed = True
+                made.append(port)
+            session.flush()
+            return ports.views(session, made)
+
+    def deallocate(self, instance) -> None:
+        with self.cloud.db.transaction() as session:
+            for port in _ports_of(session, instance.id):
+                _release(session, self.cloud.config, port)
+
+    # -- what the compute API shows ------------------------------------------------
+
+    def addresses(self, instance_ids: list[str]) -> dict[str, dict[str, list[dict]]]:
+        found: dict[str, dict[str, list[dict]]] = {}
+        if not instance_ids:
+            return found
+        with self.cloud.db.session() as session:
+            rows = session.execute(
+                sa.select(Port.device_id, Port.mac_address, Network.name,
+                          IPAllocation.ip_address, FloatingIP.floating_ip_address)
+                .join(Network, Network.id == Port.network_id)
+                .join(IPAllocation, IPAllocation.port_id == Port.id)
+                .outerjoin(FloatingIP, sa.and_(
+                    FloatingIP.fixed_port_id == Port.id,
+                    FloatingIP.fixed_ip_address == IPAllocation.ip_address))
+                .where(Port.device_id.in_(instance_ids),
+                       Port.device_owner.like("compute:%"))
+                .order_by(Port.created_at, Port.id, IPAllocation.ip_address))
+            for device_id, mac, network_name, address, floating in rows:
+                entries = found.setdefault(device_id, {}).setdefault(network_name, [])
+                entries.append(_address(address, "fixed", mac))
+                if floating:
+                    entries.append(_address(floating, "floating", mac))
+        return found
+
+    def interfaces(self, instance_id: str) -> list[dict]:
+        with self.cloud.db.session() as session:
+            return [_interface(port) for port in _ports_of(session, instance_id)]
+
+    def attach_interface(self, ctx, instance_id: str, host: str | None, *,
+                         net_id: str | None, port_id: str | None,
+                         fixed_ip: str | None, tag: str | None) -> dict:
+        config = self.cloud.config
+        with self.cloud.db.transaction() as session:
+            if port_id:
+                port = _usable_port(session, ctx, port_id, missing=NotFound)
+                ports.update_port(session, config, port, {
+                    "device_id": instance_id, "device_owner": COMPUTE_OWNER,
+                    "binding:host_id": host or ""})
+            else:
+                if net_id:
+                    network = _visible_network(session, ctx, net_id, missing=NotFound)
+                else:
+                    network = _auto_network(session, ctx)
+                    if network is None:
+                        raise BadRequest("No specific network was requested and none are "
+                                         f"available for project '{ctx.project_id}'.")
+                values = {"project_id": ctx.project_id, "network_id": network.id,
+                          "device_id": instance_id, "device_owner": COMPUTE_OWNER,
+                          "binding:host_id": host or ""}
+                if fixed_ip:
+                    values["fixed_ips"] = [{"ip_address": fixed_ip}]
+                port = ports.create_port(session, config, values)
+                port.compute_managed = True
+            session.flush()
+            return _interface(port, tag)
+
+    def detach_interface(self, instance_id: str, port_id: str) -> None:
+        with self.cloud.db.transaction() as session:
+            port = session.get(Port, port_id)
+            if port is None or port.device_id != instance_id:
+                raise NotFound(f"Port {port_id} is not attached")
+            _release(session, self.cloud.config, port)
+
+    def networks(self, ctx) -> list[dict]:
+        with self.cloud.db.session() as session:
+            rows = list(session.scalars(networks.visible_to(ctx, sa.select(Network))
+                                        .order_by(Network.created_at, Network.id)))
+            subnets = session.execute(sa.select(Subnet.network_id, Subnet.ip_version,
+                                                Subnet.cidr)
+                                      .order_by(Subnet.created_at, Subnet.id)).all()
+        first: dict[tuple[str, int], str] = {}
+        for network_id, version, cidr in subnets:
+            first.setdefault((network_id, version), cidr)
+        return [{"id": n.id, "name": n.name, "project_id": n.project_id,
+                 "cidr": first.get((n.id, 4)), "cidr_v6": first.get((n.id, 6))}
+                for n in rows]
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+def _ports_of(session, instance_id: str) -> list[Port]:
+    return list(session.scalars(sa.select(Port).where(
+        Port.device_id == instance_id, Port.device_owner.like("compute:%"))
+        .order_by(Port.created_at, Port.id)))
+
+
+def _release(session, config, port: Port) -> None:
+    """Delete a port compute made; give back one the user brought."""
+    if port.compute_managed:
+        ports.delete_port(session, port)
+    else:
+        ports.update_port(session, config, port, {"device_id": "", "device_owner": "",
+                                                  "binding:host_id": ""})
+
+
+def _address(address: str, kind: str, mac: str) -> dict:
+    return {"version": ipaddress.ip_address(address).version, "addr": address,
+            "OS-EXT-IPS:type": kind, "OS-EXT-IPS-MAC:mac_addr": mac}
+
+
+def _interface(port: Port, tag: str | None = None) -> dict:
+    return {"port_id": port.id, "net_id": port.network_id, "mac_addr": port.mac_address,
+            "port_state": port.status,
+            "fixed_ips": [{"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
+                          for ip in port.fixed_ips],
+            "tag": tag}
+
+
+def _can_see(ctx, network: Network) -> bool:
+    return ctx.is_admin or network.project_id == ctx.project_id or network.shared
+
+
+def _visible_network(session, ctx, network_id: str, missing=BadRequest) -> Network:
+    network = session.get(Network, network_id)
+    if network is None or not _can_see(ctx, network):
+        raise missing(f"Network {network_id} could not be found.")
+    return network
+
+
+def _require_subnet(session, network: Network) -> None:
+    if not session.scalar(sa.select(sa.func.count()).select_from(Subnet).where(
+            Subnet.network_id == network.id)):
+        raise BadRequest(f"Network {network.id} requires a subnet in order to boot "
+                         "instances on.")
+
+
+def _free_fixed_ip(session, network: Network, address: str) -> None:
+    taken = session.scalar(sa.select(IPAllocation.port_id).where(
+        IPAllocation.network_id == network.id, IPAllocation.ip_address == address))
+    if taken:
+        raise BadRequest(f"Fixed IP address {address} is already in use on instance.")
+
+
+def _usable_port(session, ctx, port_id: str, missing=BadRequest) -> Port:
+    port = session.get(Port, port_id)
+    if port is None or not (ctx.is_admin or port.project_id == ctx.project_id):
+        raise missing(f"Port {port_id} could not be found.")
+    if port.device_id:
+        raise Conflict(f"Port {port_id} is still in use.")
+    return port
+
+
+def _available_networks(session, project_id: str) -> list[Network]:
+    """Up to two networks a server asking for none in particular could go on:
+    the project's own and the shared ones, as Nova looks for them."""
+    return list(session.scalars(sa.select(Network).where(
+        sa.or_(Network.project_id == project_id, Network.shared))
+        .order_by(Network.created_at, Network.id).limit(2)))
+
+
+def _auto_network(session, ctx) -> Network | None:
+    """The only available network; none when there is none; 409 when several."""
+    candidates = _available_networks(session, ctx.project_id)
+    if len(candidates) > 1:
+        raise Conflict("Multiple possible networks found, use a Network ID to be more "
+                       "specific.")
+    return candidates[0] if candidates else None
+
+
+def _requests(session, instance, requested) -> list[dict]:
+    if requested == "none":
+        return []
+    if requested == "auto":
+        # The API checked there was at most one; take it as it is now.
+        available = _available_networks(session, instance.project_id)
+        return [{"uuid": available[0].id}] if available else []
+    return requested
+
+
+def _group_id(session, project_id: str, name_or_id: str) -> str | None:
+    return session.scalar(sa.select(SecurityGroup.id).where(
+        SecurityGroup.project_id == project_id,
+        sa.or_(SecurityGroup.id == name_or_id, SecurityGroup.name == name_or_id))
+        .order_by(SecurityGroup.created_at).limit(1))
