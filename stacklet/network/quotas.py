@@ -48,3 +48,30 @@ def check(session, config, project_id: str, resource: str, adding: int = 1) -> N
         return
     if usage(session, project_id, resource) + adding > limit:
         raise OverQuota(f"Quota exceeded for resources: ['{resource}'].")
+
+
+def usages(session, project_id: str) -> dict[str, int]:
+    """What the project uses of each resource there is a limit on."""
+    return {resource: usage(session, project_id, resource) if resource in COUNTED else 0
+            for resource in DEFAULTS}
+
+
+def projects_with_limits(session) -> list[str]:
+    """The projects an admin set a quota for (GET /v2.0/quotas)."""
+    return list(session.scalars(sa.select(models.Quota.project_id).distinct()
+                                .order_by(models.Quota.project_id)))
+
+
+def set_limits(session, project_id: str, new_limits: dict[str, int]) -> None:
+    for resource, limit in new_limits.items():
+        row = session.get(models.Quota, (project_id, resource))
+        if row is None:
+            session.add(models.Quota(project_id=project_id, resource=resource, limit=limit))
+        else:
+            row.limit = limit
+    session.flush()
+
+
+def reset(session, project_id: str) -> None:
+    """Back to the defaults for every resource."""
+    session.execute(sa.delete(models.Quota).where(models.Quota.project_id == project_id))
