@@ -102,8 +102,7 @@ RULES = [RuleDefault(name, check) for name, check in [
     ("get_security_group", ADMIN_OR_READER),
     ("update_security_group", ADMIN_OR_MEMBER),
     ("delete_security_group", ADMIN_OR_MEMBER),
-    ("create_security_group_rule", f"{ADMIN_OR_MEMBER} or "
-     "(role:member and project_id:%(security_group:project_id)s)"),
+    ("create_security_group_rule", ADMIN_OR_MEMBER),
     ("get_security_group_rule", f"{ADMIN_OR_READER} or "
      "(role:reader and project_id:%(security_group:project_id)s)"),
     ("delete_security_group_rule", f"{ADMIN_OR_MEMBER} or "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from stacklet.common import errors
 from stacklet.network import quotas, tags
@@ -161,8 +162,11 @@ def ensure_default_group(db, project_id: str | None) -> None:
     with db.session() as session:
         if has_default(session, project_id):
             return
-    with db.transaction() as session:
-        default_group_id(session, project_id)
+    try:
+        with db.transaction() as session:
+            default_group_id(session, project_id)
+    except IntegrityError:
+        pass   # a concurrent request made it first: that one is the project's
 
 
 def visible_groups(ctx, query: sa.Select) -> sa.Select:
@@ -190,8 +194,10 @@ def _refuse_default_name(name: str | None) -> None:
 
 
 def create_group(session, config, values: dict) -> SecurityGroup:
-    """A new group with Neutron's default rules for it: all egress, IPv4 and IPv6."""
+    """A new group with Neutron's default rules for it: all egress, IPv4 and IPv6.
+    The project's default group comes first, as in Neutron."""
     _refuse_default_name(values["name"])
+    default_group_id(session, values["project_id"])
     quotas.check(session, config, values["project_id"], "security_group")
     quotas.check(session, config, values["project_id"], "security_group_rule",
                  adding=len(ETHERTYPES))

@@ -152,6 +152,10 @@ def test_rules_of_missing_or_foreign_groups(alice, bob, group):
     assert neutron_error(missing)["type"] == "SecurityGroupNotFound"
     foreign = _rule(bob, group, protocol="tcp")
     assert foreign.status_code == 404
+    # Nor may alice put a rule on bob's account.
+    on_bob = _rule(alice, group, protocol="tcp", project_id=bob.project_id)
+    assert on_bob.status_code == 403
+    assert neutron_error(on_bob)["type"] == "PolicyNotAuthorized"
     rule = _rule(alice, group, protocol="tcp").json()["security_group_rule"]
     assert bob.get(f"/security-group-rules/{rule['id']}").status_code == 404
     assert bob.delete(f"/security-group-rules/{rule['id']}").status_code == 404

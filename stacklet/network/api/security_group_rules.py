@@ -83,7 +83,6 @@ def _visible_group(req: ApiRequest, session, group_id: str):
 @routes.route("/v2.0/security-group-rules", "GET")
 def list_security_group_rules(req: ApiRequest):
     ctx = req.ctx
-    security_groups.ensure_default_group(req.cloud.db, ctx.project_id)
     with req.cloud.db.session() as session:
         query = security_groups.visible_rules(ctx, sa.select(SecurityGroupRule))
         page = list_page(session, query, RESOURCE, req.query,
