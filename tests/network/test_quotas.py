@@ -78,3 +78,19 @@ def test_extensions_list_quota_details(alice):
     aliases = {e["alias"] for e in alice.get("/extensions").json()["extensions"]}
     assert {"quotas", "quota_details", "agent", "availability_zone", "tag",
             "standard-attr-tag", "stateful-security-group"} <= aliases
+
+
+def test_check_limit_refuses_a_limit_below_usage(alice, admin):
+    alice.create("network")
+    alice.create("network")
+    refused = admin.put(f"/quotas/{alice.project_id}",
+                        {"quota": {"network": 1, "check_limit": True}})
+    assert refused.status_code == 409
+    assert neutron_error(refused)["type"] == "InvalidQuotaValue"
+    assert alice.get(f"/quotas/{alice.project_id}").json()["quota"]["network"] == 100
+    allowed = admin.put(f"/quotas/{alice.project_id}",
+                        {"quota": {"network": 2, "check_limit": True}})
+    assert allowed.json()["quota"]["network"] == 2
+    # Without the check (or with force) the limit may go below usage.
+    assert admin.put(f"/quotas/{alice.project_id}",
+                     {"quota": {"network": 1}}).json()["quota"]["network"] == 1

@@ -46,6 +46,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                  "networks"),
     "quotas": ("Quota management support", "Expose functions for quotas management per "
                "tenant"),
+    "quota-check-limit": ("Quota engine limit check", "Support for checking the resource "
+                          "usage before applying a new quota limit"),
     "quota_details": ("Quota details management support", "Expose functions for quotas "
                       "usage statistics per project"),
     "revision-if-match": ("If-Match constraints based on revision_number", "Extension "

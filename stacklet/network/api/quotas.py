@@ -17,7 +17,9 @@ DB_INTEGER_MAX = 2 ** 31 - 1
 ATTRIBUTES = {
     **{resource: Attr(integer(-1, DB_INTEGER_MAX), post=False, put=True)
        for resource in quotas.DEFAULTS},
-    # Neutron's "set even below what is used": Stacklet never refuses that anyway.
+    # Whether to refuse a limit below what the project uses (quota-check-limit);
+    # "force" says not to, which is also what happens when neither is given.
+    "check_limit": Attr(boolean, post=False, put=True),
     "force": Attr(boolean, post=False, put=True),
 }
 
@@ -72,8 +74,11 @@ def update_quota(req: ApiRequest):
     target = {"project_id": project_id, "tenant_id": project_id}
     authorize(req, "update", "quota", target)
     values = parse_body(req.body, "quota", ATTRIBUTES, update=True)
+    check_limit = values.pop("check_limit", False) and not values.pop("force", False)
     values.pop("force", None)
     with req.cloud.db.transaction() as session:
+        if check_limit:
+            quotas.check_not_below_usage(session, project_id, values)
         quotas.set_limits(session, project_id, values)
         return {"quota": quotas.limits(session, req.cloud.config, project_id)}
 
