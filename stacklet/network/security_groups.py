@@ -68,8 +68,6 @@ PORT_PROTOCOL_NUMBERS = {PROTOCOL_NUMBERS[name] for name in PORT_PROTOCOLS}
 ICMP_NUMBERS = (1, 58)
 # Protocols that exist only over IPv6: an IPv4 rule for them makes no sense.
 IPV6_ONLY_NUMBERS = {41, 43, 44, 58, 59, 60}
-# What means "any protocol".
-ANY_PROTOCOL = ("any", 0, "0")
 ETHERTYPES = ("IPv4", "IPv6")
 DIRECTIONS = ("ingress", "egress")
 
@@ -77,8 +75,8 @@ DIRECTIONS = ("ingress", "egress")
 # -- attribute converters (Neutron's types of error, not InvalidInput) ---------------
 
 def protocol(value) -> str | None:
-    """A protocol name (lowercased) or number 0-255 (as text); "any" is none."""
-    if value is None or value in ANY_PROTOCOL:
+    """A protocol name (lowercased) or number 1-255 (as text); "any" and 0 are none."""
+    if value is None or value == "any":
         return None
     number = None
     if not isinstance(value, bool):
@@ -177,7 +175,7 @@ def visible_groups(ctx, query: sa.Select) -> sa.Select:
 
 
 def get_group(session, group_id: str) -> SecurityGroup:
-    group = session.get(SecurityGroup, group_id) if isinstance(group_id, str) else None
+    group = session.get(SecurityGroup, group_id)
     if group is None:
         raise SecurityGroupNotFound(f"Security group {group_id} does not exist")
     return group

@@ -27,6 +27,13 @@ def test_first_list_makes_the_projects_default_group_once(alice):
     assert [g["id"] for g in again] == [default["id"]]
 
 
+def test_admin_listing_one_project_makes_its_default_group(admin, bob):
+    listed = admin.get(f"/security-groups?project_id={bob.project_id}").json()[
+        "security_groups"]
+    assert [(g["name"], g["project_id"]) for g in listed] == [("default", bob.project_id)]
+    assert bob.get("/security-groups").json()["security_groups"][0]["id"] == listed[0]["id"]
+
+
 def test_show_of_a_new_group_and_its_default_egress_rules(alice):
     group = alice.create("security_group", name="web", description="front")
     assert group["stateful"] is True and group["shared"] is False

@@ -62,10 +62,19 @@ def group_visible(req: ApiRequest, session, group_id: str):
     return group, view
 
 
+def _listed_project(req: ApiRequest) -> str | None:
+    """Whose default group a list makes sure of: the caller's project, or for an
+    admin the one project the list is filtered on (as Neutron does)."""
+    asked = set(req.query.getlist("project_id") + req.query.getlist("tenant_id"))
+    if req.ctx.is_admin and len(asked) == 1:
+        return asked.pop()
+    return req.ctx.project_id
+
+
 @routes.route("/v2.0/security-groups", "GET")
 def list_security_groups(req: ApiRequest):
     ctx = req.ctx
-    security_groups.ensure_default_group(req.cloud.db, ctx.project_id)
+    security_groups.ensure_default_group(req.cloud.db, _listed_project(req))
     with req.cloud.db.session() as session:
         page = list_page(session, security_groups.visible_groups(ctx, sa.select(SecurityGroup)),
                          RESOURCE, req.query, req.url("/v2.0/security-groups"))
