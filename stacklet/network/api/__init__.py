@@ -5,18 +5,27 @@ from __future__ import annotations
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
 from stacklet.network.api import (
+    agents,
+    availability_zones,
     extensions,
     network_ip_availability,
     networks,
     ports,
+    quotas,
+    security_group_rules,
+    security_groups,
     subnetpools,
     subnets,
+    tags,
     versions,
 )
 from stacklet.network.errors import neutron_type
 
-HANDLER_MODULES = [versions, extensions, networks, subnets, subnetpools, ports,
-                   network_ip_availability]
+# tags first: its /v2.0/{collection}/{id}/tags must win over any resource's
+# own /v2.0/<collection>/{id}/{action} routes.
+HANDLER_MODULES = [versions, extensions, tags, networks, subnets, subnetpools, ports,
+                   network_ip_availability, security_groups, security_group_rules, quotas,
+                   agents, availability_zones]
 
 
 def error_body(exc: APIError) -> dict:

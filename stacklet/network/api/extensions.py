@@ -16,6 +16,7 @@ UPDATED = "2026-11-24T00:00:00-00:00"
 # alias -> (name, description)
 EXTENSIONS: dict[str, tuple[str, str]] = {
     "agent": ("agent", "The agent management extension."),
+    "availability_zone": ("Availability Zone", "The availability zone extension."),
     "allowed-address-pairs": ("Allowed Address Pairs",
                               "Provides allowed address pairs"),
     "binding": ("Port Binding", "Expose port bindings of a virtual port to external "
@@ -34,6 +35,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "ip-substring-filtering": ("IP address substring filtering", "Provides IP address "
                                "substring filtering when listing ports"),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
+    "network_availability_zone": ("Network Availability Zone", "Availability zone support "
+                                  "for network."),
     "network-ip-availability": ("Network IP Availability", "Provides IP availability data "
                                 "for each network and subnet."),
     "pagination": ("Pagination support", "Extension that indicates that pagination is "
@@ -47,12 +50,18 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                  "networks"),
     "quotas": ("Quota management support", "Expose functions for quotas management per "
                "tenant"),
+    "quota-check-limit": ("Quota engine limit check", "Support for checking the resource "
+                          "usage before applying a new quota limit"),
+    "quota_details": ("Quota details management support", "Expose functions for quotas "
+                      "usage statistics per project"),
     "revision-if-match": ("If-Match constraints based on revision_number", "Extension "
                           "indicating that If-Match based on revision_number is supported."),
     "router": ("Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
                "Neutron networks and access to external networks via a NAT gateway."),
     "security-group": ("security-group", "The security groups extension."),
     "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
+    "stateful-security-group": ("Stateful security group", "Indicates if the security group "
+                                "is stateful or not"),
     "standard-attr-description": ("standard-attr-description", "Extension to add "
                                   "descriptions to standard attributes"),
     "standard-attr-revisions": ("Resource revision numbers", "This extension will display "
@@ -64,6 +73,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at "
                                 "fields to all Neutron resources that have Neutron standard "
                                 "attributes."),
+    "tag": ("Tag support", "Enables to set tag on resources."),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a "
                           "subnet pool"),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.network import networks
+from stacklet.network import availability_zones, networks
 from stacklet.network.api.common import (
     authorize,
     can_get,
@@ -74,7 +74,7 @@ ATTRIBUTES = {
     "provider:network_type": Attr(string(32), put=True),
     "provider:physical_network": Attr(nullable(string(64)), put=True),
     "provider:segmentation_id": Attr(nullable(integer(0)), put=True),
-    "availability_zone_hints": Attr(list_of(string(255)), default=list),
+    "availability_zone_hints": Attr(availability_zones.hints, default=list),
     "dns_domain": Attr(string(255), put=True, default=""),
     "tags": Attr(list_of(string(255)), default=list),
 }
