@@ -15,7 +15,7 @@ import ipaddress
 import sqlalchemy as sa
 
 from stacklet.common.errors import BadRequest, Conflict, NotFound
-from stacklet.network import networks, ports, security_groups
+from stacklet.network import host_state, networks, ports, security_groups
 from stacklet.network.models import FloatingIP, IPAllocation, Network, Port, SecurityGroup, Subnet
 
 COMPUTE_OWNER = "compute:nova"
@@ -52,37 +52,45 @@ class NeutronPorts:
     # -- on the host -----------------------------------------------------------------
 
     def allocate(self, instance, host: str) -> list[dict]:
-        requested = instance.system_metadata.get("networks", "auto")
-        group_names = instance.system_metadata.get("security_groups") or []
-        config = self.cloud.config
         with self.cloud.db.transaction() as session:
-            existing = _ports_of(session, instance.id)
-            if existing:
+            bound = _ports_of(session, instance.id)
+            if bound:
                 # A resize, migration or unshelve: the ports follow the server.
-                for port in existing:
-                    ports.update_port(session, config, port, {"binding:host_id": host})
-                return ports.views(session, existing)
-            groups = [_group_id(session, instance.project_id, name) or
-                      security_groups.default_group_id(session, instance.project_id)
-                      for name in group_names] or None
-            made = []
-            for item in _requests(session, instance, requested):
-                if item.get("port"):
-                    port = ports.get(session, item["port"], for_update=True)
-                    ports.update_port(session, config, port, {
-                        "device_id": instance.id, "device_owner": COMPUTE_OWNER,
-                        "binding:host_id": host})
-                else:
-                    values = {"project_id": instance.project_id, "network_id": item["uuid"],
-                              "device_id": instance.id, "device_owner": COMPUTE_OWNER,
-                              "binding:host_id": host, "security_groups": groups}
-                    if item.get("fixed_ip"):
-                        values["fixed_ips"] = [{"ip_address": item["fixed_ip"]}]
-                    port = ports.create_port(session, config, values)
-                    port.compute_managed = True
-                made.append(port)
+                for port in bound:
+                    ports.update_port(session, self.cloud.config, port,
+                                      {"binding:host_id": host})
+            else:
+                bound = self._plug_requested(session, instance, host)
             session.flush()
-            return ports.views(session, made)
+            documents = ports.views(session, bound)
+        host_state.wake_host(self.cloud.bus, host)
+        return documents
+
+    def _plug_requested(self, session, instance, host: str) -> list[Port]:
+        """Make or bind the ports the server's create asked for, on its groups."""
+        config = self.cloud.config
+        group_names = instance.system_metadata.get("security_groups") or []
+        groups = [_group_id(session, instance.project_id, name) or
+                  security_groups.default_group_id(session, instance.project_id)
+                  for name in group_names] or None
+        plugged = []
+        requested = instance.system_metadata.get("networks", "auto")
+        for item in _requests(session, instance, requested):
+            if item.get("port"):
+                port = ports.get(session, item["port"], for_update=True)
+                ports.update_port(session, config, port, {
+                    "device_id": instance.id, "device_owner": COMPUTE_OWNER,
+                    "binding:host_id": host})
+            else:
+                values = {"project_id": instance.project_id, "network_id": item["uuid"],
+                          "device_id": instance.id, "device_owner": COMPUTE_OWNER,
+                          "binding:host_id": host, "security_groups": groups}
+                if item.get("fixed_ip"):
+                    values["fixed_ips"] = [{"ip_address": item["fixed_ip"]}]
+                port = ports.create_port(session, config, values)
+                port.compute_managed = True
+            plugged.append(port)
+        return plugged
 
     def deallocate(self, instance) -> None:
         with self.cloud.db.transaction() as session:
