@@ -23,6 +23,7 @@ import ipaddress
 import sqlalchemy as sa
 
 from stacklet.network.errors import (
+    InvalidInput,
     InvalidIpForSubnet,
     IpAddressAlreadyAllocated,
     IpAddressGenerationFailure,
@@ -185,6 +186,11 @@ def allocate(session, port: Port, subnet: Subnet, address: str | None = None) ->
             return None
     else:
         address = str(ipaddress.ip_address(address))
+        if is_auto_address(subnet) and port.device_owner not in ROUTER_OWNERS and \
+                address != eui64_address(subnet, port.mac_address):
+            raise InvalidInput(f"Invalid input for operation: IPv6 address {address} can not "
+                               f"be directly assigned to a port on subnet {subnet.id} since "
+                               "the subnet is configured for automatic addresses.")
         if not valid_for_subnet(subnet, address, port.device_owner):
             raise InvalidIpForSubnet(f"IP address {address} is not a valid IP for the "
                                      "specified subnet.")

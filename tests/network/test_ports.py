@@ -50,6 +50,17 @@ def test_released_address_is_handed_out_again(alice, net):
     assert alice.get(f"/ports/{ports[0]['id']}").status_code == 404
 
 
+def test_released_addresses_merge_back_in_any_order(alice, net):
+    network, _ = net
+    created = alice.post("/ports", {"ports": [{"network_id": network["id"]}] * 6}).json()
+    ids = [port["id"] for port in created["ports"]]
+    for index in (2, 0, 1, 4, 3):          # .4, .2, .3, .6, .5: merged with both sides
+        assert alice.delete(f"/ports/{ids[index]}").status_code == 204
+    again = alice.post("/ports", {"ports": [{"network_id": network["id"]}] * 6}).json()
+    assert [addresses(p)[0] for p in again["ports"]] == \
+        ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.8"]
+
+
 def test_explicit_addresses_and_their_errors(alice, net):
     network, subnet = net
     port = alice.create("port", network_id=network["id"],
@@ -57,6 +68,9 @@ def test_explicit_addresses_and_their_errors(alice, net):
     assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "10.0.0.50"}]
     # The next automatic addresses skip it; the free range was split around it.
     assert addresses(alice.create("port", network_id=network["id"])) == ["10.0.0.2"]
+    other = alice.create("network")
+    elsewhere = alice.create("subnet", network_id=other["id"], ip_version=4,
+                             cidr="10.0.0.0/24")
     cases = [
         ([{"ip_address": "10.0.0.50"}], 409, "IpAddressAlreadyAllocated"),
         ([{"ip_address": "10.9.9.9"}], 400, "InvalidIpForNetwork"),
@@ -66,6 +80,7 @@ def test_explicit_addresses_and_their_errors(alice, net):
         ([{"ip_address": "10.0.0.1"}], 400, "InvalidIpForSubnet"),
         ([{"subnet_id": "8d3f1b8e-0000-4000-8000-000000000000"}], 404, "SubnetNotFound"),
         ([{"bogus": 1}], 400, "InvalidInput"),
+        ([{"subnet_id": elsewhere["id"]}], 400, "InvalidInput"),
     ]
     for fixed_ips, status, kind in cases:
         response = alice.post("/ports", {"port": {"network_id": network["id"],
@@ -128,6 +143,9 @@ def test_dual_stack_port_gets_one_address_per_version_and_slaac_from_its_mac(ali
     assert len(port["fixed_ips"]) == 3
     assert by_subnet[stateful["id"]] == "fd00:1::2"
     assert by_subnet[slaac["id"]] == "fd00:2::f816:3eff:fe11:2233"
+    chosen = alice.post("/ports", {"port": {"network_id": network["id"], "fixed_ips": [
+        {"subnet_id": slaac["id"], "ip_address": "fd00:2::99"}]}})
+    assert chosen.status_code == 400 and neutron_error(chosen)["type"] == "InvalidInput"
 
 
 def test_explicit_mac_is_unique_per_network(admin, alice, net):
