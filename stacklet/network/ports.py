@@ -32,12 +32,15 @@ from stacklet.network.errors import (
     PortSecurityAndIPRequiredForSecurityGroups,
     PortSecurityPortHasSecurityGroup,
     SecurityGroupNotFound,
+    ServicePortInUse,
 )
 from stacklet.network.models import (
+    FloatingIP,
     IPAllocation,
     Network,
     Port,
     PortSecurityGroup,
+    RouterPort,
     SecurityGroup,
     Subnet,
 )
@@ -346,8 +349,21 @@ def update_port(session, config, port: Port, values: dict) -> None:
     session.flush()
 
 
+def check_user_may_delete(session, port: Port) -> None:
+    """A router's port or a floating IP's goes with its router or floating IP,
+    never through DELETE /ports (409 ServicePortInUse, as Neutron)."""
+    owned = session.scalar(sa.select(RouterPort.port_id).where(RouterPort.port_id == port.id)) \
+        or session.scalar(sa.select(FloatingIP.id).where(FloatingIP.floating_port_id == port.id))
+    if owned is not None:
+        raise ServicePortInUse(f"Port {port.id} cannot be deleted directly via the port API: "
+                               f"has device owner {port.device_owner}.")
+
+
 def delete_port(session, port: Port) -> None:
-    """Delete the port; its addresses go back to their pools."""
+    """Delete the port; its addresses go back to their pools, and floating IPs
+    associated with it are disassociated (as Neutron does)."""
+    session.execute(sa.update(FloatingIP).where(FloatingIP.fixed_port_id == port.id).values(
+        fixed_port_id=None, fixed_ip_address=None, router_id=None, status="DOWN"))
     for allocation in list(port.fixed_ips):
         ipam.release(session, port, allocation, subnets.get(session, allocation.subnet_id))
     tags.forget(session, "ports", port.id)

@@ -364,3 +364,37 @@ def test_fifty_parallel_creates_on_a_26_hand_out_each_address_once(alice):
     assert len(given) == len(set(given)) and set(given) == expected
     refused = [neutron_error(r)["type"] for r in responses if r.status_code == 409]
     assert refused == ["IpAddressGenerationFailure"] * 9
+
+
+def test_ports_of_routers_and_floating_ips_are_not_deleted_directly(admin, net, cloud):
+    from stacklet.network.models import FloatingIP, Router, RouterPort
+
+    network, subnet = net
+    interface = admin.create("port", network_id=network["id"],
+                             device_owner="network:router_interface",
+                             fixed_ips=[{"subnet_id": subnet["id"],
+                                         "ip_address": subnet["gateway_ip"]}])
+    floating = admin.create("port", network_id=network["id"],
+                            device_owner="network:floatingip")
+    server = admin.create("port", network_id=network["id"], device_owner="compute:nova")
+    # Rows the routers and floating IP services will write.
+    with cloud.db.transaction() as session:
+        router = Router(project_id=admin.project_id)
+        session.add(router)
+        session.flush()
+        session.add(RouterPort(router_id=router.id, port_id=interface["id"],
+                               port_type="network:router_interface"))
+        session.add(FloatingIP(project_id=admin.project_id, floating_ip_address="10.0.0.3",
+                               floating_network_id=network["id"],
+                               floating_port_id=floating["id"], fixed_port_id=server["id"],
+                               fixed_ip_address=addresses(server)[0], router_id=router.id,
+                               status="ACTIVE"))
+    for port in (interface, floating):
+        refused = admin.delete(f"/ports/{port['id']}")
+        assert refused.status_code == 409
+        assert neutron_error(refused)["type"] == "ServicePortInUse"
+    # Deleting a server's port leaves its floating IP, disassociated.
+    assert admin.delete(f"/ports/{server['id']}").status_code == 204
+    with cloud.db.session() as session:
+        left = session.query(FloatingIP).one()
+        assert (left.fixed_port_id, left.fixed_ip_address, left.router_id) == (None, None, None)

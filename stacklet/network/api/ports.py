@@ -236,4 +236,5 @@ def delete_port(req: ApiRequest):
         port, _, target = port_visible(req, session, req.path["port_id"], for_update=True)
         authorize(req, "delete", "port", target)
         check_revision(req, port)
+        ports.check_user_may_delete(session, port)
         ports.delete_port(session, port)
