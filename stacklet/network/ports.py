@@ -46,6 +46,7 @@ from stacklet.network.models import (
 )
 from stacklet.network.standard import bump_revision, standard_view
 
+DEFAULT_DNS_DOMAIN = "openstacklocal"
 VIF_TYPE_BOUND = "bridge"            # Linux bridge: the agent plugs the tap into it
 VIF_TYPE_UNBOUND = "unbound"
 VIF_DETAILS_BOUND = {"port_filter": True, "connectivity": "l2"}
@@ -77,7 +78,22 @@ def policy_target(view: dict, network: Network) -> dict:
     return {**view, "network:project_id": network.project_id, "shared": network.shared}
 
 
-def views(session, ports: list[Port]) -> list[dict]:
+def dns_assignment(port: Port, dns_domain: str) -> list[dict]:
+    """The name each fixed IP answers to in the network's DNS (dnsmasq): the port's
+    dns_name, else ``host-<address>`` as Neutron names them."""
+    domain = dns_domain.strip(".")
+    result = []
+    for allocation in port.fixed_ips:
+        hostname = port.dns_name.rstrip(".") or \
+            "host-" + allocation.ip_address.replace(".", "-").replace(":", "-")
+        fqdn = port.dns_name if port.dns_name.endswith(".") else f"{hostname}.{domain}."
+        result.append({"hostname": hostname, "ip_address": allocation.ip_address,
+                       "fqdn": fqdn})
+    return result
+
+
+def views(session, ports: list[Port], dns_domain: str = DEFAULT_DNS_DOMAIN) -> list[dict]:
+    """The ports as the API shows them; ``dns_domain`` is [network] dns_domain."""
     port_tags = tags.tags_of(session, "ports", [port.id for port in ports])
     return [{
         **standard_view(port, port_tags[port.id]),
@@ -99,6 +115,8 @@ def views(session, ports: list[Port]) -> list[dict]:
         "binding:profile": port.binding_profile,
         "binding:vif_type": port.binding_vif_type,
         "binding:vif_details": port.binding_vif_details,
+        "dns_name": port.dns_name,
+        "dns_assignment": dns_assignment(port, dns_domain),
     } for port in ports]
 
 
@@ -291,6 +309,7 @@ def create_port(session, config, values: dict) -> Port:
         description=values.get("description") or "", mac_address=mac,
         admin_state_up=values.get("admin_state_up", True),
         device_id=values.get("device_id") or "", device_owner=device_owner,
+        dns_name=values.get("dns_name") or "",
         port_security_enabled=enabled, allowed_address_pairs=pairs,
         extra_dhcp_opts=_merge_dhcp_options([], values.get("extra_dhcp_opts") or []),
         binding_vnic_type=values.get("binding:vnic_type") or "normal",
@@ -331,7 +350,8 @@ def update_port(session, config, port: Port, values: dict) -> None:
     port.allowed_address_pairs = pairs
     if group_ids is not None:
         _set_groups(session, port, group_ids)
-    for name in ("name", "description", "admin_state_up", "device_id", "device_owner"):
+    for name in ("name", "description", "admin_state_up", "device_id", "device_owner",
+                 "dns_name"):
         if name in values:
             setattr(port, name, values[name] if values[name] is not None else "")
     if "extra_dhcp_opts" in values:

@@ -398,3 +398,18 @@ def test_ports_of_routers_and_floating_ips_are_not_deleted_directly(admin, net, 
     with cloud.db.session() as session:
         left = session.query(FloatingIP).one()
         assert (left.fixed_port_id, left.fixed_ip_address, left.router_id) == (None, None, None)
+
+
+def test_dns_name_and_assignment(alice, net):
+    network, _ = net
+    plain = alice.create("port", network_id=network["id"])
+    assert plain["dns_name"] == ""
+    assert plain["dns_assignment"] == [{"hostname": "host-10-0-0-2", "ip_address": "10.0.0.2",
+                                        "fqdn": "host-10-0-0-2.openstacklocal."}]
+    named = alice.create("port", network_id=network["id"], dns_name="Web-1")
+    assert named["dns_name"] == "web-1"
+    assert named["dns_assignment"][0]["fqdn"] == "web-1.openstacklocal."
+    renamed = alice.put(f"/ports/{named['id']}", {"port": {"dns_name": "db"}}).json()["port"]
+    assert renamed["dns_assignment"][0]["hostname"] == "db"
+    bad = alice.post("/ports", {"port": {"network_id": network["id"], "dns_name": "-bad-"}})
+    assert bad.status_code == 400
