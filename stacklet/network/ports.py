@@ -286,6 +286,16 @@ def _check_port_security(enabled: bool, group_ids: list[str], pairs: list[dict])
 # -- create, update, delete --------------------------------------------------------
 
 def create_port(session, config, values: dict) -> Port:
+    """A new port on ``values["network_id"]`` for ``values["project_id"]``.
+
+    Every other key is optional: name, description, admin_state_up (True),
+    mac_address (None: generated), fixed_ips (None: an address of each IP
+    version, [] none, else [{"subnet_id"?, "ip_address"?}]), device_id,
+    device_owner, security_groups (None: the project's default group, none for
+    "network:" owners), port_security_enabled (None: the network's),
+    allowed_address_pairs, extra_dhcp_opts, dns_name, "binding:host_id",
+    "binding:vnic_type", "binding:profile", tags, check_quota (True).
+    """
     network = networks.get(session, values["network_id"])
     if values.get("check_quota", True):
         quotas.check(session, config, values["project_id"], "port")
@@ -330,6 +340,8 @@ def create_port(session, config, values: dict) -> Port:
 
 
 def update_port(session, config, port: Port, values: dict) -> None:
+    """Change the given keys (those of ``create_port``); fixed_ips replace the
+    port's addresses, those it keeps staying as they are."""
     enabled = values.get("port_security_enabled")
     if enabled is None:
         enabled = port.port_security_enabled
