@@ -90,4 +90,7 @@ AddressPairAndPortSecurityRequired = neutron_error(errors.Conflict,
                                                    "AddressPairAndPortSecurityRequired")
 DuplicateAddressPairInRequest = neutron_error(errors.BadRequest,
                                               "DuplicateAddressPairInRequest")
+DNSNameServersExhausted = neutron_error(errors.BadRequest, "DNSNameServersExhausted")
+HostRoutesExhausted = neutron_error(errors.BadRequest, "HostRoutesExhausted")
+PortBound = neutron_error(errors.Conflict, "PortBound")
 MacAddressGenerationFailure = neutron_error(errors.Conflict, "MacAddressGenerationFailure")

@@ -28,6 +28,7 @@ from stacklet.network.errors import (
     InvalidIpForNetwork,
     MacAddressGenerationFailure,
     MacAddressInUse,
+    PortBound,
     PortNotFound,
     PortSecurityAndIPRequiredForSecurityGroups,
     PortSecurityPortHasSecurityGroup,
@@ -51,6 +52,7 @@ VIF_TYPE_BOUND = "bridge"            # Linux bridge: the agent plugs the tap int
 VIF_TYPE_UNBOUND = "unbound"
 VIF_DETAILS_BOUND = {"port_filter": True, "connectivity": "l2"}
 MAC_ATTEMPTS = 16
+MAX_FIXED_IPS = 5          # Neutron's max_fixed_ips_per_port
 
 
 def get(session, port_id: str, *, for_update: bool = False) -> Port:
@@ -168,6 +170,9 @@ def _subnet_for(session, network_id: str, request: dict, network_subnets: list[S
 
 def _allocate_requested(session, port: Port, requests: list[dict],
                         network_subnets: list[Subnet]) -> None:
+    if len(port.fixed_ips) + len(requests) > MAX_FIXED_IPS:
+        raise InvalidInput("Invalid input for operation: Exceeded maximum amount of fixed ips "
+                           "per port.")
     for request in requests:
         subnet = _subnet_for(session, port.network_id, request, network_subnets)
         if ipam.allocate(session, port, subnet, request.get("ip_address")) is None:
@@ -346,6 +351,10 @@ def update_port(session, config, port: Port, values: dict) -> None:
     if enabled is None:
         enabled = port.port_security_enabled
     if "mac_address" in values and values["mac_address"] != port.mac_address:
+        if port.binding_vif_type != VIF_TYPE_UNBOUND:
+            raise PortBound(f"Unable to complete operation on port {port.id}, port is already "
+                            f"bound, port type: {port.binding_vif_type}, old_mac "
+                            f"{port.mac_address}, new_mac {values['mac_address']}.")
         _check_mac(session, port.network_id, values["mac_address"], port.id)
         port.mac_address = values["mac_address"]
     group_ids = values.get("security_groups")

@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from stacklet.network import ipam, networks, quotas, subnetpools, tags
 from stacklet.network.errors import (
     BadRequest,
+    DNSNameServersExhausted,
     GatewayConflictWithAllocationPools,
+    HostRoutesExhausted,
     InvalidAllocationPool,
     InvalidInput,
     OutOfBoundsAllocationPool,
@@ -26,6 +28,9 @@ from stacklet.network.models import FreeRange, IPAllocation, Network, Port, Subn
 from stacklet.network.standard import standard_view
 
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+# Neutron's defaults of max_dns_nameservers and max_subnet_host_routes.
+MAX_NAMESERVERS = 5
+MAX_HOST_ROUTES = 20
 
 
 def visible_to(ctx, query: sa.Select) -> sa.Select:
@@ -150,6 +155,9 @@ def check_gateway(network, gateway: str | None) -> None:
 
 
 def check_routes(network, routes: list[dict]) -> None:
+    if len(routes) > MAX_HOST_ROUTES:
+        raise HostRoutesExhausted(f"Unable to complete operation for {network}. The number of "
+                                  f"host routes exceeds the limit {MAX_HOST_ROUTES}.")
     seen = set()
     for route in routes:
         destination = ipaddress.ip_network(route["destination"])
@@ -165,6 +173,10 @@ def check_routes(network, routes: list[dict]) -> None:
 
 
 def check_nameservers(network, servers: list[str]) -> None:
+    if len(servers) > MAX_NAMESERVERS:
+        raise DNSNameServersExhausted(f"Unable to complete operation for {network}. The number "
+                                      f"of DNS nameservers exceeds the limit "
+                                      f"{MAX_NAMESERVERS}.")
     if len(set(servers)) != len(servers):
         duplicate = next(server for server in servers if servers.count(server) > 1)
         raise InvalidInput(f"Invalid input for operation: Duplicate nameserver "

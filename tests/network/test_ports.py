@@ -178,6 +178,9 @@ def test_update_fixed_ips_adds_keeps_and_releases(alice, net):
     taken = alice.put(f"/ports/{port['id']}", {"port": {"fixed_ips": [
         {"ip_address": "10.0.0.2"}]}})
     assert taken.status_code == 409
+    too_many = alice.put(f"/ports/{port['id']}", {"port": {"fixed_ips": [
+        {"subnet_id": subnet["id"]}] * 6}})
+    assert too_many.status_code == 400
     assert addresses(alice.get(f"/ports/{port['id']}").json()["port"]) == ["10.0.0.3"]
 
 
@@ -254,6 +257,9 @@ def test_binding_to_a_host_makes_the_port_active(admin, alice, net):
     assert unbound.json()["port"]["status"] == "DOWN"
     bad = admin.put(f"/ports/{port['id']}", {"port": {"binding:vnic_type": "warp"}})
     assert bad.status_code == 400
+    admin.put(f"/ports/{port['id']}", {"port": {"binding:host_id": "host2"}})
+    new_mac = admin.put(f"/ports/{port['id']}", {"port": {"mac_address": "fa:16:3e:0a:0b:0c"}})
+    assert new_mac.status_code == 409 and neutron_error(new_mac)["type"] == "PortBound"
 
 
 def test_filters(admin, alice, net):

@@ -73,6 +73,12 @@ def test_invalid_subnets_are_refused_with_neutron_types(alice):
         (subnet_body(net, cidr="fd00::/80", ip_version=6, ipv6_address_mode="slaac"),
          400, "InvalidInput"),
         ({"subnet": {"network_id": net, "ip_version": 4}}, 400, "BadRequest"),
+        (subnet_body(net, cidr="10.1.0.0/24",
+                     dns_nameservers=[f"10.9.9.{n}" for n in range(6)]),
+         400, "DNSNameServersExhausted"),
+        (subnet_body(net, cidr="10.1.0.0/24", host_routes=[
+            {"destination": f"10.{n}.0.0/16", "nexthop": "10.1.0.9"} for n in range(21)]),
+         400, "HostRoutesExhausted"),
         (subnet_body("8d3f1b8e-0000-4000-8000-000000000000"), 404, "NetworkNotFound"),
     ]
     for body, status, kind in cases:
