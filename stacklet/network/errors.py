@@ -92,5 +92,8 @@ DuplicateAddressPairInRequest = neutron_error(errors.BadRequest,
                                               "DuplicateAddressPairInRequest")
 DNSNameServersExhausted = neutron_error(errors.BadRequest, "DNSNameServersExhausted")
 HostRoutesExhausted = neutron_error(errors.BadRequest, "HostRoutesExhausted")
+InvalidSubnetServiceType = neutron_error(errors.BadRequest, "InvalidSubnetServiceType")
+IpAddressGenerationFailureNoMatchingSubnet = neutron_error(
+    errors.Conflict, "IpAddressGenerationFailureNoMatchingSubnet")
 PortBound = neutron_error(errors.Conflict, "PortBound")
 MacAddressGenerationFailure = neutron_error(errors.Conflict, "MacAddressGenerationFailure")

@@ -26,6 +26,7 @@ from stacklet.network.errors import (
     DuplicateAddressPairInRequest,
     InvalidInput,
     InvalidIpForNetwork,
+    IpAddressGenerationFailureNoMatchingSubnet,
     MacAddressGenerationFailure,
     MacAddressInUse,
     PortBound,
@@ -181,7 +182,14 @@ def _allocate_requested(session, port: Port, requests: list[dict],
 
 def _allocate_default(session, port: Port, network_subnets: list[Subnet]) -> None:
     """As Neutron: one address of IPv4 and one of stateful IPv6, each from the first
-    subnet with room, and an address on every auto-address IPv6 subnet."""
+    subnet with room, and an address on every auto-address IPv6 subnet; only
+    subnets serving the port's device owner count (subnet-service-types)."""
+    if network_subnets:
+        network_subnets = subnets.for_device_owner(network_subnets, port.device_owner)
+        if not network_subnets:
+            raise IpAddressGenerationFailureNoMatchingSubnet(
+                f"No valid service subnet for the given device owner, network "
+                f"{port.network_id}, service type {port.device_owner}.")
     ipv4 = [s for s in network_subnets if s.ip_version == 4]
     stateful = [s for s in network_subnets if s.ip_version == 6 and not ipam.is_auto_address(s)]
     for candidates in (ipv4, stateful):

@@ -19,6 +19,7 @@ from stacklet.network.errors import (
     HostRoutesExhausted,
     InvalidAllocationPool,
     InvalidInput,
+    InvalidSubnetServiceType,
     OutOfBoundsAllocationPool,
     OverlappingAllocationPools,
     SubnetInUse,
@@ -183,6 +184,22 @@ def check_nameservers(network, servers: list[str]) -> None:
                            f"'{duplicate}'.")
 
 
+def check_service_types(service_types: list[str]) -> None:
+    """Service types name the device owners a subnet serves (subnet-service-types)."""
+    for service_type in service_types:
+        prefix, _, rest = service_type.partition(":")
+        if prefix not in ("network", "compute") or not rest:
+            raise InvalidSubnetServiceType(f"Subnet service type {service_type} is not a "
+                                           "valid device owner.")
+
+
+def for_device_owner(network_subnets: list[Subnet], device_owner: str) -> list[Subnet]:
+    """The subnets a port of this owner takes addresses from when none is named: those
+    serving its owner, else those serving everyone (no service types)."""
+    serving = [subnet for subnet in network_subnets if device_owner in subnet.service_types]
+    return serving or [subnet for subnet in network_subnets if not subnet.service_types]
+
+
 def check_ipv6_modes(version: int, cidr, values: dict) -> None:
     ra_mode, address_mode = values.get("ipv6_ra_mode"), values.get("ipv6_address_mode")
     if ra_mode is None and address_mode is None:
@@ -259,6 +276,7 @@ def create(session, config, network: Network, values: dict) -> Subnet:
     check_routes(cidr, values.get("host_routes") or [])
     check_nameservers(cidr, values.get("dns_nameservers") or [])
     check_ipv6_modes(version, cidr, values)
+    check_service_types(values.get("service_types") or [])
     subnet = Subnet(
         project_id=values["project_id"], network_id=network.id, name=values["name"],
         description=values["description"], ip_version=version, cidr=str(cidr),
@@ -291,6 +309,8 @@ def update(session, subnet: Subnet, values: dict) -> None:
         check_routes(cidr, values["host_routes"] or [])
     if "dns_nameservers" in values:
         check_nameservers(cidr, values["dns_nameservers"] or [])
+    if "service_types" in values:
+        check_service_types(values["service_types"] or [])
     for name in ("name", "description", "gateway_ip", "enable_dhcp", "host_routes",
                  "dns_nameservers", "service_types", "segment_id", "dns_publish_fixed_ip"):
         if name in values:

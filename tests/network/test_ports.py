@@ -419,3 +419,26 @@ def test_dns_name_and_assignment(alice, net):
     assert renamed["dns_assignment"][0]["hostname"] == "db"
     bad = alice.post("/ports", {"port": {"network_id": network["id"], "dns_name": "-bad-"}})
     assert bad.status_code == 400
+
+
+def test_subnet_service_types_choose_where_addresses_come_from(admin):
+    network = admin.create("network")
+    floating = admin.create("subnet", network_id=network["id"], ip_version=4,
+                            cidr="10.60.0.0/24", service_types=["network:floatingip"])
+    general = admin.create("subnet", network_id=network["id"], ip_version=4,
+                           cidr="10.61.0.0/24")
+    fip_port = admin.create("port", network_id=network["id"],
+                            device_owner="network:floatingip")
+    assert fip_port["fixed_ips"][0]["subnet_id"] == floating["id"]
+    server_port = admin.create("port", network_id=network["id"], device_owner="compute:nova")
+    assert server_port["fixed_ips"][0]["subnet_id"] == general["id"]
+    bad = admin.post("/subnets", {"subnet": {"network_id": network["id"], "ip_version": 4,
+                                             "cidr": "10.62.0.0/24",
+                                             "service_types": ["bogus"]}})
+    assert bad.status_code == 400 and neutron_error(bad)["type"] == "InvalidSubnetServiceType"
+    only_special = admin.create("network")
+    admin.create("subnet", network_id=only_special["id"], ip_version=4, cidr="10.63.0.0/24",
+                 service_types=["network:router_gateway"])
+    none = admin.post("/ports", {"port": {"network_id": only_special["id"]}})
+    assert none.status_code == 409
+    assert neutron_error(none)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"
