@@ -127,8 +127,12 @@ def _give_back(session, subnet: Subnet, address: str) -> None:
     just below and above it so the table stays small."""
     number = int(ipaddress.ip_address(address))
     mine = FreeRange.subnet_id == subnet.id
-    below = session.scalar(sa.select(FreeRange.first).where(
-        mine, FreeRange.last == f"{number - 1:032x}").with_for_update())
+    # The range just below is the last one starting below the address (a seek on
+    # the primary key), if it ends right before it.
+    below = session.execute(sa.select(FreeRange.first, FreeRange.last).where(
+        mine, FreeRange.first < f"{number:032x}").order_by(FreeRange.first.desc()).limit(1)
+        .with_for_update()).first()
+    below = below.first if below is not None and below.last == f"{number - 1:032x}" else None
     above_last = session.scalar(sa.select(FreeRange.last).where(
         mine, FreeRange.first == f"{number + 1:032x}").with_for_update())
     # Two adjacent pools may merge into one range: harmless, both are free.
