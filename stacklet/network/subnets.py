@@ -324,12 +324,16 @@ def update(session, subnet: Subnet, values: dict) -> None:
 
 def delete(session, subnet: Subnet) -> None:
     """Delete the subnet; 409 SubnetInUse while a port other than the network's own
-    (DHCP) holds an address on it.  The network's own ports lose theirs."""
+    (DHCP) holds an address on it.  On an automatic-address IPv6 subnet only a
+    router's port keeps it (hosts made their addresses themselves), as Neutron.
+    Ports that do not keep it lose their addresses on it."""
     ipam.lock_subnet(session, subnet.id)
+    if ipam.is_auto_address(subnet):
+        keeps = Port.device_owner.in_(ipam.ROUTER_OWNERS)
+    else:
+        keeps = Port.device_owner.notin_(networks.NETWORK_OWNED_PORTS)
     holders = session.scalar(sa.select(sa.func.count()).select_from(IPAllocation).join(
-        Port, Port.id == IPAllocation.port_id).where(
-        IPAllocation.subnet_id == subnet.id,
-        Port.device_owner.notin_(networks.NETWORK_OWNED_PORTS)))
+        Port, Port.id == IPAllocation.port_id).where(IPAllocation.subnet_id == subnet.id, keeps))
     if holders:
         raise SubnetInUse(f"Unable to complete operation on subnet {subnet.id}: One or more "
                           "ports have an IP allocation from this subnet.")

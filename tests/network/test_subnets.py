@@ -184,3 +184,17 @@ def test_bulk_create_and_filters(alice):
         {"network_id": network["id"], "ip_version": 4, "cidr": "10.1.0.0/25"}]})
     assert failed.status_code == 400
     assert len(alice.get("/subnets").json()["subnets"]) == 2
+
+
+def test_automatic_address_subnets_are_deleted_under_their_ports(alice):
+    network = alice.create("network")
+    subnet = alice.create("subnet", network_id=network["id"], ip_version=6, cidr="fd00::/64",
+                          ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    port = alice.create("port", network_id=network["id"])
+    assert port["fixed_ips"][0]["subnet_id"] == subnet["id"]
+    assert alice.delete(f"/subnets/{subnet['id']}").status_code == 204
+    assert alice.get(f"/ports/{port['id']}").json()["port"]["fixed_ips"] == []
+    busy = alice.delete(f"/networks/{network['id']}")
+    assert busy.status_code == 409
+    assert "There are one or more ports still in use on the network" in \
+        neutron_error(busy)["message"]
