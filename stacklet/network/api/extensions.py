@@ -74,6 +74,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                 "fields to all Neutron resources that have Neutron standard "
                                 "attributes."),
     "tag": ("Tag support", "Enables to set tag on resources."),
+    "subnet-service-types": ("Subnet service types", "Provides ability to set the subnet "
+                             "service_types field"),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a "
                           "subnet pool"),
 }
