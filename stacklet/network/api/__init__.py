@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
-from stacklet.network.api import extensions, networks, versions
+from stacklet.network.api import extensions, floatingips, networks, routers, versions
 from stacklet.network.errors import neutron_type
 
-HANDLER_MODULES = [versions, extensions, networks]
+HANDLER_MODULES = [versions, extensions, networks, routers, floatingips]
 
 
 def error_body(exc: APIError) -> dict:
