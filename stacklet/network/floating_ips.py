@@ -174,7 +174,6 @@ def create(session, config, ctx, values: dict, network: Network, port: Port | No
     floatingip = FloatingIP(id=new_uuid(), project_id=values["project_id"],
                             floating_network_id=network.id,
                             description=values.get("description") or "")
-    _associate(session, ctx, floatingip, port, values.get("fixed_ip_address"))
     fixed_ip = {key: values[source] for key, source in
                 (("subnet_id", "subnet_id"), ("ip_address", "floating_ip_address"))
                 if values.get(source)}
@@ -189,6 +188,7 @@ def create(session, config, ctx, values: dict, network: Network, port: Port | No
                                          f"{network.id}.")
     floatingip.floating_ip_address = ipv4[0]
     floatingip.floating_port_id = floating_port.id
+    _associate(session, ctx, floatingip, port, values.get("fixed_ip_address"))
     session.add(floatingip)
     session.flush()
     if values.get("tags"):
