@@ -71,6 +71,25 @@ RevisionNumberConstraintFailed = type(
     "RevisionNumberConstraintFailed", (errors.APIError,),
     {"status": 412, "title": "Precondition Failed",
      "neutron_type": "RevisionNumberConstraintFailed"})
+# -- subnets, subnet pools and ports -----------------------------------------------------
+OutOfBoundsAllocationPool = neutron_error(errors.BadRequest, "OutOfBoundsAllocationPool")
+IllegalSubnetPoolPrefixBounds = neutron_error(errors.BadRequest, "IllegalSubnetPoolPrefixBounds")
+IllegalSubnetPoolPrefixUpdate = neutron_error(errors.BadRequest, "IllegalSubnetPoolPrefixUpdate")
+PrefixVersionMismatch = neutron_error(errors.BadRequest, "PrefixVersionMismatch")
+MinPrefixSubnetAllocationError = neutron_error(errors.BadRequest,
+                                               "MinPrefixSubnetAllocationError")
+MaxPrefixSubnetAllocationError = neutron_error(errors.BadRequest,
+                                               "MaxPrefixSubnetAllocationError")
+SubnetAllocationError = neutron_error(errors.Conflict, "SubnetAllocationError")
+PortSecurityAndIPRequiredForSecurityGroups = neutron_error(
+    errors.Conflict, "PortSecurityAndIPRequiredForSecurityGroups")
+PortSecurityPortHasSecurityGroup = neutron_error(errors.Conflict,
+                                                 "PortSecurityPortHasSecurityGroup")
+AddressPairAndPortSecurityRequired = neutron_error(errors.Conflict,
+                                                   "AddressPairAndPortSecurityRequired")
+DuplicateAddressPairInRequest = neutron_error(errors.BadRequest,
+                                              "DuplicateAddressPairInRequest")
+MacAddressGenerationFailure = neutron_error(errors.Conflict, "MacAddressGenerationFailure")
 # -- routers and floating IPs (l3) -------------------------------------------------------
 InvalidRoutes = neutron_error(errors.BadRequest, "InvalidRoutes")
 RoutesExhausted = neutron_error(errors.BadRequest, "RoutesExhausted")

@@ -16,7 +16,7 @@ from stacklet.network.errors import (
     NoNetworkAvailable,
     SegmentationIdInUse,
 )
-from stacklet.network.models import IPAllocation, Network, Port, Segment, Subnet
+from stacklet.network.models import FreeRange, IPAllocation, Network, Port, Segment, Subnet
 from stacklet.network.standard import standard_view
 
 NETWORK_TYPES = ("local", "flat", "vlan", "vxlan")
@@ -307,6 +307,7 @@ def delete(session, network: Network) -> None:
     session.execute(sa.delete(IPAllocation).where(IPAllocation.network_id == network.id))
     session.execute(sa.delete(Port).where(Port.network_id == network.id))
     for subnet in session.scalars(sa.select(Subnet).where(Subnet.network_id == network.id)):
+        session.execute(sa.delete(FreeRange).where(FreeRange.subnet_id == subnet.id))
         tags.forget(session, "subnets", subnet.id)
         session.delete(subnet)
     tags.forget(session, "networks", network.id)

@@ -51,7 +51,8 @@ RULES = [RuleDefault(name, check) for name, check in [
     ("delete_network", ADMIN_OR_MEMBER),
     # subnets: a network's owner may add subnets to it; everyone who sees a
     # shared network sees its subnets.
-    ("create_subnet", f"{ADMIN_OR_MEMBER} or ({NETWORK_OWNER_MEMBER})"),
+    # Only a network's owner (or an admin) adds subnets to it, shared or not.
+    ("create_subnet", f"{ADMIN} or ({NETWORK_OWNER_MEMBER})"),
     ("create_subnet:segment_id", ADMIN),
     ("create_subnet:service_types", ADMIN),
     ("get_subnet", f"{ADMIN_OR_READER} or ({NETWORK_OWNER_READER}) or {SHARED}"),

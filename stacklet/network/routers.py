@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from stacklet.network import ports, quotas, tags
 from stacklet.network.errors import (
     BadRequest,
+    InvalidInput,
     InvalidRoutes,
     PortInUse,
     RouterExternalGatewayInUseByFloatingIp,
@@ -103,9 +104,18 @@ def views(session, routers: list[Router]) -> list[dict]:
 
 # -- create, update, delete ----------------------------------------------------------
 
+def _check_supported(values: dict) -> None:
+    """Only centralized, single-host routers exist here."""
+    for attribute, kind in (("distributed", "Distributed"), ("ha", "HA")):
+        if values.get(attribute):
+            raise InvalidInput(f"Invalid input for {attribute}. Reason: {kind} routers are "
+                               "not supported.")
+
+
 def create(session, config, values: dict, gateway_network: Network | None) -> Router:
     """A new router; ``gateway_network`` is the (visible) network its
     external_gateway_info names, if any."""
+    _check_supported(values)
     quotas.check(session, config, values["project_id"], "router")
     router = Router(project_id=values["project_id"], name=values["name"],
                     description=values["description"],
@@ -122,6 +132,7 @@ def create(session, config, values: dict, gateway_network: Network | None) -> Ro
 
 def update(session, config, router: Router, values: dict,
            gateway_network: Network | None) -> None:
+    _check_supported(values)
     for key in ("name", "description", "admin_state_up"):
         if key in values:
             setattr(router, key, values[key])

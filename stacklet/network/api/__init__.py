@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
-from stacklet.network.api import extensions, floatingips, networks, routers, versions
+from stacklet.network.api import (
+    extensions,
+    floatingips,
+    network_ip_availability,
+    networks,
+    ports,
+    routers,
+    subnetpools,
+    subnets,
+    versions,
+)
 from stacklet.network.errors import neutron_type
 
-HANDLER_MODULES = [versions, extensions, networks, routers, floatingips]
+HANDLER_MODULES = [versions, extensions, networks, subnets, subnetpools, ports,
+                   network_ip_availability, routers, floatingips]
 
 
 def error_body(exc: APIError) -> dict:

@@ -35,12 +35,16 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                          "to Floating IP resource"),
     "filter-validation": ("Filter parameters validation", "Provides validation on filter "
                           "parameters."),
+    "ip-substring-filtering": ("IP address substring filtering", "Provides IP address "
+                               "substring filtering when listing ports"),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
     "network-ip-availability": ("Network IP Availability", "Provides IP availability data "
                                 "for each network and subnet."),
     "pagination": ("Pagination support", "Extension that indicates that pagination is "
                    "enabled."),
     "port-security": ("Port Security", "Provides port security"),
+    "port-security-groups-filtering": ("Port filtering on security groups", "Provides "
+                                       "security groups filtering when listing ports"),
     "project-id": ("project_id field enabled", "Extension that indicates that project_id "
                    "field is enabled."),
     "provider": ("Provider Network", "Expose mapping of virtual networks to physical "

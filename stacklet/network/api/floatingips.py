@@ -15,7 +15,7 @@ from stacklet.network.api.common import (
     shape,
 )
 from stacklet.network.api.networks import network_visible
-from stacklet.network.api.routers import port_visible
+from stacklet.network.api.ports import port_visible
 from stacklet.network.attributes import (
     Attr,
     description_attr,
@@ -103,7 +103,7 @@ def create_floatingip(req: ApiRequest):
         authorize(req, "create", "floatingip", {**values, "tenant_id": values["project_id"]},
                   given_attributes(body, "floatingip"))
         network, _ = network_visible(req, session, values["floating_network_id"])
-        port = port_visible(req, session, values["port_id"]) if values.get("port_id") else None
+        port = port_visible(req, session, values["port_id"])[0] if values.get("port_id") else None
         floatingip = floating_ips.create(session, req.cloud.config, ctx, values, network, port)
         return _view(req, session, floatingip)
 
@@ -119,7 +119,7 @@ def update_floatingip(req: ApiRequest):
         values = parse_body(req.body, "floatingip", ATTRIBUTES, update=True)
         authorize(req, "update", "floatingip", view, given_attributes(req.body, "floatingip"))
         check_revision(req, floatingip)
-        port = port_visible(req, session, values["port_id"]) if values.get("port_id") else None
+        port = port_visible(req, session, values["port_id"])[0] if values.get("port_id") else None
         floating_ips.update(session, req.ctx, floatingip, values, port)
         bump_revision(floatingip)
         session.flush()

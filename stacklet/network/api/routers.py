@@ -17,6 +17,8 @@ from stacklet.network.api.common import (
     shape,
 )
 from stacklet.network.api.networks import network_visible
+from stacklet.network.api.ports import port_visible
+from stacklet.network.api.subnets import subnet_visible
 from stacklet.network.attributes import (
     Attr,
     Invalid,
@@ -33,9 +35,9 @@ from stacklet.network.attributes import (
     string,
     uuid_string,
 )
-from stacklet.network.errors import BadRequest, PortNotFound, RouterNotFound, SubnetNotFound
+from stacklet.network.errors import BadRequest, RouterNotFound
 from stacklet.network.listing import Resource, list_page, standard_filters, standard_sort_keys
-from stacklet.network.models import Network, Port, Router, Subnet
+from stacklet.network.models import Network, Router
 from stacklet.network.standard import bump_revision
 
 routes = RouteTable()
@@ -92,15 +94,6 @@ def route_list(value: Any) -> list[dict]:
     return [] if value is None else list_of(_route, unique=True)(value)
 
 
-def not_supported(feature: str):
-    """distributed and ha: only false, since neither kind of router exists here."""
-    def convert(value: Any) -> bool:
-        if boolean(value):
-            raise Invalid(f"{feature} routers are not supported")
-        return False
-    return convert
-
-
 ATTRIBUTES = {
     **project_attrs(),
     "name": name_attr(),
@@ -108,8 +101,8 @@ ATTRIBUTES = {
     "admin_state_up": Attr(boolean, put=True, default=True),
     "external_gateway_info": Attr(gateway_info, put=True, default=None),
     "routes": Attr(route_list, post=False, put=True),
-    "distributed": Attr(not_supported("Distributed"), put=True),
-    "ha": Attr(not_supported("HA"), put=True),
+    "distributed": Attr(boolean, put=True),
+    "ha": Attr(boolean, put=True),
     "availability_zone_hints": Attr(list_of(string(255)), default=list),
     "flavor_id": Attr(nullable(uuid_string)),
     "tags": Attr(list_of(string(255)), default=list),
@@ -124,26 +117,6 @@ def router_visible(req: ApiRequest, session, router_id: str, *, for_update: bool
     if not can_get(req, "router", view):
         raise RouterNotFound(f"Router {router_id} could not be found.")
     return router, view
-
-
-def subnet_visible(req: ApiRequest, session, subnet_id: str) -> Subnet:
-    subnet = session.get(Subnet, subnet_id)
-    network = session.get(Network, subnet.network_id) if subnet is not None else None
-    if subnet is None or not can_get(req, "subnet", {
-            "id": subnet.id, "project_id": subnet.project_id, "tenant_id": subnet.project_id,
-            "network:project_id": network.project_id, "shared": network.shared}):
-        raise SubnetNotFound(f"Subnet {subnet_id} could not be found.")
-    return subnet
-
-
-def port_visible(req: ApiRequest, session, port_id: str) -> Port:
-    port = session.get(Port, port_id)
-    network = session.get(Network, port.network_id) if port is not None else None
-    if port is None or not can_get(req, "port", {
-            "id": port.id, "project_id": port.project_id, "tenant_id": port.project_id,
-            "network:project_id": network.project_id}):
-        raise PortNotFound(f"Port {port_id} could not be found.")
-    return port
 
 
 def _gateway_network(req: ApiRequest, session, values: dict) -> Network | None:
@@ -246,10 +219,10 @@ def add_router_interface(req: ApiRequest):
         authorize(req, "add", "router_interface", view)
         port_id, subnet_id = _interface_request(req.body, removal=False)
         if port_id:
-            port = port_visible(req, session, port_id)
+            port, _, _ = port_visible(req, session, port_id)
             info = routers.add_interface_port(session, req.cloud.config, router, port)
         else:
-            subnet = subnet_visible(req, session, subnet_id)
+            subnet, _, _ = subnet_visible(req, session, subnet_id)
             info = routers.add_interface_on_subnet(session, req.cloud.config, req.ctx, router,
                                                    subnet)
         bump_revision(router)
@@ -265,7 +238,7 @@ def remove_router_interface(req: ApiRequest):
         if port_id:
             info = routers.remove_interface_port(session, router, port_id, subnet_id)
         else:
-            subnet = subnet_visible(req, session, subnet_id)
+            subnet, _, _ = subnet_visible(req, session, subnet_id)
             info = routers.remove_interface_on_subnet(session, req.cloud.config, router,
                                                       subnet)
         bump_revision(router)

@@ -1,0 +1,355 @@
+"""Ports: a network's attachment points, with their MAC, fixed IPs, security
+groups, allowed address pairs, extra DHCP options and binding.
+
+The service other code builds on (routers, floating IPs, DHCP, compute):
+``get``, ``create_port``, ``update_port``, ``delete_port`` and ``views``.
+Addresses come from ``ipam``; every change happens in the caller's
+transaction, so a failed request leaves nothing behind.
+
+Binding: a port bound to a host (``binding:host_id``) is plugged into a Linux
+bridge there, so it reports ``binding:vif_type`` "bridge" with
+``port_filter``.  Until the network agents exist (a later issue) nothing
+reports the port up, so binding to a host marks it ACTIVE at once and
+unbinding marks it DOWN.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+
+import sqlalchemy as sa
+
+from stacklet.network import ipam, networks, quotas, security_groups, subnets, tags
+from stacklet.network.errors import (
+    AddressPairAndPortSecurityRequired,
+    DuplicateAddressPairInRequest,
+    InvalidInput,
+    InvalidIpForNetwork,
+    MacAddressGenerationFailure,
+    MacAddressInUse,
+    PortNotFound,
+    PortSecurityAndIPRequiredForSecurityGroups,
+    PortSecurityPortHasSecurityGroup,
+    SecurityGroupNotFound,
+)
+from stacklet.network.models import (
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    Subnet,
+)
+from stacklet.network.standard import bump_revision, standard_view
+
+VIF_TYPE_BOUND = "bridge"            # Linux bridge: the agent plugs the tap into it
+VIF_TYPE_UNBOUND = "unbound"
+VIF_DETAILS_BOUND = {"port_filter": True, "connectivity": "l2"}
+MAC_ATTEMPTS = 16
+
+
+def get(session, port_id: str, *, for_update: bool = False) -> Port:
+    query = sa.select(Port).where(Port.id == port_id)
+    if for_update:
+        query = query.with_for_update()
+    port = session.scalar(query)
+    if port is None:
+        raise PortNotFound(f"Port {port_id} could not be found.")
+    return port
+
+
+def visible_to(ctx, query: sa.Select) -> sa.Select:
+    """Ports the caller may list: their project's, and every port on a network of
+    their project."""
+    if ctx.is_admin:
+        return query
+    owned_networks = sa.select(Network.id).where(Network.project_id == ctx.project_id)
+    return query.where(sa.or_(Port.project_id == ctx.project_id,
+                              Port.network_id.in_(owned_networks)))
+
+
+def policy_target(view: dict, network: Network) -> dict:
+    """A port as its policy rules see it: with its network's owner and sharing."""
+    return {**view, "network:project_id": network.project_id, "shared": network.shared}
+
+
+def views(session, ports: list[Port]) -> list[dict]:
+    port_tags = tags.tags_of(session, "ports", [port.id for port in ports])
+    return [{
+        **standard_view(port, port_tags[port.id]),
+        "name": port.name,
+        "network_id": port.network_id,
+        "mac_address": port.mac_address,
+        "admin_state_up": port.admin_state_up,
+        "status": port.status,
+        "device_id": port.device_id,
+        "device_owner": port.device_owner,
+        "fixed_ips": [{"subnet_id": allocation.subnet_id, "ip_address": allocation.ip_address}
+                      for allocation in port.fixed_ips],
+        "security_groups": sorted(group.security_group_id for group in port.security_groups),
+        "port_security_enabled": port.port_security_enabled,
+        "allowed_address_pairs": port.allowed_address_pairs,
+        "extra_dhcp_opts": port.extra_dhcp_opts,
+        "binding:host_id": port.binding_host_id,
+        "binding:vnic_type": port.binding_vnic_type,
+        "binding:profile": port.binding_profile,
+        "binding:vif_type": port.binding_vif_type,
+        "binding:vif_details": port.binding_vif_details,
+    } for port in ports]
+
+
+# -- MAC addresses -----------------------------------------------------------------
+
+def _mac_in_use(session, network_id: str, mac: str, port_id: str | None = None) -> bool:
+    query = sa.select(Port.id).where(Port.network_id == network_id, Port.mac_address == mac)
+    if port_id is not None:
+        query = query.where(Port.id != port_id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _new_mac(session, config, network_id: str) -> str:
+    """[network] base_mac's first three octets and three random ones, unused on the
+    network."""
+    prefix = config.get("network", "base_mac").lower().split(":")[:3]
+    for _ in range(MAC_ATTEMPTS):
+        mac = ":".join(prefix + [f"{octet:02x}" for octet in secrets.token_bytes(3)])
+        if not _mac_in_use(session, network_id, mac):
+            return mac
+    raise MacAddressGenerationFailure(f"Unable to generate unique mac on network "
+                                      f"{network_id}.")
+
+
+def _check_mac(session, network_id: str, mac: str, port_id: str | None = None) -> None:
+    if _mac_in_use(session, network_id, mac, port_id):
+        raise MacAddressInUse(f"Unable to complete operation for network {network_id}. The "
+                              f"mac address {mac} is in use.")
+
+
+# -- fixed IPs ---------------------------------------------------------------------
+
+def _subnet_for(session, network_id: str, request: dict, network_subnets: list[Subnet]):
+    """The subnet a fixed-IP request names, or the one holding its address."""
+    if request.get("subnet_id") is not None:
+        subnet = subnets.get(session, request["subnet_id"])
+        if subnet.network_id != network_id:
+            raise InvalidInput(f"Invalid input for operation: Failed to create port on network "
+                               f"{network_id}, because fixed_ips included invalid subnet "
+                               f"{subnet.id}.")
+        return subnet
+    address = ipaddress.ip_address(request["ip_address"])
+    for subnet in network_subnets:
+        if address in ipaddress.ip_network(subnet.cidr):
+            return subnet
+    raise InvalidIpForNetwork(f"IP address {address} is not a valid IP for any of the subnets "
+                              "on the specified network.")
+
+
+def _allocate_requested(session, port: Port, requests: list[dict],
+                        network_subnets: list[Subnet]) -> None:
+    for request in requests:
+        subnet = _subnet_for(session, port.network_id, request, network_subnets)
+        if ipam.allocate(session, port, subnet, request.get("ip_address")) is None:
+            raise ipam.exhausted(port.network_id)
+
+
+def _allocate_default(session, port: Port, network_subnets: list[Subnet]) -> None:
+    """As Neutron: one address of IPv4 and one of stateful IPv6, each from the first
+    subnet with room, and an address on every auto-address IPv6 subnet."""
+    ipv4 = [s for s in network_subnets if s.ip_version == 4]
+    stateful = [s for s in network_subnets if s.ip_version == 6 and not ipam.is_auto_address(s)]
+    for candidates in (ipv4, stateful):
+        if candidates and not any(ipam.allocate(session, port, subnet) is not None
+                                  for subnet in candidates):
+            raise ipam.exhausted(port.network_id)
+    for subnet in network_subnets:
+        if ipam.is_auto_address(subnet):
+            ipam.allocate(session, port, subnet)
+
+
+def _same_address(allocation: IPAllocation, request: dict) -> bool:
+    if request.get("subnet_id") not in (None, allocation.subnet_id):
+        return False
+    wanted = request.get("ip_address")
+    if wanted is None:
+        return request.get("subnet_id") == allocation.subnet_id
+    return ipaddress.ip_address(wanted) == ipaddress.ip_address(allocation.ip_address)
+
+
+def _replace_fixed_ips(session, port: Port, requests: list[dict]) -> None:
+    """Give the port exactly the requested addresses: those it holds already stay,
+    the others are released first (so one may move), then the new ones taken."""
+    kept, new = set(), []
+    for request in requests:
+        match = next((allocation for allocation in port.fixed_ips
+                      if id(allocation) not in kept and _same_address(allocation, request)),
+                     None)
+        if match is None:
+            new.append(request)
+        else:
+            kept.add(id(match))
+    for allocation in [a for a in port.fixed_ips if id(a) not in kept]:
+        ipam.release(session, port, allocation, subnets.get(session, allocation.subnet_id))
+    _allocate_requested(session, port, new, subnets.of_network(session, port.network_id))
+
+
+# -- security groups, address pairs, DHCP options, binding -------------------------
+
+def _check_groups(session, project_id: str, group_ids: list[str]) -> None:
+    found = set(session.scalars(sa.select(SecurityGroup.id).where(
+        SecurityGroup.id.in_(group_ids), SecurityGroup.project_id == project_id)))
+    for group_id in group_ids:
+        if group_id not in found:
+            raise SecurityGroupNotFound(f"Security group {group_id} does not exist")
+
+
+def _set_groups(session, port: Port, group_ids: list[str]) -> None:
+    _check_groups(session, port.project_id, group_ids)
+    port.security_groups = [PortSecurityGroup(security_group_id=group_id)
+                            for group_id in dict.fromkeys(group_ids)]
+
+
+def _address_pairs(pairs: list[dict], mac_address: str) -> list[dict]:
+    """The pairs with each MAC filled in (the port's by default); 400 for a duplicate."""
+    result, seen = [], set()
+    for pair in pairs:
+        complete = {"ip_address": pair["ip_address"],
+                    "mac_address": pair.get("mac_address") or mac_address}
+        key = (complete["ip_address"], complete["mac_address"])
+        if key in seen:
+            raise DuplicateAddressPairInRequest(
+                f"Request contains duplicate address pair: mac_address "
+                f"{complete['mac_address']} ip_address {complete['ip_address']}.")
+        seen.add(key)
+        result.append(complete)
+    return result
+
+
+def _merge_dhcp_options(current: list[dict], changes: list[dict]) -> list[dict]:
+    """Neutron's update of extra_dhcp_opts: an option replaces the one of the same
+    name and IP version; an option with a null value removes it."""
+    merged = {(option["opt_name"], option["ip_version"]): option for option in current}
+    for option in changes:
+        key = (option["opt_name"], option["ip_version"])
+        if option["opt_value"] is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = option
+    return list(merged.values())
+
+
+def _bind(port: Port, host: str) -> None:
+    port.binding_host_id = host
+    if host:
+        port.binding_vif_type = VIF_TYPE_BOUND
+        port.binding_vif_details = dict(VIF_DETAILS_BOUND)
+        port.status = "ACTIVE"
+    else:
+        port.binding_vif_type = VIF_TYPE_UNBOUND
+        port.binding_vif_details = {}
+        port.status = "DOWN"
+
+
+def _check_port_security(enabled: bool, group_ids: list[str], pairs: list[dict]) -> None:
+    if enabled:
+        return
+    if group_ids:
+        raise PortSecurityAndIPRequiredForSecurityGroups(
+            "Port security must be enabled and port must have an IP address in order to "
+            "use security groups.")
+    if pairs:
+        raise AddressPairAndPortSecurityRequired(
+            "Port Security must be enabled in order to have allowed address pairs on a port.")
+
+
+# -- create, update, delete --------------------------------------------------------
+
+def create_port(session, config, values: dict) -> Port:
+    network = networks.get(session, values["network_id"])
+    if values.get("check_quota", True):
+        quotas.check(session, config, values["project_id"], "port")
+    mac = values.get("mac_address")
+    if mac is None:
+        mac = _new_mac(session, config, network.id)
+    else:
+        _check_mac(session, network.id, mac)
+    enabled = values.get("port_security_enabled")
+    if enabled is None:
+        enabled = network.port_security_enabled
+    device_owner = values.get("device_owner") or ""
+    group_ids = values.get("security_groups")
+    pairs = _address_pairs(values.get("allowed_address_pairs") or [], mac)
+    _check_port_security(enabled, group_ids or [], pairs)
+    if group_ids is None:
+        group_ids = [] if not enabled or device_owner.startswith("network:") else \
+            [security_groups.default_group_id(session, values["project_id"])]
+    port = Port(
+        project_id=values["project_id"], network_id=network.id, name=values.get("name") or "",
+        description=values.get("description") or "", mac_address=mac,
+        admin_state_up=values.get("admin_state_up", True),
+        device_id=values.get("device_id") or "", device_owner=device_owner,
+        port_security_enabled=enabled, allowed_address_pairs=pairs,
+        extra_dhcp_opts=_merge_dhcp_options([], values.get("extra_dhcp_opts") or []),
+        binding_vnic_type=values.get("binding:vnic_type") or "normal",
+        binding_profile=values.get("binding:profile") or {})
+    _bind(port, values.get("binding:host_id") or "")
+    session.add(port)
+    session.flush()
+    _set_groups(session, port, group_ids)
+    requests = values.get("fixed_ips")
+    if requests is None:
+        _allocate_default(session, port, subnets.of_network(session, network.id))
+    else:
+        _allocate_requested(session, port, requests, subnets.of_network(session, network.id))
+    if values.get("tags"):
+        tags.set_tags(session, "ports", port.id, values["tags"])
+    session.flush()
+    return port
+
+
+def update_port(session, config, port: Port, values: dict) -> None:
+    enabled = values.get("port_security_enabled")
+    if enabled is None:
+        enabled = port.port_security_enabled
+    if "mac_address" in values and values["mac_address"] != port.mac_address:
+        _check_mac(session, port.network_id, values["mac_address"], port.id)
+        port.mac_address = values["mac_address"]
+    group_ids = values.get("security_groups")
+    current_groups = [group.security_group_id for group in port.security_groups]
+    pairs = port.allowed_address_pairs
+    if "allowed_address_pairs" in values:
+        pairs = _address_pairs(values.get("allowed_address_pairs") or [], port.mac_address)
+    if values.get("port_security_enabled") is False and group_ids is None and current_groups:
+        raise PortSecurityPortHasSecurityGroup(
+            "Port has security group associated. Cannot disable port security or ip address "
+            "until security group is removed")
+    _check_port_security(enabled, group_ids or [], pairs)
+    port.port_security_enabled = enabled
+    port.allowed_address_pairs = pairs
+    if group_ids is not None:
+        _set_groups(session, port, group_ids)
+    for name in ("name", "description", "admin_state_up", "device_id", "device_owner"):
+        if name in values:
+            setattr(port, name, values[name] if values[name] is not None else "")
+    if "extra_dhcp_opts" in values:
+        port.extra_dhcp_opts = _merge_dhcp_options(port.extra_dhcp_opts,
+                                                   values["extra_dhcp_opts"] or [])
+    if "binding:vnic_type" in values:
+        port.binding_vnic_type = values["binding:vnic_type"]
+    if "binding:profile" in values:
+        port.binding_profile = values["binding:profile"] or {}
+    if "binding:host_id" in values:
+        _bind(port, values["binding:host_id"] or "")
+    if values.get("fixed_ips") is not None:
+        _replace_fixed_ips(session, port, values["fixed_ips"])
+    bump_revision(port)
+    session.flush()
+
+
+def delete_port(session, port: Port) -> None:
+    """Delete the port; its addresses go back to their pools."""
+    for allocation in list(port.fixed_ips):
+        ipam.release(session, port, allocation, subnets.get(session, allocation.subnet_id))
+    tags.forget(session, "ports", port.id)
+    session.delete(port)
+    session.flush()
