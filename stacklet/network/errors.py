@@ -97,3 +97,17 @@ IpAddressGenerationFailureNoMatchingSubnet = neutron_error(
     errors.Conflict, "IpAddressGenerationFailureNoMatchingSubnet")
 PortBound = neutron_error(errors.Conflict, "PortBound")
 MacAddressGenerationFailure = neutron_error(errors.Conflict, "MacAddressGenerationFailure")
+# -- routers and floating IPs (l3) -------------------------------------------------------
+InvalidRoutes = neutron_error(errors.BadRequest, "InvalidRoutes")
+RoutesExhausted = neutron_error(errors.BadRequest, "RoutesExhausted")
+SubnetMismatchForPort = neutron_error(errors.BadRequest, "SubnetMismatchForPort")
+ExternalIpAddressExhausted = neutron_error(errors.BadRequest, "ExternalIpAddressExhausted")
+RouterInterfaceNotFound = neutron_error(errors.NotFound, "RouterInterfaceNotFound")
+RouterInterfaceNotFoundForSubnet = neutron_error(errors.NotFound,
+                                                 "RouterInterfaceNotFoundForSubnet")
+ExternalGatewayForFloatingIPNotFound = neutron_error(errors.NotFound,
+                                                     "ExternalGatewayForFloatingIPNotFound")
+RouterInterfaceInUseByRoute = neutron_error(errors.Conflict, "RouterInterfaceInUseByRoute")
+RouterExternalGatewayInUseByFloatingIp = neutron_error(
+    errors.Conflict, "RouterExternalGatewayInUseByFloatingIp")
+ServicePortInUse = neutron_error(errors.Conflict, "ServicePortInUse")

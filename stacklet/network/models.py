@@ -288,8 +288,9 @@ class RouterPort(Base):
 
 class FloatingIP(StandardAttributes, Base):
     __tablename__ = "network_floating_ips"
-    # One floating IP per fixed address of a port.
-    __table_args__ = (sa.UniqueConstraint("fixed_port_id", "fixed_ip_address"),)
+    # One floating IP per fixed address of a port on each external network (as Neutron).
+    __table_args__ = (
+        sa.UniqueConstraint("floating_network_id", "fixed_port_id", "fixed_ip_address"),)
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_uuid)
     project_id: Mapped[str] = mapped_column(PROJECT, index=True)
     floating_ip_address: Mapped[str] = mapped_column(ADDRESS)

@@ -8,10 +8,12 @@ from stacklet.network.api import (
     agents,
     availability_zones,
     extensions,
+    floatingips,
     network_ip_availability,
     networks,
     ports,
     quotas,
+    routers,
     security_group_rules,
     security_groups,
     subnetpools,
@@ -24,8 +26,8 @@ from stacklet.network.errors import neutron_type
 # tags first: its /v2.0/{collection}/{id}/tags must win over any resource's
 # own /v2.0/<collection>/{id}/{action} routes.
 HANDLER_MODULES = [versions, extensions, tags, networks, subnets, subnetpools, ports,
-                   network_ip_availability, security_groups, security_group_rules, quotas,
-                   agents, availability_zones]
+                   network_ip_availability, security_groups, security_group_rules, routers,
+                   floatingips, quotas, agents, availability_zones]
 
 
 def error_body(exc: APIError) -> dict:

@@ -30,6 +30,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                     "should occur on the external gateway"),
     "extra_dhcp_opt": ("Neutron Extra DHCP options", "Extra options configuration for DHCP."),
     "extraroute": ("Neutron Extra Route", "Extra routes configuration for L3 router"),
+    "extraroute-atomic": ("Atomically add/remove extra routes", "Edit extra routes of a "
+                          "router on server side by atomically adding/removing extra routes"),
+    "fip-port-details": ("Floating IP Port Details Extension", "Add port_details attribute "
+                         "to Floating IP resource"),
     "filter-validation": ("Filter parameters validation", "Provides validation on filter "
                           "parameters."),
     "ip-substring-filtering": ("IP address substring filtering", "Provides IP address "

@@ -298,7 +298,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['floating_port_id'], ['network_ports.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['router_id'], ['network_routers.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('fixed_port_id', 'fixed_ip_address'),
+    sa.UniqueConstraint('floating_network_id', 'fixed_port_id', 'fixed_ip_address'),
     sa.UniqueConstraint('floating_port_id')
     )
     with op.batch_alter_table('network_floating_ips', schema=None) as batch_op:
