@@ -214,6 +214,14 @@ def delete(session, floatingip: FloatingIP) -> None:
     ports.delete_port(session, floating_port)
 
 
+def delete_on_network(session, network_id: str) -> None:
+    """Release every floating IP of an external network being deleted, as Neutron
+    does (the networks API calls this)."""
+    for floatingip in session.scalars(sa.select(FloatingIP).where(
+            FloatingIP.floating_network_id == network_id)).all():
+        delete(session, floatingip)
+
+
 def disassociate_port(session, port_id: str) -> None:
     """Unmap the floating IPs of a port being deleted (the ports API calls this)."""
     for floatingip in session.scalars(sa.select(FloatingIP).where(

@@ -119,3 +119,10 @@ def test_floating_ip_refusals(alice, bob, admin, topology):
     assert taken.status_code == 409
     floating_port = admin.get(f"/ports?device_id={picked['id']}").json()["ports"][0]
     assert admin.delete(f"/ports/{floating_port['id']}").status_code == 409
+
+
+def test_deleting_the_external_network_releases_its_floating_ips(alice, admin):
+    network, _ = external_network(admin)
+    fip = alice.create("floatingip", floating_network_id=network["id"])
+    assert admin.delete(f"/networks/{network['id']}").status_code == 204
+    assert alice.get(f"/floatingips/{fip['id']}").status_code == 404

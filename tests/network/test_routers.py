@@ -134,6 +134,10 @@ def test_interface_on_a_subnet_owns_its_gateway_address(alice, admin):
     assert port["device_id"] == router["id"]
     assert port["device_owner"] == "network:router_interface"
     assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": subnet["gateway_ip"]}]
+    # Router ports are bound to the host of the router's L3 agent.
+    assert port["status"] == "ACTIVE"
+    bound = admin.get(f"/ports/{info['port_id']}").json()["port"]
+    assert bound["binding:host_id"]
     # A router port goes away through the router, not the ports API.
     refused = alice.delete(f"/ports/{info['port_id']}")
     assert refused.status_code == 409
