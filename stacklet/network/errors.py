@@ -55,6 +55,7 @@ NetworkInUse = neutron_error(errors.Conflict, "NetworkInUse")
 SubnetInUse = neutron_error(errors.Conflict, "SubnetInUse")
 SubnetPoolInUse = neutron_error(errors.Conflict, "SubnetPoolInUse")
 PortInUse = neutron_error(errors.Conflict, "PortInUse")
+ServicePortInUse = neutron_error(errors.Conflict, "ServicePortInUse")
 IpAddressAlreadyAllocated = neutron_error(errors.Conflict, "IpAddressAlreadyAllocated")
 IpAddressGenerationFailure = neutron_error(errors.Conflict, "IpAddressGenerationFailure")
 MacAddressInUse = neutron_error(errors.Conflict, "MacAddressInUse")
@@ -89,6 +90,12 @@ AddressPairAndPortSecurityRequired = neutron_error(errors.Conflict,
                                                    "AddressPairAndPortSecurityRequired")
 DuplicateAddressPairInRequest = neutron_error(errors.BadRequest,
                                               "DuplicateAddressPairInRequest")
+DNSNameServersExhausted = neutron_error(errors.BadRequest, "DNSNameServersExhausted")
+HostRoutesExhausted = neutron_error(errors.BadRequest, "HostRoutesExhausted")
+InvalidSubnetServiceType = neutron_error(errors.BadRequest, "InvalidSubnetServiceType")
+IpAddressGenerationFailureNoMatchingSubnet = neutron_error(
+    errors.Conflict, "IpAddressGenerationFailureNoMatchingSubnet")
+PortBound = neutron_error(errors.Conflict, "PortBound")
 MacAddressGenerationFailure = neutron_error(errors.Conflict, "MacAddressGenerationFailure")
 # -- routers and floating IPs (l3) -------------------------------------------------------
 InvalidRoutes = neutron_error(errors.BadRequest, "InvalidRoutes")

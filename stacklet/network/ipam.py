@@ -23,6 +23,7 @@ import ipaddress
 import sqlalchemy as sa
 
 from stacklet.network.errors import (
+    InvalidInput,
     InvalidIpForSubnet,
     IpAddressAlreadyAllocated,
     IpAddressGenerationFailure,
@@ -126,8 +127,12 @@ def _give_back(session, subnet: Subnet, address: str) -> None:
     just below and above it so the table stays small."""
     number = int(ipaddress.ip_address(address))
     mine = FreeRange.subnet_id == subnet.id
-    below = session.scalar(sa.select(FreeRange.first).where(
-        mine, FreeRange.last == f"{number - 1:032x}").with_for_update())
+    # The range just below is the last one starting below the address (a seek on
+    # the primary key), if it ends right before it.
+    below = session.execute(sa.select(FreeRange.first, FreeRange.last).where(
+        mine, FreeRange.first < f"{number:032x}").order_by(FreeRange.first.desc()).limit(1)
+        .with_for_update()).first()
+    below = below.first if below is not None and below.last == f"{number - 1:032x}" else None
     above_last = session.scalar(sa.select(FreeRange.last).where(
         mine, FreeRange.first == f"{number + 1:032x}").with_for_update())
     # Two adjacent pools may merge into one range: harmless, both are free.
@@ -185,6 +190,11 @@ def allocate(session, port: Port, subnet: Subnet, address: str | None = None) ->
             return None
     else:
         address = str(ipaddress.ip_address(address))
+        if is_auto_address(subnet) and port.device_owner not in ROUTER_OWNERS and \
+                address != eui64_address(subnet, port.mac_address):
+            raise InvalidInput(f"Invalid input for operation: IPv6 address {address} can not "
+                               f"be directly assigned to a port on subnet {subnet.id} since "
+                               "the subnet is configured for automatic addresses.")
         if not valid_for_subnet(subnet, address, port.device_owner):
             raise InvalidIpForSubnet(f"IP address {address} is not a valid IP for the "
                                      "specified subnet.")

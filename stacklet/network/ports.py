@@ -26,27 +26,34 @@ from stacklet.network.errors import (
     DuplicateAddressPairInRequest,
     InvalidInput,
     InvalidIpForNetwork,
+    IpAddressGenerationFailureNoMatchingSubnet,
     MacAddressGenerationFailure,
     MacAddressInUse,
+    PortBound,
     PortNotFound,
     PortSecurityAndIPRequiredForSecurityGroups,
     PortSecurityPortHasSecurityGroup,
     SecurityGroupNotFound,
+    ServicePortInUse,
 )
 from stacklet.network.models import (
+    FloatingIP,
     IPAllocation,
     Network,
     Port,
     PortSecurityGroup,
+    RouterPort,
     SecurityGroup,
     Subnet,
 )
 from stacklet.network.standard import bump_revision, standard_view
 
+DEFAULT_DNS_DOMAIN = "openstacklocal"
 VIF_TYPE_BOUND = "bridge"            # Linux bridge: the agent plugs the tap into it
 VIF_TYPE_UNBOUND = "unbound"
 VIF_DETAILS_BOUND = {"port_filter": True, "connectivity": "l2"}
 MAC_ATTEMPTS = 16
+MAX_FIXED_IPS = 5          # Neutron's max_fixed_ips_per_port
 
 
 def get(session, port_id: str, *, for_update: bool = False) -> Port:
@@ -74,7 +81,22 @@ def policy_target(view: dict, network: Network) -> dict:
     return {**view, "network:project_id": network.project_id, "shared": network.shared}
 
 
-def views(session, ports: list[Port]) -> list[dict]:
+def dns_assignment(port: Port, dns_domain: str) -> list[dict]:
+    """The name each fixed IP answers to in the network's DNS (dnsmasq): the port's
+    dns_name, else ``host-<address>`` as Neutron names them."""
+    domain = dns_domain.strip(".")
+    result = []
+    for allocation in port.fixed_ips:
+        hostname = port.dns_name.rstrip(".") or \
+            "host-" + allocation.ip_address.replace(".", "-").replace(":", "-")
+        fqdn = port.dns_name if port.dns_name.endswith(".") else f"{hostname}.{domain}."
+        result.append({"hostname": hostname, "ip_address": allocation.ip_address,
+                       "fqdn": fqdn})
+    return result
+
+
+def views(session, ports: list[Port], dns_domain: str = DEFAULT_DNS_DOMAIN) -> list[dict]:
+    """The ports as the API shows them; ``dns_domain`` is [network] dns_domain."""
     port_tags = tags.tags_of(session, "ports", [port.id for port in ports])
     return [{
         **standard_view(port, port_tags[port.id]),
@@ -96,6 +118,8 @@ def views(session, ports: list[Port]) -> list[dict]:
         "binding:profile": port.binding_profile,
         "binding:vif_type": port.binding_vif_type,
         "binding:vif_details": port.binding_vif_details,
+        "dns_name": port.dns_name,
+        "dns_assignment": dns_assignment(port, dns_domain),
     } for port in ports]
 
 
@@ -147,6 +171,9 @@ def _subnet_for(session, network_id: str, request: dict, network_subnets: list[S
 
 def _allocate_requested(session, port: Port, requests: list[dict],
                         network_subnets: list[Subnet]) -> None:
+    if len(port.fixed_ips) + len(requests) > MAX_FIXED_IPS:
+        raise InvalidInput("Invalid input for operation: Exceeded maximum amount of fixed ips "
+                           "per port.")
     for request in requests:
         subnet = _subnet_for(session, port.network_id, request, network_subnets)
         if ipam.allocate(session, port, subnet, request.get("ip_address")) is None:
@@ -155,7 +182,14 @@ def _allocate_requested(session, port: Port, requests: list[dict],
 
 def _allocate_default(session, port: Port, network_subnets: list[Subnet]) -> None:
     """As Neutron: one address of IPv4 and one of stateful IPv6, each from the first
-    subnet with room, and an address on every auto-address IPv6 subnet."""
+    subnet with room, and an address on every auto-address IPv6 subnet; only
+    subnets serving the port's device owner count (subnet-service-types)."""
+    if network_subnets:
+        network_subnets = subnets.for_device_owner(network_subnets, port.device_owner)
+        if not network_subnets:
+            raise IpAddressGenerationFailureNoMatchingSubnet(
+                f"No valid service subnet for the given device owner, network "
+                f"{port.network_id}, service type {port.device_owner}.")
     ipv4 = [s for s in network_subnets if s.ip_version == 4]
     stateful = [s for s in network_subnets if s.ip_version == 6 and not ipam.is_auto_address(s)]
     for candidates in (ipv4, stateful):
@@ -265,6 +299,16 @@ def _check_port_security(enabled: bool, group_ids: list[str], pairs: list[dict])
 # -- create, update, delete --------------------------------------------------------
 
 def create_port(session, config, values: dict) -> Port:
+    """A new port on ``values["network_id"]`` for ``values["project_id"]``.
+
+    Every other key is optional: name, description, admin_state_up (True),
+    mac_address (None: generated), fixed_ips (None: an address of each IP
+    version, [] none, else [{"subnet_id"?, "ip_address"?}]), device_id,
+    device_owner, security_groups (None: the project's default group, none for
+    "network:" owners), port_security_enabled (None: the network's),
+    allowed_address_pairs, extra_dhcp_opts, dns_name, "binding:host_id",
+    "binding:vnic_type", "binding:profile", tags, check_quota (True).
+    """
     network = networks.get(session, values["network_id"])
     if values.get("check_quota", True):
         quotas.check(session, config, values["project_id"], "port")
@@ -288,6 +332,7 @@ def create_port(session, config, values: dict) -> Port:
         description=values.get("description") or "", mac_address=mac,
         admin_state_up=values.get("admin_state_up", True),
         device_id=values.get("device_id") or "", device_owner=device_owner,
+        dns_name=values.get("dns_name") or "",
         port_security_enabled=enabled, allowed_address_pairs=pairs,
         extra_dhcp_opts=_merge_dhcp_options([], values.get("extra_dhcp_opts") or []),
         binding_vnic_type=values.get("binding:vnic_type") or "normal",
@@ -308,10 +353,16 @@ def create_port(session, config, values: dict) -> Port:
 
 
 def update_port(session, config, port: Port, values: dict) -> None:
+    """Change the given keys (those of ``create_port``); fixed_ips replace the
+    port's addresses, those it keeps staying as they are."""
     enabled = values.get("port_security_enabled")
     if enabled is None:
         enabled = port.port_security_enabled
     if "mac_address" in values and values["mac_address"] != port.mac_address:
+        if port.binding_vif_type != VIF_TYPE_UNBOUND:
+            raise PortBound(f"Unable to complete operation on port {port.id}, port is already "
+                            f"bound, port type: {port.binding_vif_type}, old_mac "
+                            f"{port.mac_address}, new_mac {values['mac_address']}.")
         _check_mac(session, port.network_id, values["mac_address"], port.id)
         port.mac_address = values["mac_address"]
     group_ids = values.get("security_groups")
@@ -328,7 +379,8 @@ def update_port(session, config, port: Port, values: dict) -> None:
     port.allowed_address_pairs = pairs
     if group_ids is not None:
         _set_groups(session, port, group_ids)
-    for name in ("name", "description", "admin_state_up", "device_id", "device_owner"):
+    for name in ("name", "description", "admin_state_up", "device_id", "device_owner",
+                 "dns_name"):
         if name in values:
             setattr(port, name, values[name] if values[name] is not None else "")
     if "extra_dhcp_opts" in values:
@@ -346,8 +398,21 @@ def update_port(session, config, port: Port, values: dict) -> None:
     session.flush()
 
 
+def check_user_may_delete(session, port: Port) -> None:
+    """A router's port or a floating IP's goes with its router or floating IP,
+    never through DELETE /ports (409 ServicePortInUse, as Neutron)."""
+    owned = session.scalar(sa.select(RouterPort.port_id).where(RouterPort.port_id == port.id)) \
+        or session.scalar(sa.select(FloatingIP.id).where(FloatingIP.floating_port_id == port.id))
+    if owned is not None:
+        raise ServicePortInUse(f"Port {port.id} cannot be deleted directly via the port API: "
+                               f"has device owner {port.device_owner}.")
+
+
 def delete_port(session, port: Port) -> None:
-    """Delete the port; its addresses go back to their pools."""
+    """Delete the port; its addresses go back to their pools, and floating IPs
+    associated with it are disassociated (as Neutron does)."""
+    session.execute(sa.update(FloatingIP).where(FloatingIP.fixed_port_id == port.id).values(
+        fixed_port_id=None, fixed_ip_address=None, router_id=None, status="DOWN"))
     for allocation in list(port.fixed_ips):
         ipam.release(session, port, allocation, subnets.get(session, allocation.subnet_id))
     tags.forget(session, "ports", port.id)

@@ -28,7 +28,6 @@ from stacklet.network.errors import (
     RouterInUse,
     RouterNotFound,
     RoutesExhausted,
-    ServicePortInUse,
     SubnetMismatchForPort,
 )
 from stacklet.network.models import (
@@ -46,10 +45,6 @@ from stacklet.network.standard import standard_view
 ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
 FLOATING_IP = "network:floatingip"
-# Ports only the l3 API may remove (Neutron's router_device_owners).
-L3_DEVICE_OWNERS = (ROUTER_INTERFACE, ROUTER_GATEWAY, FLOATING_IP,
-                    "network:router_interface_distributed", "network:router_centralized_snat",
-                    "network:router_ha_interface")
 MAX_ROUTES = 30   # Neutron's max_routes
 L3_AGENT = "L3 agent"
 
@@ -433,17 +428,3 @@ def remove_interface_on_subnet(session, config, router: Router, subnet: Subnet) 
         return info
     raise RouterInterfaceNotFoundForSubnet(f"Router {router.id} has no interface on subnet "
                                            f"{subnet.id}")
-
-
-# -- what the ports API asks -----------------------------------------------------------
-
-def check_port_deletable(session, port: Port) -> None:
-    """409 ServicePortInUse for a port a router or floating IP still owns: those go
-    away through the l3 API, which checks what depends on them."""
-    if port.device_owner not in L3_DEVICE_OWNERS or not port.fixed_ips:
-        return
-    owner = FloatingIP if port.device_owner == FLOATING_IP else Router
-    if session.get(owner, port.device_id) is None:
-        return   # a leftover of a failed cleanup: nothing depends on it
-    raise ServicePortInUse(f"Port {port.id} cannot be deleted directly via the port API: "
-                           f"has device owner {port.device_owner}.")

@@ -11,7 +11,7 @@ import ipaddress
 
 import sqlalchemy as sa
 
-from stacklet.network import tags
+from stacklet.network import quotas, tags
 from stacklet.network.errors import (
     BadRequest,
     IllegalSubnetPoolPrefixBounds,
@@ -107,7 +107,8 @@ def _check_one_default(session, pool: SubnetPool) -> None:
                            "exist per IP family.")
 
 
-def create(session, values: dict) -> SubnetPool:
+def create(session, config, values: dict) -> SubnetPool:
+    quotas.check(session, config, values["project_id"], "subnetpool")
     prefixes = values.get("prefixes") or []
     if not prefixes:
         raise BadRequest("Invalid input for prefixes: a subnet pool needs at least one "

@@ -14,9 +14,12 @@ import sqlalchemy as sa
 from stacklet.network import ipam, networks, quotas, subnetpools, tags
 from stacklet.network.errors import (
     BadRequest,
+    DNSNameServersExhausted,
     GatewayConflictWithAllocationPools,
+    HostRoutesExhausted,
     InvalidAllocationPool,
     InvalidInput,
+    InvalidSubnetServiceType,
     OutOfBoundsAllocationPool,
     OverlappingAllocationPools,
     SubnetInUse,
@@ -26,6 +29,9 @@ from stacklet.network.models import FreeRange, IPAllocation, Network, Port, Subn
 from stacklet.network.standard import standard_view
 
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+# Neutron's defaults of max_dns_nameservers and max_subnet_host_routes.
+MAX_NAMESERVERS = 5
+MAX_HOST_ROUTES = 20
 
 
 def visible_to(ctx, query: sa.Select) -> sa.Select:
@@ -150,6 +156,9 @@ def check_gateway(network, gateway: str | None) -> None:
 
 
 def check_routes(network, routes: list[dict]) -> None:
+    if len(routes) > MAX_HOST_ROUTES:
+        raise HostRoutesExhausted(f"Unable to complete operation for {network}. The number of "
+                                  f"host routes exceeds the limit {MAX_HOST_ROUTES}.")
     seen = set()
     for route in routes:
         destination = ipaddress.ip_network(route["destination"])
@@ -165,10 +174,30 @@ def check_routes(network, routes: list[dict]) -> None:
 
 
 def check_nameservers(network, servers: list[str]) -> None:
+    if len(servers) > MAX_NAMESERVERS:
+        raise DNSNameServersExhausted(f"Unable to complete operation for {network}. The number "
+                                      f"of DNS nameservers exceeds the limit "
+                                      f"{MAX_NAMESERVERS}.")
     if len(set(servers)) != len(servers):
         duplicate = next(server for server in servers if servers.count(server) > 1)
         raise InvalidInput(f"Invalid input for operation: Duplicate nameserver "
                            f"'{duplicate}'.")
+
+
+def check_service_types(service_types: list[str]) -> None:
+    """Service types name the device owners a subnet serves (subnet-service-types)."""
+    for service_type in service_types:
+        prefix, _, rest = service_type.partition(":")
+        if prefix not in ("network", "compute") or not rest:
+            raise InvalidSubnetServiceType(f"Subnet service type {service_type} is not a "
+                                           "valid device owner.")
+
+
+def for_device_owner(network_subnets: list[Subnet], device_owner: str) -> list[Subnet]:
+    """The subnets a port of this owner takes addresses from when none is named: those
+    serving its owner, else those serving everyone (no service types)."""
+    serving = [subnet for subnet in network_subnets if device_owner in subnet.service_types]
+    return serving or [subnet for subnet in network_subnets if not subnet.service_types]
 
 
 def check_ipv6_modes(version: int, cidr, values: dict) -> None:
@@ -247,6 +276,7 @@ def create(session, config, network: Network, values: dict) -> Subnet:
     check_routes(cidr, values.get("host_routes") or [])
     check_nameservers(cidr, values.get("dns_nameservers") or [])
     check_ipv6_modes(version, cidr, values)
+    check_service_types(values.get("service_types") or [])
     subnet = Subnet(
         project_id=values["project_id"], network_id=network.id, name=values["name"],
         description=values["description"], ip_version=version, cidr=str(cidr),
@@ -279,6 +309,8 @@ def update(session, subnet: Subnet, values: dict) -> None:
         check_routes(cidr, values["host_routes"] or [])
     if "dns_nameservers" in values:
         check_nameservers(cidr, values["dns_nameservers"] or [])
+    if "service_types" in values:
+        check_service_types(values["service_types"] or [])
     for name in ("name", "description", "gateway_ip", "enable_dhcp", "host_routes",
                  "dns_nameservers", "service_types", "segment_id", "dns_publish_fixed_ip"):
         if name in values:
@@ -292,12 +324,16 @@ def update(session, subnet: Subnet, values: dict) -> None:
 
 def delete(session, subnet: Subnet) -> None:
     """Delete the subnet; 409 SubnetInUse while a port other than the network's own
-    (DHCP) holds an address on it.  The network's own ports lose theirs."""
+    (DHCP) holds an address on it.  On an automatic-address IPv6 subnet only a
+    router's port keeps it (hosts made their addresses themselves), as Neutron.
+    Ports that do not keep it lose their addresses on it."""
     ipam.lock_subnet(session, subnet.id)
+    if ipam.is_auto_address(subnet):
+        keeps = Port.device_owner.in_(ipam.ROUTER_OWNERS)
+    else:
+        keeps = Port.device_owner.notin_(networks.NETWORK_OWNED_PORTS)
     holders = session.scalar(sa.select(sa.func.count()).select_from(IPAllocation).join(
-        Port, Port.id == IPAllocation.port_id).where(
-        IPAllocation.subnet_id == subnet.id,
-        Port.device_owner.notin_(networks.NETWORK_OWNED_PORTS)))
+        Port, Port.id == IPAllocation.port_id).where(IPAllocation.subnet_id == subnet.id, keeps))
     if holders:
         raise SubnetInUse(f"Unable to complete operation on subnet {subnet.id}: One or more "
                           "ports have an IP allocation from this subnet.")

@@ -109,7 +109,8 @@ def test_token_method_rescopes_and_keeps_expiry(api):
 def test_auth_catalog_projects_domains_system(api):
     catalog = api.get("/identity/v3/auth/catalog", api.admin_token)
     assert catalog.status_code == 200
-    assert [s["type"] for s in catalog.json()["catalog"]] == ["compute", "identity", "image"]
+    assert [s["type"] for s in catalog.json()["catalog"]] == ["compute", "identity", "image",
+                                                             "network"]
     projects = api.get("/identity/v3/auth/projects", api.admin_token).json()["projects"]
     assert [p["name"] for p in projects] == ["admin"]
     assert api.get("/identity/v3/auth/domains", api.admin_token).json()["domains"] == []

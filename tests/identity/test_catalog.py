@@ -107,8 +107,8 @@ def test_service_crud_and_filters(api):
     shown = api.admin("GET", f"/services/{created['id']}", expect=200).json()["service"]
     assert shown == created
     types = [s["type"] for s in api.admin("GET", "/services", expect=200).json()["services"]]
-    # Stacklet's own compute service is in the catalog beside the created one.
-    assert sorted(types) == ["compute", "compute", "identity", "image", "volumev3"]
+    # Stacklet's own services are in the catalog beside the created one.
+    assert sorted(types) == ["compute", "compute", "identity", "image", "network", "volumev3"]
     by_type = api.admin("GET", "/services?type=volumev3").json()["services"]
     assert [s["id"] for s in by_type] == [bare["id"]]
     assert [s["name"] for s in api.admin("GET", "/services?name=keystone").json()["services"]] \

@@ -50,6 +50,17 @@ def test_released_address_is_handed_out_again(alice, net):
     assert alice.get(f"/ports/{ports[0]['id']}").status_code == 404
 
 
+def test_released_addresses_merge_back_in_any_order(alice, net):
+    network, _ = net
+    created = alice.post("/ports", {"ports": [{"network_id": network["id"]}] * 6}).json()
+    ids = [port["id"] for port in created["ports"]]
+    for index in (2, 0, 1, 4, 3):          # .4, .2, .3, .6, .5: merged with both sides
+        assert alice.delete(f"/ports/{ids[index]}").status_code == 204
+    again = alice.post("/ports", {"ports": [{"network_id": network["id"]}] * 6}).json()
+    assert [addresses(p)[0] for p in again["ports"]] == \
+        ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.8"]
+
+
 def test_explicit_addresses_and_their_errors(alice, net):
     network, subnet = net
     port = alice.create("port", network_id=network["id"],
@@ -57,6 +68,9 @@ def test_explicit_addresses_and_their_errors(alice, net):
     assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "10.0.0.50"}]
     # The next automatic addresses skip it; the free range was split around it.
     assert addresses(alice.create("port", network_id=network["id"])) == ["10.0.0.2"]
+    other = alice.create("network")
+    elsewhere = alice.create("subnet", network_id=other["id"], ip_version=4,
+                             cidr="10.0.0.0/24")
     cases = [
         ([{"ip_address": "10.0.0.50"}], 409, "IpAddressAlreadyAllocated"),
         ([{"ip_address": "10.9.9.9"}], 400, "InvalidIpForNetwork"),
@@ -66,6 +80,7 @@ def test_explicit_addresses_and_their_errors(alice, net):
         ([{"ip_address": "10.0.0.1"}], 400, "InvalidIpForSubnet"),
         ([{"subnet_id": "8d3f1b8e-0000-4000-8000-000000000000"}], 404, "SubnetNotFound"),
         ([{"bogus": 1}], 400, "InvalidInput"),
+        ([{"subnet_id": elsewhere["id"]}], 400, "InvalidInput"),
     ]
     for fixed_ips, status, kind in cases:
         response = alice.post("/ports", {"port": {"network_id": network["id"],
@@ -128,6 +143,9 @@ def test_dual_stack_port_gets_one_address_per_version_and_slaac_from_its_mac(ali
     assert len(port["fixed_ips"]) == 3
     assert by_subnet[stateful["id"]] == "fd00:1::2"
     assert by_subnet[slaac["id"]] == "fd00:2::f816:3eff:fe11:2233"
+    chosen = alice.post("/ports", {"port": {"network_id": network["id"], "fixed_ips": [
+        {"subnet_id": slaac["id"], "ip_address": "fd00:2::99"}]}})
+    assert chosen.status_code == 400 and neutron_error(chosen)["type"] == "InvalidInput"
 
 
 def test_explicit_mac_is_unique_per_network(admin, alice, net):
@@ -160,6 +178,9 @@ def test_update_fixed_ips_adds_keeps_and_releases(alice, net):
     taken = alice.put(f"/ports/{port['id']}", {"port": {"fixed_ips": [
         {"ip_address": "10.0.0.2"}]}})
     assert taken.status_code == 409
+    too_many = alice.put(f"/ports/{port['id']}", {"port": {"fixed_ips": [
+        {"subnet_id": subnet["id"]}] * 6}})
+    assert too_many.status_code == 400
     assert addresses(alice.get(f"/ports/{port['id']}").json()["port"]) == ["10.0.0.3"]
 
 
@@ -236,6 +257,9 @@ def test_binding_to_a_host_makes_the_port_active(admin, alice, net):
     assert unbound.json()["port"]["status"] == "DOWN"
     bad = admin.put(f"/ports/{port['id']}", {"port": {"binding:vnic_type": "warp"}})
     assert bad.status_code == 400
+    admin.put(f"/ports/{port['id']}", {"port": {"binding:host_id": "host2"}})
+    new_mac = admin.put(f"/ports/{port['id']}", {"port": {"mac_address": "fa:16:3e:0a:0b:0c"}})
+    assert new_mac.status_code == 409 and neutron_error(new_mac)["type"] == "PortBound"
 
 
 def test_filters(admin, alice, net):
@@ -346,3 +370,75 @@ def test_fifty_parallel_creates_on_a_26_hand_out_each_address_once(alice):
     assert len(given) == len(set(given)) and set(given) == expected
     refused = [neutron_error(r)["type"] for r in responses if r.status_code == 409]
     assert refused == ["IpAddressGenerationFailure"] * 9
+
+
+def test_ports_of_routers_and_floating_ips_are_not_deleted_directly(admin, net, cloud):
+    from stacklet.network.models import FloatingIP, Router, RouterPort
+
+    network, subnet = net
+    interface = admin.create("port", network_id=network["id"],
+                             device_owner="network:router_interface",
+                             fixed_ips=[{"subnet_id": subnet["id"],
+                                         "ip_address": subnet["gateway_ip"]}])
+    floating = admin.create("port", network_id=network["id"],
+                            device_owner="network:floatingip")
+    server = admin.create("port", network_id=network["id"], device_owner="compute:nova")
+    # Rows the routers and floating IP services will write.
+    with cloud.db.transaction() as session:
+        router = Router(project_id=admin.project_id)
+        session.add(router)
+        session.flush()
+        session.add(RouterPort(router_id=router.id, port_id=interface["id"],
+                               port_type="network:router_interface"))
+        session.add(FloatingIP(project_id=admin.project_id, floating_ip_address="10.0.0.3",
+                               floating_network_id=network["id"],
+                               floating_port_id=floating["id"], fixed_port_id=server["id"],
+                               fixed_ip_address=addresses(server)[0], router_id=router.id,
+                               status="ACTIVE"))
+    for port in (interface, floating):
+        refused = admin.delete(f"/ports/{port['id']}")
+        assert refused.status_code == 409
+        assert neutron_error(refused)["type"] == "ServicePortInUse"
+    # Deleting a server's port leaves its floating IP, disassociated.
+    assert admin.delete(f"/ports/{server['id']}").status_code == 204
+    with cloud.db.session() as session:
+        left = session.query(FloatingIP).one()
+        assert (left.fixed_port_id, left.fixed_ip_address, left.router_id) == (None, None, None)
+
+
+def test_dns_name_and_assignment(alice, net):
+    network, _ = net
+    plain = alice.create("port", network_id=network["id"])
+    assert plain["dns_name"] == ""
+    assert plain["dns_assignment"] == [{"hostname": "host-10-0-0-2", "ip_address": "10.0.0.2",
+                                        "fqdn": "host-10-0-0-2.openstacklocal."}]
+    named = alice.create("port", network_id=network["id"], dns_name="Web-1")
+    assert named["dns_name"] == "web-1"
+    assert named["dns_assignment"][0]["fqdn"] == "web-1.openstacklocal."
+    renamed = alice.put(f"/ports/{named['id']}", {"port": {"dns_name": "db"}}).json()["port"]
+    assert renamed["dns_assignment"][0]["hostname"] == "db"
+    bad = alice.post("/ports", {"port": {"network_id": network["id"], "dns_name": "-bad-"}})
+    assert bad.status_code == 400
+
+
+def test_subnet_service_types_choose_where_addresses_come_from(admin):
+    network = admin.create("network")
+    floating = admin.create("subnet", network_id=network["id"], ip_version=4,
+                            cidr="10.60.0.0/24", service_types=["network:floatingip"])
+    general = admin.create("subnet", network_id=network["id"], ip_version=4,
+                           cidr="10.61.0.0/24")
+    fip_port = admin.create("port", network_id=network["id"],
+                            device_owner="network:floatingip")
+    assert fip_port["fixed_ips"][0]["subnet_id"] == floating["id"]
+    server_port = admin.create("port", network_id=network["id"], device_owner="compute:nova")
+    assert server_port["fixed_ips"][0]["subnet_id"] == general["id"]
+    bad = admin.post("/subnets", {"subnet": {"network_id": network["id"], "ip_version": 4,
+                                             "cidr": "10.62.0.0/24",
+                                             "service_types": ["bogus"]}})
+    assert bad.status_code == 400 and neutron_error(bad)["type"] == "InvalidSubnetServiceType"
+    only_special = admin.create("network")
+    admin.create("subnet", network_id=only_special["id"], ip_version=4, cidr="10.63.0.0/24",
+                 service_types=["network:router_gateway"])
+    none = admin.post("/ports", {"port": {"network_id": only_special["id"]}})
+    assert none.status_code == 409
+    assert neutron_error(none)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"

@@ -73,6 +73,12 @@ def test_invalid_subnets_are_refused_with_neutron_types(alice):
         (subnet_body(net, cidr="fd00::/80", ip_version=6, ipv6_address_mode="slaac"),
          400, "InvalidInput"),
         ({"subnet": {"network_id": net, "ip_version": 4}}, 400, "BadRequest"),
+        (subnet_body(net, cidr="10.1.0.0/24",
+                     dns_nameservers=[f"10.9.9.{n}" for n in range(6)]),
+         400, "DNSNameServersExhausted"),
+        (subnet_body(net, cidr="10.1.0.0/24", host_routes=[
+            {"destination": f"10.{n}.0.0/16", "nexthop": "10.1.0.9"} for n in range(21)]),
+         400, "HostRoutesExhausted"),
         (subnet_body("8d3f1b8e-0000-4000-8000-000000000000"), 404, "NetworkNotFound"),
     ]
     for body, status, kind in cases:
@@ -107,6 +113,7 @@ def test_update_pools_gateway_and_the_rest(alice):
                           cidr="10.0.0.0/24")
     port = alice.create("port", network_id=network["id"])
     assert port["fixed_ips"][0]["ip_address"] == "10.0.0.2"
+    alice.create("port", network_id=network["id"], fixed_ips=[{"ip_address": "10.0.0.100"}])
     path = f"/subnets/{subnet['id']}"
     updated = alice.put(path, {"subnet": {
         "name": "renamed", "allocation_pools": [{"start": "10.0.0.100", "end": "10.0.0.110"}],
@@ -117,9 +124,9 @@ def test_update_pools_gateway_and_the_rest(alice):
     assert view["allocation_pools"] == [{"start": "10.0.0.100", "end": "10.0.0.110"}]
     assert view["name"] == "renamed" and view["revision_number"] == 1
     assert view["dns_nameservers"] == ["8.8.4.4"] and view["enable_dhcp"] is False
-    # New addresses come from the new pool.
+    # New addresses come from the new pool, skipping those ports hold already.
     assert alice.create("port", network_id=network["id"])["fixed_ips"][0]["ip_address"] \
-        == "10.0.0.100"
+        == "10.0.0.101"
     conflict = alice.put(path, {"subnet": {"gateway_ip": "10.0.0.105"}})
     assert conflict.status_code == 409
     assert neutron_error(conflict)["type"] == "GatewayConflictWithAllocationPools"
@@ -177,3 +184,17 @@ def test_bulk_create_and_filters(alice):
         {"network_id": network["id"], "ip_version": 4, "cidr": "10.1.0.0/25"}]})
     assert failed.status_code == 400
     assert len(alice.get("/subnets").json()["subnets"]) == 2
+
+
+def test_automatic_address_subnets_are_deleted_under_their_ports(alice):
+    network = alice.create("network")
+    subnet = alice.create("subnet", network_id=network["id"], ip_version=6, cidr="fd00::/64",
+                          ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    port = alice.create("port", network_id=network["id"])
+    assert port["fixed_ips"][0]["subnet_id"] == subnet["id"]
+    assert alice.delete(f"/subnets/{subnet['id']}").status_code == 204
+    assert alice.get(f"/ports/{port['id']}").json()["port"]["fixed_ips"] == []
+    busy = alice.delete(f"/networks/{network['id']}")
+    assert busy.status_code == 409
+    assert "There are one or more ports still in use on the network" in \
+        neutron_error(busy)["message"]

@@ -68,6 +68,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at "
                                 "fields to all Neutron resources that have Neutron standard "
                                 "attributes."),
+    "subnet-service-types": ("Subnet service types", "Provides ability to set the subnet "
+                             "service_types field"),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a "
                           "subnet pool"),
 }

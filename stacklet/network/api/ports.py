@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.network import floating_ips, networks, ports, routers
+from stacklet.network import networks, ports
 from stacklet.network.api.common import (
     authorize,
     can_get,
@@ -57,6 +58,18 @@ def _fixed_ip(value: Any) -> dict:
     return result
 
 
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _dns_name(value: Any) -> str:
+    """A host name or a fully qualified name (ending in a dot), or "" for none."""
+    text = string(255)(value)
+    labels = text[:-1].split(".") if text.endswith(".") else text.split(".")
+    if text and not all(_DNS_LABEL.match(label) for label in labels):
+        raise Invalid(f"'{value}' is not a valid DNS name")
+    return text.lower()
+
+
 def _address_pair(value: Any) -> dict:
     if not isinstance(value, dict) or "ip_address" not in value or \
             set(value) - {"ip_address", "mac_address"}:
@@ -97,6 +110,7 @@ ATTRIBUTES = {
     "binding:host_id": Attr(nullable(string(255)), put=True),
     "binding:vnic_type": Attr(one_of(*VNIC_TYPES), put=True),
     "binding:profile": Attr(nullable(dictionary), put=True),
+    "dns_name": Attr(_dns_name, put=True, default=""),
     "tags": Attr(list_of(string(255)), default=list),
 }
 
@@ -129,7 +143,7 @@ def _security_groups_filter(query, values: list[str]):
 
 RESOURCE = Resource(
     "port", "ports", Port,
-    filters={**standard_filters(Port),
+    filters={**standard_filters(Port), "dns_name": Port.dns_name,
              "network_id": Port.network_id, "mac_address": Port.mac_address,
              "device_id": Port.device_id, "device_owner": Port.device_owner,
              "status": Port.status, "admin_state_up": Port.admin_state_up,
@@ -153,6 +167,10 @@ def _attribute_rules(body) -> dict:
     return given
 
 
+def _dns_domain(req: ApiRequest) -> str:
+    return req.cloud.config.get("network", "dns_domain")
+
+
 def _network_for(req: ApiRequest, session, network_id: str):
     network = networks.get(session, network_id)
     view = networks.views(session, [network])[0]
@@ -164,7 +182,7 @@ def _network_for(req: ApiRequest, session, network_id: str):
 def port_visible(req: ApiRequest, session, port_id: str, *, for_update: bool = False):
     """The port, its view and its policy target; 404 when the caller may not see it."""
     port = ports.get(session, port_id, for_update=for_update)
-    view = ports.views(session, [port])[0]
+    view = ports.views(session, [port], _dns_domain(req))[0]
     target = ports.policy_target(view, networks.get(session, port.network_id))
     if not can_get(req, "port", target):
         raise PortNotFound(f"Port {port_id} could not be found.")
@@ -176,7 +194,7 @@ def list_ports(req: ApiRequest):
     with req.cloud.db.session() as session:
         page = list_page(session, ports.visible_to(req.ctx, sa.select(Port)), RESOURCE,
                          req.query, req.url("/v2.0/ports"))
-        views = ports.views(session, page.rows)
+        views = ports.views(session, page.rows, _dns_domain(req))
         owners = {network.id: network for network in session.scalars(
             sa.select(Network).where(
                 Network.id.in_({port.network_id for port in page.rows})))}
@@ -210,7 +228,7 @@ def create_port(req: ApiRequest):
         target = ports.policy_target({**values, "tenant_id": values["project_id"]}, network)
         authorize(req, "create", "port", target, _attribute_rules(body))
         port = ports.create_port(session, config, values)
-        view = ports.views(session, [port])[0]
+        view = ports.views(session, [port], _dns_domain(req))[0]
         return shape(req, "port", view, ports.policy_target(view, network))
 
     with req.cloud.db.transaction() as session:
@@ -225,7 +243,7 @@ def update_port(req: ApiRequest):
         authorize(req, "update", "port", target, _attribute_rules(req.body))
         check_revision(req, port)
         ports.update_port(session, req.cloud.config, port, values)
-        view = ports.views(session, [port])[0]
+        view = ports.views(session, [port], _dns_domain(req))[0]
         target = ports.policy_target(view, networks.get(session, port.network_id))
     return {"port": shape(req, "port", view, target)}
 
@@ -236,6 +254,5 @@ def delete_port(req: ApiRequest):
         port, _, target = port_visible(req, session, req.path["port_id"], for_update=True)
         authorize(req, "delete", "port", target)
         check_revision(req, port)
-        routers.check_port_deletable(session, port)
-        floating_ips.disassociate_port(session, port.id)
+        ports.check_user_may_delete(session, port)
         ports.delete_port(session, port)

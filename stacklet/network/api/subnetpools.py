@@ -101,7 +101,7 @@ def create_subnetpool(req: ApiRequest):
         values["project_id"] = values.get("project_id") or ctx.project_id
         authorize(req, "create", "subnetpool", {**values, "tenant_id": values["project_id"]},
                   given_attributes(body, "subnetpool"))
-        pool = subnetpools.create(session, values)
+        pool = subnetpools.create(session, req.cloud.config, values)
         return shape(req, "subnetpool", subnetpools.views(session, [pool])[0])
 
     with req.cloud.db.transaction() as session:
