@@ -31,7 +31,7 @@ from stacklet.network.models import (
     new_uuid,
 )
 from stacklet.network.routers import FLOATING_IP, ROUTER_GATEWAY, ROUTER_INTERFACE
-from stacklet.network.standard import bump_revision, standard_view
+from stacklet.network.standard import standard_view
 
 ACTIVE, DOWN = "ACTIVE", "DOWN"
 
@@ -214,11 +214,9 @@ def delete(session, floatingip: FloatingIP) -> None:
     ports.delete_port(session, floating_port)
 
 
-def disassociate_port(session, port_id: str) -> None:
-    """Unmap the floating IPs of a port being deleted (the ports API calls this)."""
+def delete_on_network(session, network_id: str) -> None:
+    """Release every floating IP of an external network being deleted, as Neutron
+    does (the networks API calls this)."""
     for floatingip in session.scalars(sa.select(FloatingIP).where(
-            FloatingIP.fixed_port_id == port_id)):
-        floatingip.fixed_port_id = floatingip.fixed_ip_address = floatingip.router_id = None
-        floatingip.status = DOWN
-        bump_revision(floatingip)
-    session.flush()
+            FloatingIP.floating_network_id == network_id)).all():
+        delete(session, floatingip)

@@ -10,6 +10,7 @@ owner, so the L3 agent finds everything it plugs into the qrouter namespace.
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 import sqlalchemy as sa
 
@@ -27,10 +28,10 @@ from stacklet.network.errors import (
     RouterInUse,
     RouterNotFound,
     RoutesExhausted,
-    ServicePortInUse,
     SubnetMismatchForPort,
 )
 from stacklet.network.models import (
+    Agent,
     FloatingIP,
     IPAllocation,
     Network,
@@ -44,11 +45,8 @@ from stacklet.network.standard import standard_view
 ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
 FLOATING_IP = "network:floatingip"
-# Ports only the l3 API may remove (Neutron's router_device_owners).
-L3_DEVICE_OWNERS = (ROUTER_INTERFACE, ROUTER_GATEWAY, FLOATING_IP,
-                    "network:router_interface_distributed", "network:router_centralized_snat",
-                    "network:router_ha_interface")
 MAX_ROUTES = 30   # Neutron's max_routes
+L3_AGENT = "L3 agent"
 
 
 def router_error(message: str) -> BadRequest:
@@ -68,6 +66,34 @@ def get(session, router_id: str, *, for_update: bool = False) -> Router:
 
 def visible_to(ctx, query: sa.Select) -> sa.Select:
     return query if ctx.is_admin else query.where(Router.project_id == ctx.project_id)
+
+
+def l3_host(session, router: Router) -> str:
+    """The host whose L3 agent serves the router, chosen on first need: the enabled
+    L3 agent serving fewest routers, or this machine when none has registered
+    (all-in-one).  Router ports are bound there, as Neutron binds them to the
+    agent's host."""
+    if not router.host:
+        hosts = sorted(session.scalars(sa.select(Agent.host).where(
+            Agent.agent_type == L3_AGENT, Agent.admin_state_up)))
+        if hosts:
+            load = dict(session.execute(sa.select(Router.host, sa.func.count()).where(
+                Router.host.in_(hosts)).group_by(Router.host)).all())
+            router.host = min(hosts, key=lambda host: load.get(host, 0))
+        else:
+            router.host = socket.gethostname()
+    return router.host
+
+
+def _router_port(session, config, router: Router, values: dict) -> Port:
+    """A new port of the router, bound to its L3 host and recorded as its own."""
+    port = ports.create_port(session, config, {
+        **values, "project_id": router.project_id, "device_id": router.id,
+        "binding:host_id": l3_host(session, router), "check_quota": False})
+    session.add(RouterPort(router_id=router.id, port_id=port.id,
+                           port_type=values["device_owner"]))
+    session.flush()
+    return port
 
 
 # -- views ---------------------------------------------------------------------------
@@ -174,11 +200,9 @@ def set_gateway(session, config, router: Router, info: dict | None,
     clear_gateway(session, router)
     for subnet in session.scalars(sa.select(Subnet).where(Subnet.network_id == network.id)):
         _check_subnet_not_attached(session, router, subnet)
-    port = ports.create_port(session, config, {
-        "project_id": router.project_id, "network_id": network.id,
-        "fixed_ips": fixed_ips or None, "device_id": router.id,
-        "device_owner": ROUTER_GATEWAY, "check_quota": False})
-    session.add(RouterPort(router_id=router.id, port_id=port.id, port_type=ROUTER_GATEWAY))
+    port = _router_port(session, config, router, {
+        "network_id": network.id, "fixed_ips": fixed_ips or None,
+        "device_owner": ROUTER_GATEWAY})
     router.gw_port_id = port.id
     session.flush()
 
@@ -315,12 +339,9 @@ def add_interface_on_subnet(session, config, ctx, router: Router, subnet: Subnet
                 *({"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
                   for ip in shared.fixed_ips), fixed_ip]})
             return interface_info(router, shared, [subnet.id])
-    port = ports.create_port(session, config, {
-        "project_id": router.project_id, "network_id": subnet.network_id,
-        "fixed_ips": [fixed_ip], "device_id": router.id, "device_owner": ROUTER_INTERFACE,
-        "check_quota": False})
-    session.add(RouterPort(router_id=router.id, port_id=port.id, port_type=ROUTER_INTERFACE))
-    session.flush()
+    port = _router_port(session, config, router, {
+        "network_id": subnet.network_id, "fixed_ips": [fixed_ip],
+        "device_owner": ROUTER_INTERFACE})
     return interface_info(router, port, [subnet.id])
 
 
@@ -345,8 +366,9 @@ def add_interface_port(session, config, router: Router, port: Port) -> dict:
         _check_subnet_not_attached(session, router, subnet)
     if len({s.id for s in subnets if s.ip_version == 4}) > 1:
         raise router_error("Cannot have multiple IPv4 subnets on router port")
-    ports.update_port(session, config, port, {"device_id": router.id,
-                                              "device_owner": ROUTER_INTERFACE})
+    ports.update_port(session, config, port, {
+        "device_id": router.id, "device_owner": ROUTER_INTERFACE,
+        "binding:host_id": l3_host(session, router)})
     session.add(RouterPort(router_id=router.id, port_id=port.id, port_type=ROUTER_INTERFACE))
     session.flush()
     return interface_info(router, port, list(dict.fromkeys(s.id for s in subnets)))
@@ -406,17 +428,3 @@ def remove_interface_on_subnet(session, config, router: Router, subnet: Subnet) 
         return info
     raise RouterInterfaceNotFoundForSubnet(f"Router {router.id} has no interface on subnet "
                                            f"{subnet.id}")
-
-
-# -- what the ports API asks -----------------------------------------------------------
-
-def check_port_deletable(session, port: Port) -> None:
-    """409 ServicePortInUse for a port a router or floating IP still owns: those go
-    away through the l3 API, which checks what depends on them."""
-    if port.device_owner not in L3_DEVICE_OWNERS or not port.fixed_ips:
-        return
-    owner = FloatingIP if port.device_owner == FLOATING_IP else Router
-    if session.get(owner, port.device_id) is None:
-        return   # a leftover of a failed cleanup: nothing depends on it
-    raise ServicePortInUse(f"Port {port.id} cannot be deleted directly via the port API: "
-                           f"has device owner {port.device_owner}.")

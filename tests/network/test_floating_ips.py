@@ -6,6 +6,7 @@ import ipaddress
 
 import pytest
 
+from stacklet.network.models import Quota
 from tests.network.conftest import neutron_error
 from tests.network.test_routers import external_network, private_subnet
 
@@ -119,3 +120,21 @@ def test_floating_ip_refusals(alice, bob, admin, topology):
     assert taken.status_code == 409
     floating_port = admin.get(f"/ports?device_id={picked['id']}").json()["ports"][0]
     assert admin.delete(f"/ports/{floating_port['id']}").status_code == 409
+
+
+def test_deleting_the_external_network_releases_its_floating_ips(alice, admin):
+    network, _ = external_network(admin)
+    fip = alice.create("floatingip", floating_network_id=network["id"])
+    assert admin.delete(f"/networks/{network['id']}").status_code == 204
+    assert alice.get(f"/floatingips/{fip['id']}").status_code == 404
+
+
+def test_floating_ips_count_against_the_floatingip_quota(alice, admin, cloud):
+    network, _ = external_network(admin)
+    # The quotas API is another module's; the limit is set where it keeps them.
+    with cloud.db.transaction() as session:
+        session.add(Quota(project_id=alice.project_id, resource="floatingip", limit=1))
+    alice.create("floatingip", floating_network_id=network["id"])
+    over = alice.post("/floatingips", {"floatingip": {"floating_network_id": network["id"]}})
+    assert over.status_code == 409 and neutron_error(over)["type"] == "OverQuota"
+    assert len(alice.get("/floatingips").json()["floatingips"]) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from stacklet.network.models import Quota
 from tests.network.conftest import neutron_error
 
 
@@ -134,6 +135,10 @@ def test_interface_on_a_subnet_owns_its_gateway_address(alice, admin):
     assert port["device_id"] == router["id"]
     assert port["device_owner"] == "network:router_interface"
     assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": subnet["gateway_ip"]}]
+    # Router ports are bound to the host of the router's L3 agent.
+    assert port["status"] == "ACTIVE"
+    bound = admin.get(f"/ports/{info['port_id']}").json()["port"]
+    assert bound["binding:host_id"]
     # A router port goes away through the router, not the ports API.
     refused = alice.delete(f"/ports/{info['port_id']}")
     assert refused.status_code == 409
@@ -245,3 +250,45 @@ def test_extensions_list_the_router_aliases(alice):
     aliases = {e["alias"] for e in alice.get("/extensions").json()["extensions"]}
     assert {"router", "ext-gw-mode", "extraroute", "extraroute-atomic",
             "fip-port-details"} <= aliases
+
+
+def test_ipv6_prefixes_of_one_network_share_a_router_port(alice):
+    router = alice.create("router")
+    network = alice.create("network")
+    first, second = (alice.create("subnet", network_id=network["id"], cidr=cidr, ip_version=6)
+                     for cidr in ("2001:db8:1::/64", "2001:db8:2::/64"))
+    port_ids = {alice.put(f"/routers/{router['id']}/add_router_interface",
+                          {"subnet_id": subnet["id"]}).json()["port_id"]
+                for subnet in (first, second)}
+    assert len(port_ids) == 1
+    [port_id] = port_ids
+    addresses = {ip["ip_address"] for ip in alice.get(f"/ports/{port_id}").json()["port"]
+                 ["fixed_ips"]}
+    assert addresses == {first["gateway_ip"], second["gateway_ip"]}
+    removed = alice.put(f"/routers/{router['id']}/remove_router_interface",
+                        {"subnet_id": first["id"]})
+    assert removed.status_code == 200
+    remaining = alice.get(f"/ports/{port_id}").json()["port"]["fixed_ips"]
+    assert [ip["subnet_id"] for ip in remaining] == [second["id"]]
+
+
+def test_gateway_address_changes_on_the_same_network(admin):
+    network, subnet = external_network(admin)
+    router = admin.create("router", external_gateway_info={"network_id": network["id"]})
+    [before] = router_ports(admin, router["id"], "network:router_gateway")
+    moved = admin.put(f"/routers/{router['id']}", {"router": {"external_gateway_info": {
+        "network_id": network["id"],
+        "external_fixed_ips": [{"subnet_id": subnet["id"], "ip_address": "172.24.4.77"}]}}})
+    assert moved.status_code == 200, moved.text
+    [after] = router_ports(admin, router["id"], "network:router_gateway")
+    assert after["id"] == before["id"]
+    assert after["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "172.24.4.77"}]
+
+
+def test_routers_count_against_the_router_quota(alice, cloud):
+    # The quotas API is another module's; the limit is set where it keeps them.
+    with cloud.db.transaction() as session:
+        session.add(Quota(project_id=alice.project_id, resource="router", limit=1))
+    alice.create("router")
+    over = alice.post("/routers", {"router": {"name": "second"}})
+    assert over.status_code == 409 and neutron_error(over)["type"] == "OverQuota"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.network import availability_zones, networks
+from stacklet.network import availability_zones, floating_ips, networks
 from stacklet.network.api.common import (
     authorize,
     can_get,
@@ -147,5 +147,6 @@ def delete_network(req: ApiRequest):
         network, view = network_visible(req, session, req.path["network_id"], for_update=True)
         authorize(req, "delete", "network", view)
         check_revision(req, network)
+        floating_ips.delete_on_network(session, network.id)
         networks.delete(session, network)
 
