@@ -22,6 +22,7 @@ from stacklet.common.context import RequestContext
 from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from stacklet.common.timeutils import parse_isotime
 from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, states
+from stacklet.compute.agent import topic as agent_topic
 from stacklet.compute.driver import GuestSpec
 from stacklet.compute.models import (
     ComputeNode,
@@ -319,6 +320,16 @@ def request_delete(session: orm.Session, cloud, ctx: RequestContext, server: Ins
     server.pending = {"action_id": action.id}
     server.updated_at = utcnow()
     return server.host
+
+
+def after_delete_request(cloud, server: Instance, host: str | None) -> None:
+    """Once request_delete committed: wake the host that deletes the server, or,
+    for a server deleted at once, release its ports here (its ports outlive a
+    down host or a shelve offload, and no agent will run its delete)."""
+    if host is not None:
+        cloud.bus.cast(agent_topic(host), "run_tasks")
+    else:
+        cloud.ports.deallocate(server)
 
 
 def _host_is_up(session: orm.Session, cloud, host: str) -> bool:

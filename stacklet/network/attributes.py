@@ -190,13 +190,20 @@ def cidr(value: Any) -> str:
 
 
 def ip_prefix(value: Any) -> str:
-    """An address or network (remote_ip_prefix); a bare address is a /32 or /128."""
+    """An address or network (remote_ip_prefix), kept as written, as Neutron's
+    netaddr does: host bits stay ("10.2.3.4/24"), a bare address gets its
+    full prefix length ("10.0.0.1/32")."""
     if not isinstance(value, str):
         raise Invalid(f"'{value}' is not a valid IP prefix")
     try:
-        return str(ipaddress.ip_network(value, strict=False))
+        return str(ipaddress.ip_interface(value))
     except ValueError:
         raise Invalid(f"'{value}' is not a valid IP prefix") from None
+
+
+def normalized_cidr(prefix: str) -> str:
+    """The network of a prefix kept as written ("10.2.3.0/24" for "10.2.3.4/24")."""
+    return str(ipaddress.ip_network(prefix, strict=False))
 
 
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")

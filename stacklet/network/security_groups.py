@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from stacklet.common import errors
 from stacklet.network import quotas, tags
+from stacklet.network.attributes import normalized_cidr
 from stacklet.network.errors import (
     SecurityGroupInUse,
     SecurityGroupNotFound,
@@ -269,7 +270,8 @@ def rule_view(rule: SecurityGroupRule) -> dict:
         "remote_ip_prefix": rule.remote_ip_prefix,
         "remote_group_id": rule.remote_group_id,
         "remote_address_group_id": rule.remote_address_group_id,
-        "normalized_cidr": rule.remote_ip_prefix,
+        "normalized_cidr": normalized_cidr(rule.remote_ip_prefix)
+        if rule.remote_ip_prefix else None,
     })
     return view
 
@@ -316,7 +318,8 @@ def check_rule(values: dict) -> None:
         raise SecurityGroupRemoteGroupAndRemoteIpPrefix(
             "Only remote_ip_prefix or remote_group_id may be provided.")
     prefix = values.get("remote_ip_prefix")
-    if prefix and f"IPv{ipaddress.ip_network(prefix).version}" != values["ethertype"]:
+    if prefix and f"IPv{ipaddress.ip_network(prefix, strict=False).version}" != \
+            values["ethertype"]:
         raise SecurityGroupRuleParameterConflict(
             f"Conflicting value ethertype {values['ethertype']} for CIDR {prefix}")
 
@@ -364,6 +367,7 @@ def _rule_key(rule) -> tuple:
     if number in PORT_PROTOCOL_NUMBERS and ports == (1, 65535):
         ports = (None, None)
     prefix = get("remote_ip_prefix")
+    prefix = normalized_cidr(prefix) if prefix else None
     if prefix in ("0.0.0.0/0", "::/0"):
         prefix = None
     return (get("direction"), get("ethertype"), number, ports, prefix,

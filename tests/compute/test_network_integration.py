@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from stacklet.compute.models import ComputeService
 from tests.compute.helpers import active_image, boot, boot_active, wait_for_status
 from tests.network.conftest import Network
 
@@ -146,3 +147,41 @@ def test_security_group_proxies(alice, bob, image_id):
     default = [g for g in alice.get("/os-security-groups").json()["security_groups"]
                if g["name"] == "default"][0]
     assert alice.delete(f"/os-security-groups/{default['id']}").status_code == 400
+
+
+def test_update_and_rebuild_show_bare_addresses_before_2_75(alice, image_id):
+    make_network(network_of(alice), "private")
+    server = boot_active(alice, image_id)
+    updated = alice.put(f"/servers/{server['id']}", {"server": {"name": "renamed"}})
+    (address,) = updated.json()["server"]["addresses"]["private"]
+    assert set(address) == {"version", "addr"}
+    rebuilt = alice.post(f"/servers/{server['id']}/action",
+                         {"rebuild": {"imageRef": image_id}})
+    assert set(rebuilt.json()["server"]["addresses"]["private"][0]) == {"version", "addr"}
+    latest = alice.put(f"/servers/{server['id']}", {"server": {"name": "again"}},
+                       microversion="2.75")
+    assert "OS-EXT-IPS:type" in latest.json()["server"]["addresses"]["private"][0]
+
+
+def test_a_server_deleted_without_its_agent_gives_its_ports_back(api, alice, image_id):
+    net = network_of(alice)
+    make_network(net, "private")
+    server = boot_active(alice, image_id)
+    assert net.get(f"/ports?device_id={server['id']}").json()["ports"]
+    # Its host goes down: the API deletes the server at once, without the agent.
+    with api.cloud.db.transaction() as session:
+        for service in session.query(ComputeService):
+            service.forced_down = True
+    assert alice.delete(f"/servers/{server['id']}").status_code == 204
+    assert alice.get(f"/servers/{server['id']}").status_code == 404
+    assert net.get(f"/ports?device_id={server['id']}").json()["ports"] == []
+
+
+def test_server_password_and_inject_network_info(admin, alice, image_id):
+    server = boot_active(alice, image_id)
+    path = f"/servers/{server['id']}/os-server-password"
+    assert alice.get(path).json() == {"password": ""}
+    assert alice.delete(path).status_code == 204
+    action = f"/servers/{server['id']}/action"
+    assert alice.post(action, {"injectNetworkInfo": None}).status_code == 403
+    assert admin.post(action, {"injectNetworkInfo": None}).status_code == 202

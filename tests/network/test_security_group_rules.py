@@ -24,7 +24,9 @@ def test_create_show_list_delete(alice, group):
                         port_range_min=22, port_range_max=22,
                         remote_ip_prefix="10.1.2.3/16", description="ssh")
     assert rule["ethertype"] == "IPv4" and rule["protocol"] == "tcp"
-    assert rule["remote_ip_prefix"] == "10.1.0.0/16" == rule["normalized_cidr"]
+    # The prefix is kept as written; normalized_cidr is its network.
+    assert rule["remote_ip_prefix"] == "10.1.2.3/16"
+    assert rule["normalized_cidr"] == "10.1.0.0/16"
     assert (rule["port_range_min"], rule["port_range_max"]) == (22, 22)
     assert rule["remote_group_id"] is None and rule["description"] == "ssh"
     assert rule["project_id"] == alice.project_id

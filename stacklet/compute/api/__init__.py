@@ -32,6 +32,7 @@ from stacklet.compute.api import (
     server_external_events,
     server_groups,
     server_metadata,
+    server_password,
     server_security_groups,
     server_tags,
     servers,
@@ -47,7 +48,7 @@ HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_acc
                    networks, servers, server_actions, server_security_groups, server_metadata,
                    server_tags, ips, instance_actions, server_groups, interfaces,
                    volume_attachments, server_diagnostics, server_external_events, images,
-                   security_groups, floating_ips]
+                   security_groups, floating_ips, server_password]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)

@@ -10,6 +10,7 @@ as the caller, so Neutron's ownership and validation apply.
 from __future__ import annotations
 
 import ipaddress
+import uuid
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest, NotFound
@@ -133,6 +134,14 @@ def _port(value, name: str) -> int | None:
         raise BadRequest(f"Invalid {name}: '{value}' is not an integer.") from None
 
 
+def _check_group_id(value, key: str) -> None:
+    """Neutron's groups have uuids: anything else is a bad request, as in Nova."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        raise BadRequest(f"Invalid {key}: {value} is not a security group id.") from None
+
+
 def _neutron_rule(body: dict, parent: dict) -> dict:
     """Nova's rule arguments as a Neutron ingress rule, checked as Nova checks them."""
     protocol = body.get("ip_protocol")
@@ -174,7 +183,8 @@ def _neutron_rule(body: dict, parent: dict) -> dict:
             network = ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise BadRequest(f"Invalid CIDR {cidr}.") from None
-        rule["remote_ip_prefix"] = str(network)
+        # Kept as written: Nova and Neutron show the CIDR the user gave.
+        rule["remote_ip_prefix"] = cidr
         rule["ethertype"] = f"IPv{network.version}"
     return rule
 
@@ -185,9 +195,12 @@ def create_rule(req: ApiRequest):
     body = req.json_body("security_group_rule")
     if not isinstance(body, dict) or not body.get("parent_group_id"):
         raise BadRequest("Invalid input: 'parent_group_id' is required.")
-    parent = _find_group(neutron, str(body["parent_group_id"]))
+    for key in ("parent_group_id", "group_id"):
+        if body.get(key):
+            _check_group_id(body[key], key)
+    parent = _find_group(neutron, body["parent_group_id"])
     if body.get("group_id"):
-        _find_group(neutron, str(body["group_id"]))
+        _find_group(neutron, body["group_id"])
     rule = neutron.post("/security-group-rules",
                         {"security_group_rule": _neutron_rule(body, parent)})
     rule = rule["security_group_rule"]

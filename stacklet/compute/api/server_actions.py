@@ -282,12 +282,23 @@ def reset_state(req: ApiRequest, value):
          wake=False)
 
 
+@action("injectNetworkInfo")
+def inject_network_info(req: ApiRequest, value):
+    # Guests read their network from DHCP and the metadata service; there is
+    # nothing to push into them, as with Nova's libvirt driver today.
+    _act(req, "os_compute_api:os-admin-actions:inject_network_info",
+         lambda session, ctx, server: None, wake=False)
+
+
 @action("forceDelete")
 def force_delete(req: ApiRequest, value):
     # With deferred delete off, Nova's forceDelete is a delete.
-    _act(req, "os_compute_api:os-deferred-delete:force",
-         lambda session, ctx, server: servers.request_delete(session, req.cloud, ctx, server,
-                                                             request_id(req)))
+    with req.cloud.db.transaction() as session:
+        server = servers.get_server(session, req.ctx, req.path["server_id"])
+        ctx = req.authorize("os_compute_api:os-deferred-delete:force",
+                            servers.policy_target(server))
+        host = servers.request_delete(session, req.cloud, ctx, server, request_id(req))
+    servers.after_delete_request(req.cloud, server, host)
 
 
 @action("restore")

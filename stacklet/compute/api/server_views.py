@@ -125,8 +125,13 @@ def action_view(view: dict, version, *, keep: tuple[str, ...] = ()) -> dict:
     the extended attributes (but for ``keep``) before."""
     if version.matches("2.75"):
         return view
-    return {key: item for key, item in view.items()
-            if key in keep or not key.startswith(_NOT_IN_OLD_ACTION_VIEW)}
+    trimmed = {key: item for key, item in view.items()
+               if key in keep or not key.startswith(_NOT_IN_OLD_ACTION_VIEW)}
+    # Nova's extend_address=False: the bare addresses, without type and MAC.
+    trimmed["addresses"] = {network: [{"version": entry["version"], "addr": entry["addr"]}
+                                      for entry in entries]
+                            for network, entries in view["addresses"].items()}
+    return trimmed
 
 
 def instance_name(server: Instance) -> str:

@@ -12,7 +12,6 @@ from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest
 from stacklet.common.validation import validate
 from stacklet.compute import hostinfo, server_schemas, servers
-from stacklet.compute.agent import topic as agent_topic
 from stacklet.compute.api import common, server_views
 from stacklet.compute.conductor import TOPIC as CONDUCTOR_TOPIC
 from stacklet.compute.models import ComputeService, ServerGroupMember
@@ -180,6 +179,5 @@ def delete_server(req: ApiRequest):
         server = servers.get_server(session, req.ctx, req.path["server_id"])
         req.authorize("os_compute_api:servers:delete", servers.policy_target(server))
         host = servers.request_delete(session, req.cloud, req.ctx, server, request_id(req))
-    if host is not None:
-        req.cloud.bus.cast(agent_topic(host), "run_tasks")
+    servers.after_delete_request(req.cloud, server, host)
     return None

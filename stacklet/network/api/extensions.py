@@ -62,6 +62,9 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                           "indicating that If-Match based on revision_number is supported."),
     "router": ("Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
                "Neutron networks and access to external networks via a NAT gateway."),
+    "security-groups-normalized-cidr": ("Normalized CIDR field for security group rules",
+                                        "Add new field with normalized remote_ip_prefix cidr "
+                                        "in SG rule"),
     "security-group": ("security-group", "The security groups extension."),
     "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
     "stateful-security-group": ("Stateful security group", "Indicates if the security group "
