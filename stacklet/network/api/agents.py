@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.network import agents
-from stacklet.network.api.common import authorize, can_get, shape
+from stacklet.network.api.common import authorize, can_get, list_body, shape
 from stacklet.network.attributes import Attr, boolean, parse_body, string
 from stacklet.network.errors import AgentNotFound, BadRequest
 from stacklet.network.listing import Resource, list_page
@@ -60,10 +60,7 @@ def list_agents(req: ApiRequest):
         page = list_page(session, sa.select(Agent), RESOURCE, req.query,
                          req.url("/v2.0/agents"))
         views = [agents.view(agent) for agent in page.rows]
-    result = {"agents": [shape(req, "agent", view) for view in views]}
-    if page.links:
-        result["agents_links"] = page.links
-    return result
+    return list_body(req, "agent", "agents", page, views)
 
 
 @routes.route("/v2.0/agents/{agent_id}", "GET")

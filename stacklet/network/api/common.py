@@ -68,6 +68,20 @@ def shape(req: ApiRequest, resource: str, view: dict, target: dict | None = None
     return shown
 
 
+def list_body(req: ApiRequest, resource: str, collection: str, page, views: list[dict],
+              targets: list[dict] | None = None) -> dict:
+    """A list response: the views the caller may get (each checked against its
+    policy target, the view itself by default), shaped, with the page's links
+    under ``<collection>_links``."""
+    shown = [shape(req, resource, view, target)
+             for view, target in zip(views, targets or views)
+             if can_get(req, resource, target)]
+    body = {collection: shown}
+    if page.links:
+        body[f"{collection}_links"] = page.links
+    return body
+
+
 def check_revision(req: ApiRequest, row) -> None:
     """If-Match: revision_number=N makes an update conditional (revision-if-match)."""
     condition = req.headers.get("if-match")

@@ -12,6 +12,7 @@ from stacklet.network.api.common import (
     check_revision,
     create_one_or_many,
     given_attributes,
+    list_body,
     shape,
 )
 from stacklet.network.api.networks import network_visible
@@ -79,11 +80,7 @@ def list_floatingips(req: ApiRequest):
         page = list_page(session, floating_ips.visible_to(req.ctx, sa.select(FloatingIP)),
                          RESOURCE, req.query, req.url("/v2.0/floatingips"))
         views = floating_ips.views(session, page.rows)
-    result = {"floatingips": [shape(req, "floatingip", view) for view in views
-                              if can_get(req, "floatingip", view)]}
-    if page.links:
-        result["floatingips_links"] = page.links
-    return result
+    return list_body(req, "floatingip", "floatingips", page, views)
 
 
 @routes.route("/v2.0/floatingips/{floatingip_id}", "GET")

@@ -12,6 +12,7 @@ from stacklet.network.api.common import (
     check_revision,
     create_one_or_many,
     given_attributes,
+    list_body,
     shape,
 )
 from stacklet.network.attributes import (
@@ -96,11 +97,7 @@ def list_networks(req: ApiRequest):
         page = list_page(session, networks.visible_to(ctx, sa.select(Network)), RESOURCE,
                          req.query, req.url("/v2.0/networks"))
         views = networks.views(session, page.rows)
-    shown = [shape(req, "network", view) for view in views if can_get(req, "network", view)]
-    result = {"networks": shown}
-    if page.links:
-        result["networks_links"] = page.links
-    return result
+    return list_body(req, "network", "networks", page, views)
 
 
 @routes.route("/v2.0/networks/{network_id}", "GET")

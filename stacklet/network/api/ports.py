@@ -15,6 +15,7 @@ from stacklet.network.api.common import (
     check_revision,
     create_one_or_many,
     given_attributes,
+    list_body,
     shape,
 )
 from stacklet.network.attributes import (
@@ -198,15 +199,8 @@ def list_ports(req: ApiRequest):
         owners = {network.id: network for network in session.scalars(
             sa.select(Network).where(
                 Network.id.in_({port.network_id for port in page.rows})))}
-    shown = []
-    for view in views:
-        target = ports.policy_target(view, owners[view["network_id"]])
-        if can_get(req, "port", target):
-            shown.append(shape(req, "port", view, target))
-    result = {"ports": shown}
-    if page.links:
-        result["ports_links"] = page.links
-    return result
+    targets = [ports.policy_target(view, owners[view["network_id"]]) for view in views]
+    return list_body(req, "port", "ports", page, views, targets)
 
 
 @routes.route("/v2.0/ports/{port_id}", "GET")

@@ -14,6 +14,7 @@ from stacklet.network.api.common import (
     check_revision,
     create_one_or_many,
     given_attributes,
+    list_body,
     shape,
 )
 from stacklet.network.api.networks import network_visible
@@ -137,11 +138,7 @@ def list_routers(req: ApiRequest):
         page = list_page(session, routers.visible_to(req.ctx, sa.select(Router)), RESOURCE,
                          req.query, req.url("/v2.0/routers"))
         views = routers.views(session, page.rows)
-    result = {"routers": [shape(req, "router", view) for view in views
-                          if can_get(req, "router", view)]}
-    if page.links:
-        result["routers_links"] = page.links
-    return result
+    return list_body(req, "router", "routers", page, views)
 
 
 @routes.route("/v2.0/routers/{router_id}", "GET")

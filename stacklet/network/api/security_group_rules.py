@@ -16,6 +16,7 @@ from stacklet.network.api.common import (
     can_get,
     create_one_or_many,
     given_attributes,
+    list_body,
     policy_target,
     shape,
 )
@@ -89,15 +90,8 @@ def list_security_group_rules(req: ApiRequest):
                          req.url("/v2.0/security-group-rules"))
         owners = _group_owners(session, {rule.security_group_id for rule in page.rows})
         views = [security_groups.rule_view(rule) for rule in page.rows]
-    shown = []
-    for view in views:
-        target = rule_target(view, owners[view["security_group_id"]])
-        if can_get(req, "security_group_rule", target):
-            shown.append(shape(req, "security_group_rule", view, target))
-    result = {"security_group_rules": shown}
-    if page.links:
-        result["security_group_rules_links"] = page.links
-    return result
+    targets = [rule_target(view, owners[view["security_group_id"]]) for view in views]
+    return list_body(req, "security_group_rule", "security_group_rules", page, views, targets)
 
 
 def _rule_visible(req: ApiRequest, session, rule_id: str):

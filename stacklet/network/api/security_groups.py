@@ -12,6 +12,7 @@ from stacklet.network.api.common import (
     check_revision,
     create_one_or_many,
     given_attributes,
+    list_body,
     shape,
 )
 from stacklet.network.attributes import (
@@ -79,11 +80,7 @@ def list_security_groups(req: ApiRequest):
         page = list_page(session, security_groups.visible_groups(ctx, sa.select(SecurityGroup)),
                          RESOURCE, req.query, req.url("/v2.0/security-groups"))
         views = security_groups.group_views(session, page.rows)
-    result = {"security_groups": [shape(req, "security_group", view) for view in views
-                                  if can_get(req, "security_group", view)]}
-    if page.links:
-        result["security_groups_links"] = page.links
-    return result
+    return list_body(req, "security_group", "security_groups", page, views)
 
 
 @routes.route("/v2.0/security-groups/{group_id}", "GET")

@@ -12,6 +12,7 @@ from stacklet.network.api.common import (
     check_revision,
     create_one_or_many,
     given_attributes,
+    list_body,
     shape,
 )
 from stacklet.network.attributes import (
@@ -78,11 +79,7 @@ def list_subnetpools(req: ApiRequest):
         page = list_page(session, subnetpools.visible_to(req.ctx, sa.select(SubnetPool)),
                          RESOURCE, req.query, req.url("/v2.0/subnetpools"))
         views = subnetpools.views(session, page.rows)
-    result = {"subnetpools": [shape(req, "subnetpool", view) for view in views
-                              if can_get(req, "subnetpool", view)]}
-    if page.links:
-        result["subnetpools_links"] = page.links
-    return result
+    return list_body(req, "subnetpool", "subnetpools", page, views)
 
 
 @routes.route("/v2.0/subnetpools/{subnetpool_id}", "GET")

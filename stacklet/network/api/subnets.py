@@ -14,6 +14,7 @@ from stacklet.network.api.common import (
     check_revision,
     create_one_or_many,
     given_attributes,
+    list_body,
     shape,
 )
 from stacklet.network.attributes import (
@@ -117,15 +118,8 @@ def list_subnets(req: ApiRequest):
         views = subnets.views(session, page.rows)
         owners = {network.id: network for network in session.scalars(
             sa.select(Network).where(Network.id.in_({s.network_id for s in page.rows})))}
-    shown = []
-    for view in views:
-        target = subnets.policy_target(view, owners[view["network_id"]])
-        if can_get(req, "subnet", target):
-            shown.append(shape(req, "subnet", view, target))
-    result = {"subnets": shown}
-    if page.links:
-        result["subnets_links"] = page.links
-    return result
+    targets = [subnets.policy_target(view, owners[view["network_id"]]) for view in views]
+    return list_body(req, "subnet", "subnets", page, views, targets)
 
 
 @routes.route("/v2.0/subnets/{subnet_id}", "GET")
