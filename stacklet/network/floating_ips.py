@@ -31,7 +31,7 @@ from stacklet.network.models import (
     new_uuid,
 )
 from stacklet.network.routers import FLOATING_IP, ROUTER_GATEWAY, ROUTER_INTERFACE
-from stacklet.network.standard import standard_view
+from stacklet.network.standard import find, standard_view
 
 ACTIVE, DOWN = "ACTIVE", "DOWN"
 
@@ -42,13 +42,9 @@ def floatingip_error(message: str) -> BadRequest:
 
 
 def get(session, floatingip_id: str, *, for_update: bool = False) -> FloatingIP:
-    query = sa.select(FloatingIP).where(FloatingIP.id == floatingip_id)
-    if for_update:
-        query = query.with_for_update()
-    floatingip = session.scalar(query)
-    if floatingip is None:
-        raise FloatingIPNotFound(f"Floating IP {floatingip_id} could not be found")
-    return floatingip
+    return find(session, FloatingIP, floatingip_id,
+                FloatingIPNotFound(f"Floating IP {floatingip_id} could not be found"),
+                for_update=for_update)
 
 
 def visible_to(ctx, query: sa.Select) -> sa.Select:

@@ -17,7 +17,7 @@ from stacklet.network.errors import (
     SegmentationIdInUse,
 )
 from stacklet.network.models import FreeRange, IPAllocation, Network, Port, Segment, Subnet
-from stacklet.network.standard import standard_view
+from stacklet.network.standard import find, standard_view
 
 NETWORK_TYPES = ("local", "flat", "vlan", "vxlan")
 VXLAN_OVERHEAD = 50   # outer Ethernet, IP, UDP and VXLAN headers
@@ -37,13 +37,8 @@ def visible_to(ctx, query: sa.Select) -> sa.Select:
 
 
 def get(session, network_id: str, *, for_update: bool = False) -> Network:
-    query = sa.select(Network).where(Network.id == network_id)
-    if for_update:
-        query = query.with_for_update()
-    network = session.scalar(query)
-    if network is None:
-        raise NetworkNotFound(f"Network {network_id} could not be found.")
-    return network
+    return find(session, Network, network_id,
+                NetworkNotFound(f"Network {network_id} could not be found."), for_update=for_update)
 
 
 def subnet_ids(session, network_ids: list[str]) -> dict[str, list[str]]:

@@ -46,7 +46,7 @@ from stacklet.network.models import (
     SecurityGroup,
     Subnet,
 )
-from stacklet.network.standard import bump_revision, standard_view
+from stacklet.network.standard import bump_revision, find, standard_view
 
 DEFAULT_DNS_DOMAIN = "openstacklocal"
 VIF_TYPE_BOUND = "bridge"            # Linux bridge: the agent plugs the tap into it
@@ -57,13 +57,8 @@ MAX_FIXED_IPS = 5          # Neutron's max_fixed_ips_per_port
 
 
 def get(session, port_id: str, *, for_update: bool = False) -> Port:
-    query = sa.select(Port).where(Port.id == port_id)
-    if for_update:
-        query = query.with_for_update()
-    port = session.scalar(query)
-    if port is None:
-        raise PortNotFound(f"Port {port_id} could not be found.")
-    return port
+    return find(session, Port, port_id,
+                PortNotFound(f"Port {port_id} could not be found."), for_update=for_update)
 
 
 def visible_to(ctx, query: sa.Select) -> sa.Select:

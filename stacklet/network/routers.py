@@ -40,7 +40,7 @@ from stacklet.network.models import (
     RouterPort,
     Subnet,
 )
-from stacklet.network.standard import standard_view
+from stacklet.network.standard import find, standard_view
 
 ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
@@ -55,13 +55,8 @@ def router_error(message: str) -> BadRequest:
 
 
 def get(session, router_id: str, *, for_update: bool = False) -> Router:
-    query = sa.select(Router).where(Router.id == router_id)
-    if for_update:
-        query = query.with_for_update()
-    router = session.scalar(query)
-    if router is None:
-        raise RouterNotFound(f"Router {router_id} could not be found.")
-    return router
+    return find(session, Router, router_id,
+                RouterNotFound(f"Router {router_id} could not be found."), for_update=for_update)
 
 
 def visible_to(ctx, query: sa.Select) -> sa.Select:

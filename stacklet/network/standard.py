@@ -1,8 +1,24 @@
-"""Neutron's standard attributes in views, and the revision every change bumps."""
+"""What every network resource shares: finding one by id, Neutron's standard
+attributes in views, and the revision every change bumps."""
 
 from __future__ import annotations
 
 import datetime
+
+import sqlalchemy as sa
+
+
+def find(session, model, resource_id: str, not_found: Exception, *,
+         for_update: bool = False):
+    """The row of ``model`` with this id, locked for update if asked; raises
+    ``not_found`` (the resource's NotFound error) when there is none."""
+    query = sa.select(model).where(model.id == resource_id)
+    if for_update:
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        raise not_found
+    return row
 
 
 def neutron_time(moment: datetime.datetime | None) -> str | None:

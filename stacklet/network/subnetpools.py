@@ -25,7 +25,7 @@ from stacklet.network.errors import (
     SubnetPoolNotFound,
 )
 from stacklet.network.models import Subnet, SubnetPool, SubnetPoolPrefix
-from stacklet.network.standard import standard_view
+from stacklet.network.standard import find, standard_view
 
 # Neutron's bounds when none are given: (min, max) prefix length per IP version.
 DEFAULT_BOUNDS = {4: (8, 32), 6: (64, 128)}
@@ -39,13 +39,9 @@ def visible_to(ctx, query: sa.Select) -> sa.Select:
 
 
 def get(session, pool_id: str, *, for_update: bool = False) -> SubnetPool:
-    query = sa.select(SubnetPool).where(SubnetPool.id == pool_id)
-    if for_update:
-        query = query.with_for_update()
-    pool = session.scalar(query)
-    if pool is None:
-        raise SubnetPoolNotFound(f"Subnet pool {pool_id} could not be found.")
-    return pool
+    return find(session, SubnetPool, pool_id,
+                SubnetPoolNotFound(f"Subnet pool {pool_id} could not be found."),
+                for_update=for_update)
 
 
 def default_pool(session, ip_version: int) -> SubnetPool | None:

@@ -26,7 +26,7 @@ from stacklet.network.errors import (
     SubnetNotFound,
 )
 from stacklet.network.models import FreeRange, IPAllocation, Network, Port, Subnet
-from stacklet.network.standard import standard_view
+from stacklet.network.standard import find, standard_view
 
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 # Neutron's defaults of max_dns_nameservers and max_subnet_host_routes.
@@ -44,13 +44,8 @@ def visible_to(ctx, query: sa.Select) -> sa.Select:
 
 
 def get(session, subnet_id: str, *, for_update: bool = False) -> Subnet:
-    query = sa.select(Subnet).where(Subnet.id == subnet_id)
-    if for_update:
-        query = query.with_for_update()
-    subnet = session.scalar(query)
-    if subnet is None:
-        raise SubnetNotFound(f"Subnet {subnet_id} could not be found.")
-    return subnet
+    return find(session, Subnet, subnet_id,
+                SubnetNotFound(f"Subnet {subnet_id} could not be found."), for_update=for_update)
 
 
 def of_network(session, network_id: str) -> list[Subnet]:
