@@ -18,7 +18,7 @@ from stacklet.compute.conductor import TOPIC as CONDUCTOR_TOPIC
 routes = RouteTable()
 
 # action name → (handler, the microversion that introduced it)
-ACTIONS: dict[str, tuple[Callable, str | None]] = {}
+ACTIONS: dict[str, tuple[Callable, str | None, str | None]] = {}
 
 
 def action(name: str, since: str | None = None, until: str | None = None):
