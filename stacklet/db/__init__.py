@@ -51,6 +51,19 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+@contextlib.contextmanager
+def savepoint(session: orm.Session) -> Iterator[None]:
+    """A nested transaction around an insert that a concurrent transaction may
+    also make, so its IntegrityError can be caught and the outer transaction
+    go on.  Only PostgreSQL and MariaDB need it: SQLite has one writer at a
+    time (and pysqlite's savepoints are unreliable)."""
+    if session.get_bind().dialect.name == "sqlite":
+        yield
+    else:
+        with session.begin_nested():
+            yield
+
+
 class Database:
     """An engine and the sessions made from it."""
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from stacklet.common import errors
+from stacklet.db import savepoint
 from stacklet.network import quotas, tags
 from stacklet.network.attributes import normalized_cidr
 from stacklet.network.errors import (
@@ -128,10 +129,24 @@ def protocol_number(name: str | None) -> int | None:
 
 def default_group_id(session, project_id: str) -> str:
     """The project's "default" group, made on first need with Neutron's default
-    rules: all egress, and ingress only from members of the group itself."""
+    rules: all egress, and ingress only from members of the group itself.
+
+    Two transactions may both find none (servers of a new project spawning
+    at once): the loser's insert fails on the primary key, and it takes the
+    winner's group."""
     found = session.get(DefaultSecurityGroup, project_id)
     if found is not None:
         return found.security_group_id
+    try:
+        with savepoint(session):
+            return _make_default_group(session, project_id)
+    except IntegrityError:
+        # A locking read sees the winner's commit under MariaDB's REPEATABLE READ too.
+        return session.scalar(sa.select(DefaultSecurityGroup.security_group_id).where(
+            DefaultSecurityGroup.project_id == project_id).with_for_update())
+
+
+def _make_default_group(session, project_id: str) -> str:
     group = SecurityGroup(project_id=project_id, name=DEFAULT_NAME,
                           description="Default security group")
     session.add(group)
@@ -161,11 +176,8 @@ def ensure_default_group(db, project_id: str | None) -> None:
     with db.session() as session:
         if has_default(session, project_id):
             return
-    try:
-        with db.transaction() as session:
-            default_group_id(session, project_id)
-    except IntegrityError:
-        pass   # a concurrent request made it first: that one is the project's
+    with db.transaction() as session:
+        default_group_id(session, project_id)
 
 
 def visible_groups(ctx, query: sa.Select) -> sa.Select:
