@@ -141,9 +141,11 @@ def default_group_id(session, project_id: str) -> str:
         with savepoint(session):
             return _make_default_group(session, project_id)
     except IntegrityError:
-        # A locking read sees the winner's commit under MariaDB's REPEATABLE READ too.
+        # A locking read sees the winner's commit under MariaDB's REPEATABLE READ
+        # too; a shared one, since every loser already holds a shared lock on
+        # the row its insert collided with (exclusive ones would deadlock).
         return session.scalar(sa.select(DefaultSecurityGroup.security_group_id).where(
-            DefaultSecurityGroup.project_id == project_id).with_for_update())
+            DefaultSecurityGroup.project_id == project_id).with_for_update(read=True))
 
 
 def _make_default_group(session, project_id: str) -> str:
