@@ -62,6 +62,7 @@ MacAddressInUse = neutron_error(errors.Conflict, "MacAddressInUse")
 SecurityGroupInUse = neutron_error(errors.Conflict, "SecurityGroupInUse")
 SecurityGroupRuleExists = neutron_error(errors.Conflict, "SecurityGroupRuleExists")
 RouterInUse = neutron_error(errors.Conflict, "RouterInUse")
+ExternalNetworkInUse = neutron_error(errors.Conflict, "ExternalNetworkInUse")
 RouterInterfaceInUseByFloatingIP = neutron_error(errors.Conflict,
                                                  "RouterInterfaceInUseByFloatingIP")
 FloatingIPPortAlreadyAssociated = neutron_error(errors.Conflict, "FloatingIPPortAlreadyAssociated")

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from stacklet.network import ports, quotas, tags
 from stacklet.network.errors import (
     BadRequest,
+    ExternalNetworkInUse,
     InvalidInput,
     InvalidRoutes,
     PortInUse,
@@ -52,6 +53,16 @@ L3_AGENT = "L3 agent"
 def router_error(message: str) -> BadRequest:
     """Neutron's ``BadRequest(resource='router')`` wording."""
     return BadRequest(f"Bad router request: {message}.")
+
+
+def check_external_unused(session, network: Network) -> None:
+    """A network stays external while a router has its gateway on it (409
+    ExternalNetworkInUse, as Neutron)."""
+    gateway = session.scalar(sa.select(Port.id).where(
+        Port.network_id == network.id, Port.device_owner == ROUTER_GATEWAY).limit(1))
+    if gateway is not None:
+        raise ExternalNetworkInUse(f"External network {network.id} cannot be updated to be "
+                                   "made non-external, since it has existing gateway ports.")
 
 
 def get(session, router_id: str, *, for_update: bool = False) -> Router:

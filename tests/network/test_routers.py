@@ -292,3 +292,16 @@ def test_routers_count_against_the_router_quota(alice, cloud):
     alice.create("router")
     over = alice.post("/routers", {"router": {"name": "second"}})
     assert over.status_code == 409 and neutron_error(over)["type"] == "OverQuota"
+
+
+def test_an_external_network_with_gateways_stays_external(alice, admin):
+    public, _ = external_network(admin)
+    router = alice.create("router", external_gateway_info={"network_id": public["id"]})
+    refused = admin.put(f"/networks/{public['id']}", {"network": {"router:external": False}})
+    assert refused.status_code == 409
+    assert neutron_error(refused)["type"] == "ExternalNetworkInUse"
+    assert admin.get(f"/networks/{public['id']}").json()["network"]["router:external"] is True
+    alice.put(f"/routers/{router['id']}", {"router": {"external_gateway_info": None}})
+    allowed = admin.put(f"/networks/{public['id']}", {"network": {"router:external": False}})
+    assert allowed.status_code == 200
+    assert allowed.json()["network"]["router:external"] is False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.network import availability_zones, floating_ips, networks
+from stacklet.network import availability_zones, floating_ips, networks, routers
 from stacklet.network.api.common import (
     authorize,
     can_get,
@@ -131,6 +131,8 @@ def update_network(req: ApiRequest):
         values = parse_body(req.body, "network", ATTRIBUTES, update=True)
         authorize(req, "update", "network", view, given_attributes(req.body, "network"))
         check_revision(req, network)
+        if values.get("router:external") is False and network.router_external:
+            routers.check_external_unused(session, network)
         networks.update(session, req.cloud.config, network, values)
         bump_revision(network)
         session.flush()
