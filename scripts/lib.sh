@@ -42,9 +42,9 @@ ensure_python_build_tools() {
 }
 
 # What the tests need beyond Python: qemu-img makes the disk images the image
-# service's format checks are tested against.
+# service's format checks are tested against; xorriso writes config drives.
 ensure_test_packages() {
-    apt_install_missing qemu-utils
+    apt_install_missing qemu-utils xorriso
 }
 
 # Make VENV_DIR a venv holding PIP_ARGS, reinstalling only when the inputs named

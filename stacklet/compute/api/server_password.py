@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.compute.api.server_lookup import authorized_server
+from stacklet.compute.metadata import PASSWORD_KEY
 from stacklet.compute.models import Instance
 
 routes = RouteTable()
 
 _RULE = "os_compute_api:os-server-password:"
-# Where the metadata service keeps what the guest posted.
-PASSWORD_KEY = "password"
 
 
 @routes.route("/v2.1/servers/{server_id}/os-server-password", "GET")
