@@ -42,9 +42,19 @@ ensure_python_build_tools() {
 }
 
 # What the tests need beyond Python: qemu-img makes the disk images the image
-# service's format checks are tested against; xorriso writes config drives.
+# service's format checks are tested against; then what real guests need.
 ensure_test_packages() {
-    apt_install_missing qemu-utils xorriso
+    apt_install_missing qemu-utils
+    ensure_vm_packages
+}
+
+# What real guests need: QEMU itself; the tools `stacklet image build` makes
+# stacklet-tiny with (mtools, dosfstools and syslinux for its boot disk; its
+# Debian packages come from `apt-get download`); socat for each guest's
+# metadata guestfwd; xorriso for config drives; ssh for the tests to log in.
+ensure_vm_packages() {
+    apt_install_missing qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools \
+        socat xorriso openssh-client
 }
 
 # Make VENV_DIR a venv holding PIP_ARGS, reinstalling only when the inputs named

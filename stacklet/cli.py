@@ -1,9 +1,10 @@
-"""The `stacklet` command: up, status, identity rotate-keys."""
+"""The `stacklet` command: up, status, identity rotate-keys, image build."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import logging
 import os
 import secrets
@@ -61,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     identity_commands = identity.add_subparsers(dest="identity_command", required=True)
     rotate = identity_commands.add_parser("rotate-keys", help="rotate the Fernet token keys")
     _add_data_dir(rotate)
+
+    image = commands.add_parser("image", help="guest images")
+    image_commands = image.add_subparsers(dest="image_command", required=True)
+    build = image_commands.add_parser(
+        "build", help="build the stacklet-tiny guest from Debian packages and upload it to "
+        "the running cloud of the data dir as a public image")
+    _add_data_dir(build)
+    build.add_argument("--name", default="stacklet-tiny", help="image name (default %(default)s)")
     return parser
 
 
@@ -72,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_status(args)
     if args.command == "identity" and args.identity_command == "rotate-keys":
         return cmd_rotate_keys(args)
+    if args.command == "image" and args.image_command == "build":
+        return cmd_image_build(args)
     return 2
 
 
@@ -332,6 +343,29 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     primary = repo.rotate()
     print(f"rotated the Fernet keys in {config.fernet_key_dir}: key {primary} is now primary; "
           "running servers pick it up within a second")
+    return 0
+
+
+# -- image build -----------------------------------------------------------------
+
+def cmd_image_build(args: argparse.Namespace) -> int:
+    from stacklet.compute.guest_image import GuestBuildError, build_guest, default_cache_dir
+    from stacklet.compute.guest_upload import UploadError, upload_guest
+
+    config = config_module.load(args.data_dir)
+    clouds_yaml = config.data_dir / "clouds.yaml"
+    if not clouds_yaml.exists():
+        print(f"stacklet: {clouds_yaml} is missing: run `stacklet up` on this data dir first",
+              file=sys.stderr)
+        return 1
+    progress = functools.partial(print, file=sys.stderr, flush=True)
+    try:
+        guest = build_guest(default_cache_dir(), progress=progress)
+        image_id = upload_guest(guest, clouds_yaml, args.name, progress=progress)
+    except (GuestBuildError, UploadError) as exc:
+        print(f"stacklet: {exc}", file=sys.stderr)
+        return 1
+    print(image_id)
     return 0
 
 
