@@ -1,12 +1,14 @@
 """Write a tempest.conf for a running Stacklet, from the clouds.yaml it wrote.
 
     python3 scripts/tempest_conf.py DATA_DIR/clouds.yaml WORKSPACE/etc/tempest.conf \
-        IMAGE_ID IMAGE_ID_ALT PUBLIC_NETWORK_ID NETWORK_EXTENSIONS
+        IMAGE_ID IMAGE_ID_ALT PUBLIC_NETWORK_ID NETWORK_EXTENSIONS [DRIVER]
 
 NETWORK_EXTENSIONS is the comma-separated list of aliases the network
-service lists.  The feature flags describe what Stacklet's services really do, so Tempest skips what is absent instead of reporting it as
-failed; README.md lists each flag set to false and why.  It runs in the
-Tempest venv, which has PyYAML.
+service lists; DRIVER is the compute driver Stacklet runs ("fake", the
+default, or "qemu", whose real guests change a few flags and timeouts).  The
+feature flags describe what Stacklet's services really do, so Tempest skips
+what is absent instead of reporting it as failed; README.md lists each flag
+set to false and why.  It runs in the Tempest venv, which has PyYAML.
 """
 
 from __future__ import annotations
@@ -112,6 +114,11 @@ COMPUTE_FEATURES = {
     "hostname_fqdn_sanitization": True,
 }
 
+# With real QEMU guests (TCG emulation on CI): one host, slower builds, and
+# no password setting (that needs a guest agent).
+QEMU_COMPUTE = {"min_compute_nodes": "1", "build_timeout": "300"}
+QEMU_COMPUTE_FEATURES = {"change_password": False, "cold_migration": False}
+
 # [network]: scripts/tempest makes the external network "public" (DevStack's
 # name and addresses); each test project gets a network, subnet and router
 # of its own from the project range.
@@ -149,7 +156,7 @@ def read_admin_cloud(clouds_yaml: Path) -> dict:
 
 
 def tempest_config(cloud: dict, image_id: str, image_id_alt: str, public_network_id: str,
-                   network_extensions: str) -> configparser.ConfigParser:
+                   network_extensions: str, driver: str = "fake") -> configparser.ConfigParser:
     auth = cloud["auth"]
     conf = configparser.ConfigParser(interpolation=None)
     conf["DEFAULT"] = {"log_file": "tempest.log", "debug": "false"}
@@ -182,10 +189,13 @@ def tempest_config(cloud: dict, image_id: str, image_id_alt: str, public_network
     conf["image"] = dict(IMAGE)
     conf["image-feature-enabled"] = {
         name: str(value).lower() for name, value in IMAGE_FEATURES.items()}
-    conf["compute"] = {**COMPUTE, "image_ref": image_id, "image_ref_alt": image_id_alt,
+    qemu = driver == "qemu"
+    conf["compute"] = {**COMPUTE, **(QEMU_COMPUTE if qemu else {}), "image_ref": image_id,
+                       "image_ref_alt": image_id_alt,
                        "region": cloud.get("region_name", "RegionOne")}
     conf["compute-feature-enabled"] = {
-        name: str(value).lower() for name, value in COMPUTE_FEATURES.items()}
+        name: str(value).lower()
+        for name, value in {**COMPUTE_FEATURES, **(QEMU_COMPUTE_FEATURES if qemu else {})}.items()}
     # Servers are not reachable over a network until the network service lands.
     conf["validation"] = {"run_validation": "false"}
     conf["network"] = {**NETWORK, "public_network_id": public_network_id,
@@ -199,12 +209,12 @@ def tempest_config(cloud: dict, image_id: str, image_id_alt: str, public_network
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 7:
+    if len(argv) not in (7, 8):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     clouds_yaml, output = Path(argv[1]), Path(argv[2])
     with open(output, "w") as handle:
-        tempest_config(read_admin_cloud(clouds_yaml), *argv[3:7]).write(handle)
+        tempest_config(read_admin_cloud(clouds_yaml), *argv[3:8]).write(handle)
     return 0
 
 

@@ -289,20 +289,29 @@ def cmd_status(args: argparse.Namespace) -> int:
 COMPUTE_HOSTS_SHOWN = 10
 
 
+# How `stacklet status` names each hypervisor type's accelerator.
+HYPERVISORS = {"QEMU": "QEMU, TCG emulation", "KVM": "QEMU with KVM", "fake": "fake driver"}
+
+
 def _compute_hosts(session, config: Config) -> list[tuple[str, str, int]]:
-    """(host, state, servers) of every nova-compute service, up or down as
-    os-services shows it."""
+    """(host, state and hypervisor, servers) of every nova-compute service, up or
+    down as os-services shows it."""
     from stacklet.compute.hostinfo import HostStates, compute_services
-    from stacklet.compute.models import Instance
+    from stacklet.compute.models import ComputeNode, Instance
 
     servers = dict(session.execute(
         sa.select(Instance.host, sa.func.count())
         .where(Instance.deleted.is_(False), Instance.host.is_not(None))
         .group_by(Instance.host)).all())
+    hypervisors = dict(session.execute(sa.select(ComputeNode.host,
+                                                 ComputeNode.hypervisor_type)).all())
     states = HostStates(config)
     hosts = []
     for host, service in sorted(compute_services(session).items()):
         state = states.state(service) + (", disabled" if service.disabled else "")
+        hypervisor = hypervisors.get(host)
+        if hypervisor:
+            state += f" ({HYPERVISORS.get(hypervisor, hypervisor)})"
         hosts.append((host, state, servers.get(host, 0)))
     return hosts
 
@@ -312,7 +321,7 @@ def _print_compute_hosts(hosts: list[tuple[str, str, int]]) -> None:
     servers = sum(count for _, _, count in hosts)
     print(f"compute hosts: {len(hosts)} ({up} up), {servers} server(s) on them")
     for host, state, count in hosts[:COMPUTE_HOSTS_SHOWN]:
-        print(f"  {host:<30} {state:<14} {count} server(s)")
+        print(f"  {host:<30} {state:<32} {count} server(s)")
     if len(hosts) > COMPUTE_HOSTS_SHOWN:
         print(f"  ... and {len(hosts) - COMPUTE_HOSTS_SHOWN} more")
 

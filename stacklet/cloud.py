@@ -41,6 +41,9 @@ class Cloud:
         # The whole ASGI app, once create_app made it: services call each
         # other's APIs through it (stacklet.common.internal).
         self.asgi_app = None
+        # Drivers of this machine's compute hosts, for what the API reads from a
+        # host itself (console logs, diagnostics); made on first use.
+        self.local_drivers: dict = {}
         self.policy = PolicyEnforcer(
             config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
 

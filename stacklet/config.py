@@ -162,9 +162,22 @@ OPTIONS: list[Option] = [
     Option("compute", "run_services", True,
            "Run the conductor and this host's compute agent here; false on a host that "
            "only serves the APIs.", _bool),
-    Option("compute", "driver", "fake",
-           "Compute driver of this host's agent: 'fake' runs nothing (control-plane tests "
-           "and scale runs).", str),
+    Option("compute", "driver", "auto",
+           "Compute driver of this host's agent: 'qemu' runs each server as a QEMU "
+           "process; 'fake' runs nothing (control-plane tests and scale runs); 'auto' is "
+           "qemu where qemu-system-x86_64 is installed, else fake.", str),
+    Option("compute", "accel", "auto",
+           "QEMU accelerator: 'kvm', 'tcg' (emulation), or 'auto': KVM when a short test "
+           "boot shows it works on this host, TCG otherwise.", str),
+    Option("compute", "shutdown_timeout", 60.0,
+           "Seconds a guest has to power off after an ACPI power-button press (stop, "
+           "soft reboot, resize) before it is forced off, as Nova's option.", float),
+    Option("compute", "console_log_kb", 1024,
+           "KiB of serial console log kept per server (older output is dropped).", int),
+    Option("compute", "resume_guests_state_on_host_boot", False,
+           "When Stacklet starts and finds that an ACTIVE server's guest died while it was "
+           "down: start it again (true) or show it SHUTOFF (false), as Nova's option.",
+           _bool),
     Option("compute", "fake_hosts", 1,
            "With the fake driver: how many compute hosts this process runs (named "
            "<host>-fake-1 ... when more than one).", int),

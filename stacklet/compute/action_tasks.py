@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -121,8 +122,8 @@ def _migration(run: TaskRun) -> Migration:
 def _guest_on_this_host(run: TaskRun, spec: GuestSpec, *, stopped: bool) -> None:
     """Build the moved guest here, powered as it was before the move."""
     instance = run.instance
-    run.cloud.ports.allocate(instance, run.host)
-    run.driver.spawn(spec)
+    ports = run.cloud.ports.allocate(instance, run.host)
+    run.driver.spawn(dataclasses.replace(spec, interfaces=servers.nic_list(ports)))
     if stopped:
         run.driver.power_off(run.instance_id)
 
@@ -220,11 +221,11 @@ def _upload_snapshot(run: TaskRun, image_id: str) -> None:
                 return   # uploaded by a run cut short before it could finish the task
             image_data.claim_for_upload(session, image)
         disk, disk_format = run.driver.snapshot(run.instance_id)
-
-        async def chunks():
-            yield disk
-
-        stored = asyncio.run(store.receive(chunks(), store.data_path(image_id), len(disk)))
+        try:
+            stored = asyncio.run(store.receive(_file_chunks(disk), store.data_path(image_id),
+                                               disk.stat().st_size))
+        finally:
+            disk.unlink(missing_ok=True)
         with run.db.transaction() as session:
             session.execute(sa.update(Image).where(Image.id == image_id)
                             .values(disk_format=disk_format))
@@ -234,6 +235,12 @@ def _upload_snapshot(run: TaskRun, image_id: str) -> None:
     except Exception:
         _delete_images(run, [image_id])
         raise
+
+
+async def _file_chunks(path: Path, size: int = 1 << 20):
+    with open(path, "rb") as disk:
+        while chunk := disk.read(size):
+            yield chunk
 
 
 def _delete_images(run: TaskRun, image_ids: list[str]) -> None:

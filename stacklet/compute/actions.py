@@ -25,7 +25,7 @@ from stacklet.common.errors import (
     RequestEntityTooLarge,
 )
 from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, servers, states
-from stacklet.compute.driver import NotSupported, load_driver
+from stacklet.compute.driver import NotSupported, local_driver
 from stacklet.compute.models import (
     Instance,
     InstanceAction,
@@ -468,7 +468,7 @@ def console_output(cloud, server: Instance, length: int | None) -> str:
     a server without a host (building, shelved offloaded) has none yet."""
     if server.host is None:
         raise Conflict(f"Instance {server.id} is not ready")
-    driver = load_driver(cloud.config.get("compute", "driver"), server.host, cloud.db)
+    driver = local_driver(cloud, server.host)
     try:
         return driver.console_output(server.id, length)
     except NotSupported as exc:

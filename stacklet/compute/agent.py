@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from stacklet.compute import hostinfo, states
 from stacklet.compute.background import Background
-from stacklet.compute.driver import ComputeDriver
+from stacklet.compute.driver import ComputeDriver, DriverError
 from stacklet.compute.models import Instance
 from stacklet.compute.tasks import TASKS, TaskRun, run_task
+from stacklet.db import utcnow
 
 LOG = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ class ComputeAgent:
         for host in self.drivers:
             self.cloud.bus.stop_consuming(topic(host))
         self._background.cancel()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # In a thread: a running task may still need this loop (a QEMU guest's
+        # metadata socket is served here) before it can end.
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
     def register(self) -> None:
         config = self.cloud.config
@@ -74,31 +77,68 @@ class ComputeAgent:
     def heartbeat(self) -> None:
         with self.db.transaction() as session:
             hostinfo.record_heartbeats(session, list(self.drivers), hostinfo.COMPUTE_BINARY)
+        for driver in self.drivers.values():
+            driver.housekeeping()
+        self.sync_power_states()
 
     def readopt_guests(self) -> None:
         """Match what runs on each host with the database, which is the truth:
         guests of deleted servers go, and a server whose guest died while
-        Stacklet was down is shown SHUTOFF, not ACTIVE."""
+        Stacklet was down is shown SHUTOFF, not ACTIVE (or started again, with
+        [compute] resume_guests_state_on_host_boot)."""
+        restart = self.cloud.config.get("compute", "resume_guests_state_on_host_boot")
         for host, driver in self.drivers.items():
             guests = {guest.instance_id: guest for guest in driver.list_guests()}
-            with self.db.transaction() as session:
-                servers = {row.id: row for row in session.scalars(
-                    sa.select(Instance).filter_by(host=host, deleted=False))}
-                for server in servers.values():
-                    if server.task_state is not None:
-                        continue   # the sweep finishes the task
-                    guest = guests.get(server.id)
-                    power = guest.power_state if guest else states.SHUTDOWN
-                    server.power_state = power
-                    if server.vm_state == states.ACTIVE and power != states.RUNNING:
-                        LOG.warning("server %s on %s is no longer running: now SHUTOFF",
-                                    server.id, host)
-                        server.vm_state = states.STOPPED
-            # Outside the transaction: the driver may write to the database too.
-            for instance_id in guests.keys() - servers.keys():
+            with self.db.session() as session:
+                servers = set(session.scalars(sa.select(Instance.id).filter_by(
+                    host=host, deleted=False)))
+            for instance_id in guests.keys() - servers:
                 LOG.warning("destroying guest %s on %s: its server is deleted",
                             instance_id, host)
                 driver.destroy(instance_id)
+            self._sync_host(host, driver, guests, restart=restart)
+
+    def sync_power_states(self) -> None:
+        """Notice guests that changed by themselves (powered off from inside,
+        crashed), as Nova's periodic power-state sync does."""
+        for host, driver in self.drivers.items():
+            guests = {guest.instance_id: guest for guest in driver.list_guests()}
+            self._sync_host(host, driver, guests, restart=False)
+
+    def _sync_host(self, host: str, driver: ComputeDriver, guests: dict,
+                   restart: bool) -> None:
+        with self.db.session() as session:
+            servers = list(session.scalars(sa.select(Instance).filter_by(
+                host=host, deleted=False, task_state=None)))
+        for server in servers:
+            if server.id in self._busy:
+                continue   # its task decides its state
+            guest = guests.get(server.id)
+            power = guest.power_state if guest else states.SHUTDOWN
+            vm_state = server.vm_state
+            if vm_state == states.ACTIVE and power in (states.SHUTDOWN, states.CRASHED):
+                if restart:
+                    try:
+                        driver.power_on(server.id)
+                        LOG.info("server %s on %s started again", server.id, host)
+                        continue
+                    except DriverError as exc:
+                        LOG.warning("server %s on %s did not start again: %s",
+                                    server.id, host, exc)
+                LOG.warning("server %s on %s is no longer running: now SHUTOFF",
+                            server.id, host)
+                vm_state = states.STOPPED
+            if power == server.power_state and vm_state == server.vm_state:
+                continue
+            # Only if no task started meanwhile: a task's own end state wins.
+            with self.db.transaction() as session:
+                session.execute(
+                    sa.update(Instance)
+                    .where(Instance.id == server.id, Instance.task_state.is_(None),
+                           Instance.updated_at.is_(None) if server.updated_at is None
+                           else Instance.updated_at == server.updated_at)
+                    .values(power_state=power, vm_state=vm_state, updated_at=utcnow())
+                    .execution_options(synchronize_session=False))
 
     # -- work ---------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from stacklet.common.errors import Conflict, NotImplementedYet
 from stacklet.compute import states
-from stacklet.compute.driver import DriverError, NotSupported, load_driver
+from stacklet.compute.driver import DriverError, NotSupported, local_driver
 from stacklet.compute.driver.fake import POWER_STATE_NAMES
 from stacklet.compute.models import Instance
 
@@ -18,7 +18,7 @@ def server_diagnostics(cloud, server: Instance) -> dict:
         state = POWER_STATE_NAMES.get(server.power_state, "pending")
         raise Conflict(f"Cannot 'get_diagnostics' instance {server.id} while it is in "
                        f"power state {state}")
-    driver = load_driver(cloud.config.get("compute", "driver"), server.host, cloud.db)
+    driver = local_driver(cloud, server.host)
     try:
         return driver.diagnostics(server.id)
     except NotSupported:

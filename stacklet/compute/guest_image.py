@@ -380,3 +380,9 @@ def _run(*command: str) -> None:
                             env=os.environ | {"MTOOLS_SKIP_CHECK": "1"})
     if result.returncode != 0:
         raise GuestBuildError(f"{' '.join(command)} failed: {result.stderr.strip()}")
+
+
+def probe_kernel() -> Path | None:
+    """The kernel of a finished build, for the KVM test boot (None before any build)."""
+    kernel = default_cache_dir() / "image" / "vmlinuz"
+    return kernel if kernel.exists() else None

@@ -16,7 +16,8 @@ import os
 
 from stacklet.compute.agent import ComputeAgent
 from stacklet.compute.conductor import Conductor
-from stacklet.compute.driver import load_driver
+from stacklet.compute.driver import load_driver, resolve_driver_name
+from stacklet.compute.metadata_server import MetadataServer
 
 LOG = logging.getLogger(__name__)
 LOCK_RETRY_SECONDS = 3
@@ -25,7 +26,7 @@ LOCK_RETRY_SECONDS = 3
 def compute_host_names(cloud) -> list[str]:
     """This process's compute hosts: the machine itself, or N fake hosts."""
     count = cloud.config.get("compute", "fake_hosts")
-    if cloud.config.get("compute", "driver") == "fake" and count > 1:
+    if resolve_driver_name(cloud.config.get("compute", "driver")) == "fake" and count > 1:
         return [f"{cloud.host}-fake-{index}" for index in range(1, count + 1)]
     return [cloud.host]
 
@@ -35,6 +36,8 @@ class ComputeRuntime:
         self.cloud = cloud
         self.conductor: Conductor | None = None
         self.agent: ComputeAgent | None = None
+        # Serves each QEMU guest's metadata socket, in this process's event loop.
+        self.metadata: MetadataServer | None = None
         self._lock_fd: int | None = None
         self._waiter: asyncio.Task | None = None
 
@@ -58,9 +61,13 @@ class ComputeRuntime:
         # Importing the task modules registers what agents do for each task_state.
         from stacklet.compute import action_tasks, lifecycle  # noqa: F401
 
-        driver_name = self.cloud.config.get("compute", "driver")
-        drivers = {host: load_driver(driver_name, host, self.cloud.db)
-                   for host in compute_host_names(self.cloud)}
+        driver_name = resolve_driver_name(self.cloud.config.get("compute", "driver"))
+        if driver_name == "qemu":
+            self.metadata = MetadataServer(self.cloud.db, asyncio.get_running_loop())
+        # Loading probes the host (QEMU's version, a KVM test boot): not on the loop.
+        drivers = await asyncio.to_thread(lambda: {
+            host: load_driver(driver_name, host, self.cloud, self.metadata)
+            for host in compute_host_names(self.cloud)})
         self.agent = ComputeAgent(self.cloud, drivers)
         self.conductor = Conductor(self.cloud)
         await self.agent.start()
@@ -85,6 +92,8 @@ class ComputeRuntime:
             await self.conductor.stop()
         if self.agent is not None:
             await self.agent.stop()
+        if self.metadata is not None:
+            await asyncio.to_thread(self.metadata.close_all)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

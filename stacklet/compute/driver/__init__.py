@@ -10,6 +10,8 @@ runs, or destroying one already gone, succeeds.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 from typing import Protocol
 
 
@@ -41,6 +43,8 @@ class GuestSpec:
     metadata: dict
     config_drive: bool
     admin_password: str | None = None
+    # The server's ports as {"port_id", "mac"}, in the order its NICs get them.
+    interfaces: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,8 +99,9 @@ class ComputeDriver(Protocol):
     def resize(self, spec: GuestSpec) -> None:
         """Give a (stopped or running) guest the vcpus, memory and disks of spec."""
 
-    def snapshot(self, instance_id: str) -> tuple[bytes, str]:
-        """The guest's root disk as (data, disk_format) for the image service."""
+    def snapshot(self, instance_id: str) -> tuple[Path, str]:
+        """The guest's root disk as a file of its own (path, disk_format) for the
+        image service; the caller removes the file."""
 
     def rescue(self, instance_id: str, rescue_image_id: str) -> None: ...
 
@@ -117,6 +122,9 @@ class ComputeDriver(Protocol):
 
     def detach_interface(self, instance_id: str, port_id: str) -> None: ...
 
+    def housekeeping(self) -> None:
+        """Periodic upkeep of the host's guests (bounded console logs)."""
+
     def diagnostics(self, instance_id: str) -> dict:
         """A running guest's figures in Nova's standard form (2.48): state, driver,
         hypervisor, hypervisor_os, uptime (s), config_drive, num_cpus, num_nics,
@@ -134,11 +142,33 @@ def tail_lines(text: str, lines: int | None) -> str:
     return "\n".join(text.split("\n")[-lines:]) if lines > 0 else ""
 
 
-DRIVER_NAMES = ("fake",)
+DRIVER_NAMES = ("auto", "qemu", "fake")
 
 
-def load_driver(name: str, host: str, db) -> ComputeDriver:
+def resolve_driver_name(name: str) -> str:
+    """'auto' is QEMU wherever it is installed, the fake driver elsewhere."""
+    if name == "auto":
+        return "qemu" if shutil.which("qemu-system-x86_64") else "fake"
+    return name
+
+
+def local_driver(cloud, host: str) -> ComputeDriver:
+    """The driver of one of this machine's hosts, made once per process, for the
+    reads the API does on the host's files (console log, diagnostics)."""
+    if host not in cloud.local_drivers:
+        cloud.local_drivers[host] = load_driver(cloud.config.get("compute", "driver"),
+                                                host, cloud)
+    return cloud.local_drivers[host]
+
+
+def load_driver(name: str, host: str, cloud, metadata=None) -> ComputeDriver:
+    """The driver of one host; ``metadata`` serves the QEMU guests' metadata sockets."""
+    name = resolve_driver_name(name)
     if name == "fake":
         from stacklet.compute.driver.fake import FakeDriver
-        return FakeDriver(host, db)
+        return FakeDriver(host, cloud.db)
+    if name == "qemu":
+        from stacklet.compute.driver.qemu import QemuDriver
+        from stacklet.compute.guest_image import probe_kernel
+        return QemuDriver(host, cloud, metadata=metadata, probe_kernel=probe_kernel)
     raise ValueError(f"unknown compute driver {name!r} (known: {', '.join(DRIVER_NAMES)})")

@@ -8,7 +8,10 @@ installed.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -115,9 +118,15 @@ class FakeDriver:
         self._set(spec.instance_id, states.RUNNING, vcpus=spec.vcpus,
                   memory_mb=spec.memory_mb)
 
-    def snapshot(self, instance_id: str) -> tuple[bytes, str]:
+    def snapshot(self, instance_id: str) -> tuple[Path, str]:
         self._set(instance_id, states.RUNNING)
-        return SNAPSHOT_DATA, "raw"
+        descriptor, path = tempfile.mkstemp(prefix="stacklet-fake-snapshot-")
+        with os.fdopen(descriptor, "wb") as disk:
+            disk.write(SNAPSHOT_DATA)
+        return Path(path), "raw"
+
+    def housekeeping(self) -> None:
+        pass
 
     def rescue(self, instance_id: str, rescue_image_id: str) -> None:
         self._set(instance_id, states.RUNNING, rescue_image_id=rescue_image_id)

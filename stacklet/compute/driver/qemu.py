@@ -1,0 +1,698 @@
+"""The QEMU driver: one QEMU process per server, driven over QMP.
+
+As Incus drives QEMU: each guest's QEMU is started paused, daemonized, with a
+QMP socket and a pid file, then told to ``cont``; every later step (power
+button, pause, save, NMI, hotplug) is a monitor command.  QEMU processes are
+not Stacklet's children: stopping Stacklet leaves them running, and on start
+the agent finds them again through their pid files and sockets.
+
+A guest's files live in ``DIR/instances/<id>/``: ``guest.json`` (how to start
+it), ``disk`` (a qcow2 overlay on the cached image), ``disk.eph0``,
+``disk.swap``, ``disk.config`` (the config drive), ``disk.rescue``,
+``console.log``, ``qemu.pid`` and ``state.save`` (a suspended guest's
+memory).  Its sockets live in a short runtime directory (a unix socket path
+must stay under 108 bytes): ``qmp.sock`` and ``metadata.sock``.
+
+Until the network data plane exists, a guest's one NIC is QEMU user
+networking (slirp) restricted to the guest: DHCP gives it 169.254.0.15,
+169.254.169.254:80 reaches the metadata service through a socket that only
+this guest's QEMU connects to (so the socket names the asker), and a port on
+the host's loopback forwards to its SSH server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from stacklet.compute import states
+from stacklet.compute.driver import (
+    DriverError,
+    GuestSpec,
+    GuestState,
+    HostResources,
+    NotSupported,
+    disks,
+    qmp,
+    tail_lines,
+)
+from stacklet.compute.driver.accel import QEMU_BINARY, choose_accel, qemu_version
+
+LOG = logging.getLogger(__name__)
+
+# The guest side of the interim NIC (see the module docstring).
+GUEST_NETWORK = "169.254.0.0/16"
+GUEST_GATEWAY = "169.254.0.2"
+GUEST_DNS = "169.254.0.3"
+GUEST_ADDRESS = "169.254.0.15"
+METADATA_ADDRESS = "169.254.169.254"
+# Nova's kernel command line for kernel/ramdisk images without os_command_line.
+DEFAULT_KERNEL_CMDLINE = "root=/dev/vda console=tty0 console=ttyS0"
+QUIT_SECONDS = 10.0
+SAVE_SECONDS = 120.0
+# QMP run states, as Nova's power states.
+RUN_STATES = {"running": states.RUNNING, "paused": states.PAUSED_POWER,
+              "suspended": states.SUSPENDED_POWER, "shutdown": states.SHUTDOWN,
+              "internal-error": states.CRASHED, "guest-panicked": states.CRASHED,
+              "io-error": states.PAUSED_POWER, "postmigrate": states.SUSPENDED_POWER}
+
+
+def runtime_dir(data_dir: Path) -> Path:
+    """A short directory for this data dir's sockets, one per data dir."""
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    base = Path("/run/stacklet") if os.geteuid() == 0 else Path(
+        os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"stacklet-{os.geteuid()}"
+    return base / digest
+
+
+@dataclasses.dataclass
+class GuestRecord:
+    """How to start a guest again: written at spawn, changed by rebuild, resize,
+    rescue and interface hotplug, read at every (re)start."""
+
+    spec: dict
+    mac: str
+    ssh_port: int
+    interfaces: list[dict] = dataclasses.field(default_factory=list)  # {port_id, mac}
+    rescue_image_id: str | None = None
+
+    @property
+    def guest_spec(self) -> GuestSpec:
+        return GuestSpec(**self.spec)
+
+
+class GuestFiles:
+    def __init__(self, instances_dir: Path, sockets_dir: Path, instance_id: str):
+        self.dir = instances_dir / instance_id
+        self.sockets = sockets_dir / instance_id
+        self.record = self.dir / "guest.json"
+        self.root = self.dir / "disk"
+        self.ephemeral = self.dir / "disk.eph0"
+        self.swap = self.dir / "disk.swap"
+        self.config_drive = self.dir / "disk.config"
+        self.rescue = self.dir / "disk.rescue"
+        self.console = self.dir / "console.log"
+        self.pidfile = self.dir / "qemu.pid"
+        self.saved_state = self.dir / "state.save"
+        self.qmp = self.sockets / "qmp.sock"
+        self.metadata = self.sockets / "metadata.sock"
+
+
+class QemuDriver:
+    name = "qemu"
+
+    def __init__(self, host: str, cloud, metadata=None, probe_kernel=None):
+        """``metadata`` serves each guest's metadata socket (listen/close);
+        ``probe_kernel`` gives a kernel to test KVM with (None: no test boot)."""
+        self.host = host
+        self.cloud = cloud
+        self.config = cloud.config
+        self.metadata = metadata
+        data_dir = cloud.config.data_dir
+        self.instances_dir = data_dir / "instances"
+        self.sockets_dir = runtime_dir(data_dir)
+        self.images = disks.ImageCache(cloud.db, cloud.image_store, self.instances_dir / "_base")
+        if shutil.which(QEMU_BINARY) is None:
+            raise DriverError(f"{QEMU_BINARY} is not installed (Debian package "
+                              "qemu-system-x86): install it, or use the fake driver")
+        self.version, self.version_number = qemu_version()
+        self.accel = choose_accel(cloud.config.get("compute", "accel"),
+                                  data_dir / "compute", probe_kernel or (lambda: None))
+        self.shutdown_timeout = cloud.config.get("compute", "shutdown_timeout")
+        self.console_limit = cloud.config.get("compute", "console_log_kb") * 1024
+
+    # -- the host -------------------------------------------------------------------------
+
+    def host_resources(self) -> HostResources:
+        with open("/proc/meminfo") as meminfo:
+            total_kb = next(int(line.split()[1]) for line in meminfo
+                            if line.startswith("MemTotal:"))
+        self.instances_dir.mkdir(parents=True, exist_ok=True)
+        disk = shutil.disk_usage(self.instances_dir)
+        # As the hypervisor types of Nova's libvirt driver (virt_type qemu or kvm).
+        hypervisor_type = "KVM" if self.accel == "kvm" else "QEMU"
+        return HostResources(hypervisor_type=hypervisor_type,
+                             hypervisor_version=self.version_number,
+                             vcpus=os.cpu_count() or 1, memory_mb=total_kb // 1024,
+                             local_gb=disk.total >> 30)
+
+    def list_guests(self) -> list[GuestState]:
+        """Every guest with files on this host; the running ones get their metadata
+        socket served again (after a restart of Stacklet)."""
+        if not self.instances_dir.is_dir():
+            return []
+        guests = []
+        for entry in sorted(self.instances_dir.iterdir()):
+            files = self._files(entry.name)
+            if not files.record.exists():
+                continue
+            power = self._power_state(files)
+            if power != states.SHUTDOWN and power != states.SUSPENDED_POWER:
+                self._serve_metadata(entry.name, files)
+            guests.append(GuestState(entry.name, power))
+        return guests
+
+    # -- building and destroying ----------------------------------------------------------
+
+    def spawn(self, spec: GuestSpec) -> None:
+        files = self._files(spec.instance_id)
+        if self._pid(files) is not None:
+            return   # a repeated spawn after a restart: it runs already
+        record = self._read_record(files)
+        if record is None:
+            files.dir.mkdir(parents=True, exist_ok=True)
+            record = GuestRecord(spec=dataclasses.asdict(spec), mac=_first_mac(spec),
+                                 ssh_port=_free_port(),
+                                 interfaces=[dict(item) for item in spec.interfaces])
+        else:
+            record.spec = dataclasses.asdict(spec)
+        self._make_disks(spec, files)
+        self._write_record(files, record)
+        self._start(files, record)
+
+    def destroy(self, instance_id: str) -> None:
+        files = self._files(instance_id)
+        self._kill(files)
+        if self.metadata is not None:
+            self.metadata.close(instance_id)
+        shutil.rmtree(files.dir, ignore_errors=True)
+        shutil.rmtree(files.sockets, ignore_errors=True)
+
+    def rebuild(self, spec: GuestSpec) -> None:
+        """A new root disk from the (new) image; ports, SSH port and console stay."""
+        files = self._files(spec.instance_id)
+        self._kill(files)
+        for disk in (files.root, files.config_drive, files.rescue, files.saved_state):
+            disk.unlink(missing_ok=True)
+        record = self._read_record(files)
+        if record is not None:
+            record.rescue_image_id = None
+            self._write_record(files, record)
+        self.spawn(spec)
+
+    def resize(self, spec: GuestSpec) -> None:
+        """Power off, give the disks their new sizes, start with the new flavor."""
+        files = self._files(spec.instance_id)
+        record = self._record(files)
+        self._power_down(files)
+        disks.grow(files.root, spec.root_gb)
+        old = record.guest_spec
+        if spec.ephemeral_gb != old.ephemeral_gb:
+            files.ephemeral.unlink(missing_ok=True)
+        if spec.swap_mb != old.swap_mb:
+            files.swap.unlink(missing_ok=True)
+        record.spec = dataclasses.asdict(spec)
+        self._make_disks(spec, files)
+        self._write_record(files, record)
+        self._start(files, record)
+
+    # -- power ----------------------------------------------------------------------------
+
+    def power_off(self, instance_id: str) -> None:
+        self._power_down(self._files(instance_id))
+
+    def power_on(self, instance_id: str) -> None:
+        files = self._files(instance_id)
+        if self._pid(files) is not None:
+            return
+        files.saved_state.unlink(missing_ok=True)
+        self._start(files, self._record(files))
+
+    def reboot(self, instance_id: str, hard: bool) -> None:
+        """Hard: a new QEMU process.  Soft: the power button, then a new process
+        (forced off when the guest ignores the button), as Nova's libvirt does."""
+        files = self._files(instance_id)
+        record = self._record(files)
+        if hard:
+            self._kill(files)
+        else:
+            self._power_down(files)
+        files.saved_state.unlink(missing_ok=True)
+        self._start(files, record)
+
+    def pause(self, instance_id: str) -> None:
+        qmp.execute(self._running(instance_id).qmp, "stop")
+
+    def unpause(self, instance_id: str) -> None:
+        qmp.execute(self._running(instance_id).qmp, "cont")
+
+    def suspend(self, instance_id: str) -> None:
+        """The guest's memory and devices saved to state.save, then no process."""
+        files = self._running(instance_id)
+        partial = files.saved_state.with_suffix(".part")
+        qmp.execute(files.qmp, "stop")
+        qmp.execute(files.qmp, "migrate", {"uri": f"exec:cat > {_shell_quote(partial)}"})
+        qmp.wait_for_migration(files.qmp, SAVE_SECONDS)
+        os.replace(partial, files.saved_state)
+        self._kill(files)
+
+    def resume(self, instance_id: str) -> None:
+        files = self._files(instance_id)
+        if self._pid(files) is not None:
+            return
+        if not files.saved_state.exists():
+            raise DriverError(f"Instance {instance_id} has no saved state to resume from.")
+        self._start(files, self._record(files), incoming=True)
+
+    # -- rescue ---------------------------------------------------------------------------
+
+    def rescue(self, instance_id: str, rescue_image_id: str) -> None:
+        """Boot the rescue image, with the guest's own disk as its second disk."""
+        files = self._files(instance_id)
+        record = self._record(files)
+        self._power_down(files)
+        files.rescue.unlink(missing_ok=True)
+        base, base_format = self.images.fetch(rescue_image_id)
+        disks.create_overlay(files.rescue, base, base_format, 0)
+        record.rescue_image_id = rescue_image_id
+        self._write_record(files, record)
+        self._start(files, record)
+
+    def unrescue(self, instance_id: str) -> None:
+        files = self._files(instance_id)
+        record = self._record(files)
+        self._kill(files)
+        files.rescue.unlink(missing_ok=True)
+        record.rescue_image_id = None
+        self._write_record(files, record)
+        self._start(files, record)
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def snapshot(self, instance_id: str) -> tuple[Path, str]:
+        """The root disk as one standalone qcow2 file (the caller removes it).
+        A running guest is paused while its disk is copied, so the copy is
+        consistent."""
+        files = self._files(instance_id)
+        self._record(files)
+        destination = files.dir / "snapshot.qcow2"
+        running = self._power_state(files) == states.RUNNING
+        if running:
+            qmp.execute(files.qmp, "stop")
+        try:
+            disks.export_qcow2(files.root, destination)
+        finally:
+            if running:
+                qmp.execute(files.qmp, "cont")
+        return destination, "qcow2"
+
+    # -- console and guest requests ---------------------------------------------------------
+
+    def console_output(self, instance_id: str, lines: int | None) -> str:
+        files = self._files(instance_id)
+        self._trim_console(files)
+        try:
+            text = files.console.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:
+            text = ""
+        return tail_lines(text.replace("\r\n", "\n"), lines)
+
+    def set_admin_password(self, instance_id: str, password: str) -> None:
+        raise NotSupported("Setting the admin password needs a guest agent, which QEMU "
+                           "guests of Stacklet do not run.")
+
+    def trigger_crash_dump(self, instance_id: str) -> None:
+        qmp.execute(self._running(instance_id).qmp, "inject-nmi")
+
+    def attach_volume(self, instance_id: str, volume_id: str, device: str) -> None:
+        raise NotSupported("Volumes are not available yet: there is no block storage "
+                           "service.")
+
+    def detach_volume(self, instance_id: str, volume_id: str) -> None:
+        raise NotSupported("Volumes are not available yet: there is no block storage "
+                           "service.")
+
+    def attach_interface(self, instance_id: str, port_id: str, mac: str) -> None:
+        """A NIC hot-plugged into the running guest (restricted user networking
+        until the data plane exists), kept for its later starts."""
+        files = self._files(instance_id)
+        record = self._record(files)
+        if any(item["port_id"] == port_id for item in record.interfaces):
+            return
+        record.interfaces.append({"port_id": port_id, "mac": mac})
+        self._write_record(files, record)
+        if self._pid(files) is not None:
+            name = _device_name(port_id)
+            qmp.execute(files.qmp, "netdev_add", {"type": "user", "id": name,
+                                                   "restrict": True})
+            qmp.execute(files.qmp, "device_add", {"driver": "virtio-net-pci", "id": name,
+                                                   "netdev": name, "mac": mac})
+
+    def detach_interface(self, instance_id: str, port_id: str) -> None:
+        files = self._files(instance_id)
+        record = self._record(files)
+        record.interfaces = [item for item in record.interfaces if item["port_id"] != port_id]
+        self._write_record(files, record)
+        if self._pid(files) is not None:
+            name = _device_name(port_id)
+            try:
+                qmp.execute(files.qmp, "device_del", {"id": name})
+                qmp.execute(files.qmp, "netdev_del", {"id": name})
+            except DriverError as exc:
+                LOG.warning("unplugging %s from %s: %s", port_id, instance_id, exc)
+
+    def diagnostics(self, instance_id: str) -> dict:
+        files = self._files(instance_id)
+        record = self._record(files)
+        spec = record.guest_spec
+        power = self._power_state(files)
+        pid = self._pid(files)
+        disk_stats: list[dict] = []
+        if pid is not None:
+            disk_stats = qmp.execute(files.qmp, "query-blockstats")
+        uptime, cpu_ns, rss_mb = _process_figures(pid)
+        macs = [record.mac] + [item["mac"] for item in record.interfaces]
+        return {
+            "state": _power_name(power), "driver": "libvirt", "hypervisor": self.accel,
+            "hypervisor_os": "linux", "uptime": uptime,
+            "config_drive": spec.config_drive, "num_cpus": spec.vcpus,
+            "num_nics": len(macs), "num_disks": len(disk_stats),
+            "memory_details": {"maximum": spec.memory_mb, "used": min(rss_mb, spec.memory_mb)},
+            "cpu_details": [{"id": cpu, "time": cpu_ns // spec.vcpus, "utilisation": None}
+                            for cpu in range(spec.vcpus)],
+            # User networking keeps no counters QEMU can report.
+            "nic_details": [{"mac_address": mac, "rx_octets": 0, "rx_errors": 0, "rx_drop": 0,
+                             "rx_packets": 0, "rx_rate": None, "tx_octets": 0,
+                             "tx_errors": 0, "tx_drop": 0, "tx_packets": 0, "tx_rate": None}
+                            for mac in macs],
+            "disk_details": [{"read_bytes": item["stats"]["rd_bytes"],
+                              "read_requests": item["stats"]["rd_operations"],
+                              "write_bytes": item["stats"]["wr_bytes"],
+                              "write_requests": item["stats"]["wr_operations"],
+                              "errors_count": item["stats"].get("failed_rd_operations", 0)
+                              + item["stats"].get("failed_wr_operations", 0)}
+                             for item in disk_stats],
+        }
+
+    def housekeeping(self) -> None:
+        """Keep every console log within its bound (called by the agent's heartbeat)."""
+        if not self.instances_dir.is_dir():
+            return
+        for entry in self.instances_dir.iterdir():
+            if entry.name != "_base":
+                self._trim_console(self._files(entry.name))
+
+    # -- starting and stopping QEMU ---------------------------------------------------------
+
+    def _start(self, files: GuestFiles, record: GuestRecord, incoming: bool = False) -> None:
+        """Start QEMU paused and daemonized, then let the guest run (after loading
+        its saved state when ``incoming``)."""
+        spec = record.guest_spec
+        files.sockets.mkdir(parents=True, exist_ok=True)
+        files.qmp.unlink(missing_ok=True)
+        if not _port_is_free(record.ssh_port):
+            record.ssh_port = _free_port()
+            self._write_record(files, record)
+        self._serve_metadata(spec.instance_id, files)
+        self._trim_console(files)
+        with open(files.console, "ab") as console:
+            console.write(f"[stacklet] starting {spec.name}: SSH from this host at "
+                          f"127.0.0.1:{record.ssh_port} ({self.accel.upper()})\r\n".encode())
+        command = self._command(files, record)
+        if incoming:
+            command += ["-incoming", "defer"]
+        try:
+            subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
+        except subprocess.CalledProcessError as exc:
+            raise DriverError(f"QEMU did not start: {exc.stderr.strip()[-500:]}") from None
+        except subprocess.TimeoutExpired:
+            self._kill(files)
+            raise DriverError("QEMU did not start within 60 s") from None
+        try:
+            if incoming:
+                qmp.execute(files.qmp, "migrate-incoming",
+                            {"uri": f"exec:cat {_shell_quote(files.saved_state)}"})
+                qmp.wait_for_migration(files.qmp, SAVE_SECONDS)
+                files.saved_state.unlink(missing_ok=True)
+            qmp.execute(files.qmp, "cont")
+        except DriverError:
+            self._kill(files)
+            raise
+
+    def _command(self, files: GuestFiles, record: GuestRecord) -> list[str]:
+        spec = record.guest_spec
+        cpu = "host" if self.accel == "kvm" else "max"
+        command = [
+            QEMU_BINARY, "-name", f"guest={spec.instance_id},process=stacklet-{spec.instance_id}",
+            "-machine", f"pc,accel={self.accel}", "-cpu", cpu, "-smp", str(spec.vcpus),
+            "-m", str(spec.memory_mb), "-nodefaults", "-no-user-config",
+            "-display", "none", "-vga", "none", "-S", "-daemonize",
+            "-pidfile", str(files.pidfile),
+            "-qmp", f"unix:{files.qmp},server=on,wait=off",
+            "-chardev", f"file,id=console,path={files.console},append=on",
+            "-serial", "chardev:console",
+            "-device", "virtio-rng-pci",
+        ]
+        drives: list[tuple[Path, str, bool]] = []
+        if record.rescue_image_id:
+            drives.append((files.rescue, "qcow2", False))
+        drives.append((files.root, "qcow2", False))
+        if files.ephemeral.exists():
+            drives.append((files.ephemeral, "qcow2", False))
+        if files.swap.exists():
+            drives.append((files.swap, "qcow2", False))
+        if files.config_drive.exists():
+            drives.append((files.config_drive, "raw", True))
+        for index, (path, fmt, readonly) in enumerate(drives):
+            command += ["-drive", f"file={_option_value(path)},if=none,id=disk{index},"
+                        f"format={fmt},discard=unmap" + (",readonly=on" if readonly else ""),
+                        "-device", f"virtio-blk-pci,drive=disk{index}"
+                        + (",bootindex=1" if index == 0 else "")]
+        command += self._kernel_boot(spec)
+        command += [
+            "-netdev", f"user,id=net0,net={GUEST_NETWORK},host={GUEST_GATEWAY},"
+            f"dns={GUEST_DNS},dhcpstart={GUEST_ADDRESS},restrict=on,"
+            f"hostname={spec.hostname},"
+            f"hostfwd=tcp:127.0.0.1:{record.ssh_port}-:22,"
+            f"guestfwd=tcp:{METADATA_ADDRESS}:80-cmd:socat - UNIX-CONNECT:{files.metadata}",
+            "-device", f"virtio-net-pci,netdev=net0,mac={record.mac}",
+        ]
+        for item in record.interfaces[1:]:
+            name = _device_name(item["port_id"])
+            command += ["-netdev", f"user,id={name},restrict=on",
+                        "-device", f"virtio-net-pci,netdev={name},id={name},mac={item['mac']}"]
+        return command
+
+    def _kernel_boot(self, spec: GuestSpec) -> list[str]:
+        """-kernel/-initrd/-append for images naming a kernel (as cirros' UEC ones do)."""
+        properties = spec.image_properties
+        kernel_id = properties.get("kernel_id")
+        if not kernel_id:
+            return []
+        kernel, _ = self.images.fetch(kernel_id)
+        arguments = ["-kernel", str(kernel)]
+        if properties.get("ramdisk_id"):
+            ramdisk, _ = self.images.fetch(properties["ramdisk_id"])
+            arguments += ["-initrd", str(ramdisk)]
+        return arguments + ["-append", properties.get("os_command_line")
+                            or DEFAULT_KERNEL_CMDLINE]
+
+    def _make_disks(self, spec: GuestSpec, files: GuestFiles) -> None:
+        if not files.root.exists():
+            base, base_format = self.images.fetch(spec.image_id)
+            disks.create_overlay(files.root, base, base_format, spec.root_gb)
+        if spec.ephemeral_gb and not files.ephemeral.exists():
+            disks.create_blank(files.ephemeral, spec.ephemeral_gb * 1024)
+        if spec.swap_mb and not files.swap.exists():
+            disks.create_blank(files.swap, spec.swap_mb)
+        if spec.config_drive and not files.config_drive.exists():
+            self._write_config_drive(spec.instance_id, files.config_drive)
+
+    def _write_config_drive(self, instance_id: str, destination: Path) -> None:
+        from stacklet.compute.config_drive import write_config_drive
+        from stacklet.compute.metadata import documents_for
+
+        with self.cloud.db.session() as session:
+            documents = documents_for(session, instance_id)
+        if documents is None:
+            raise DriverError(f"Instance {instance_id} could not be found.")
+        write_config_drive(documents.config_drive_files(), destination)
+
+    def _serve_metadata(self, instance_id: str, files: GuestFiles) -> None:
+        if self.metadata is not None:
+            files.sockets.mkdir(parents=True, exist_ok=True)
+            self.metadata.listen(instance_id, files.metadata)
+
+    def _power_down(self, files: GuestFiles) -> None:
+        """The ACPI power button, then QEMU forced off if the guest has not powered
+        off within shutdown_timeout.  A paused guest cannot hear the button."""
+        pid = self._pid(files)
+        if pid is None:
+            return
+        status = self._run_state(files)
+        if status == "running":
+            try:
+                qmp.execute(files.qmp, "system_powerdown")
+            except DriverError as exc:
+                LOG.warning("power button of %s: %s", files.dir.name, exc)
+            if _wait_for_exit(pid, self.shutdown_timeout):
+                self._forget_process(files)
+                return
+            LOG.warning("guest %s ignored the power button for %.0f s: forcing it off",
+                        files.dir.name, self.shutdown_timeout)
+        self._kill(files)
+
+    def _kill(self, files: GuestFiles) -> None:
+        """QEMU gone: asked to quit, then killed."""
+        pid = self._pid(files)
+        if pid is not None:
+            try:
+                qmp.execute(files.qmp, "quit")
+            except DriverError:
+                pass
+            if not _wait_for_exit(pid, QUIT_SECONDS):
+                os.kill(pid, signal.SIGKILL)
+                _wait_for_exit(pid, QUIT_SECONDS)
+        self._forget_process(files)
+
+    def _forget_process(self, files: GuestFiles) -> None:
+        files.pidfile.unlink(missing_ok=True)
+        files.qmp.unlink(missing_ok=True)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _files(self, instance_id: str) -> GuestFiles:
+        return GuestFiles(self.instances_dir, self.sockets_dir, instance_id)
+
+    def _record(self, files: GuestFiles) -> GuestRecord:
+        record = self._read_record(files)
+        if record is None:
+            raise DriverError(f"Instance {files.dir.name} could not be found on host "
+                              f"{self.host}.")
+        return record
+
+    @staticmethod
+    def _read_record(files: GuestFiles) -> GuestRecord | None:
+        try:
+            return GuestRecord(**json.loads(files.record.read_text()))
+        except FileNotFoundError:
+            return None
+
+    @staticmethod
+    def _write_record(files: GuestFiles, record: GuestRecord) -> None:
+        partial = files.record.with_suffix(".part")
+        partial.write_text(json.dumps(dataclasses.asdict(record)))
+        os.replace(partial, files.record)
+
+    def _pid(self, files: GuestFiles) -> int | None:
+        """The pid of this guest's QEMU, if it runs (a stale pid file is ignored)."""
+        try:
+            pid = int(files.pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+        if f"guest={files.dir.name}".encode() not in cmdline:
+            return None
+        return pid
+
+    def _running(self, instance_id: str) -> GuestFiles:
+        files = self._files(instance_id)
+        if self._pid(files) is None:
+            raise DriverError(f"Instance {instance_id} is not running.")
+        return files
+
+    def _run_state(self, files: GuestFiles) -> str | None:
+        try:
+            return qmp.execute(files.qmp, "query-status")["status"]
+        except DriverError:
+            return None
+
+    def _power_state(self, files: GuestFiles) -> int:
+        if self._pid(files) is None:
+            return states.SUSPENDED_POWER if files.saved_state.exists() else states.SHUTDOWN
+        return RUN_STATES.get(self._run_state(files) or "", states.NOSTATE)
+
+    def _trim_console(self, files: GuestFiles) -> None:
+        """Keep the newest console_log_kb of the log.  QEMU appends (O_APPEND), so
+        cutting the file's head in place loses at most what it writes meanwhile."""
+        try:
+            size = files.console.stat().st_size
+        except FileNotFoundError:
+            return
+        if size <= self.console_limit:
+            return
+        with open(files.console, "r+b") as log:
+            log.seek(size - self.console_limit // 2)
+            tail = log.read()
+            log.seek(0)
+            log.write(tail)
+            log.truncate(len(tail))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _first_mac(spec: GuestSpec) -> str:
+    """The MAC of the server's first port, or one made from its id (a server
+    without networks still gets the interim NIC for metadata and SSH)."""
+    if spec.interfaces:
+        return spec.interfaces[0]["mac"]
+    digest = hashlib.sha256(spec.instance_id.encode()).digest()
+    return "fa:16:3e:" + ":".join(f"{byte:02x}" for byte in digest[:3])
+
+
+def _device_name(port_id: str) -> str:
+    return f"nic-{port_id[:11]}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_exit(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists():
+            return True
+        time.sleep(0.05)
+    return not Path(f"/proc/{pid}").exists()
+
+
+def _process_figures(pid: int | None) -> tuple[int, int, int]:
+    """(uptime s, CPU time ns, resident MiB) of a QEMU process."""
+    if pid is None:
+        return 0, 0, 0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu_ns = (int(fields[11]) + int(fields[12])) * 1_000_000_000 // ticks
+    with open("/proc/uptime") as uptime_file:
+        host_uptime = float(uptime_file.read().split()[0])
+    uptime = int(host_uptime - int(fields[19]) / ticks)
+    rss_mb = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") >> 20
+    return uptime, cpu_ns, rss_mb
+
+
+def _power_name(power: int) -> str:
+    return {states.RUNNING: "running", states.PAUSED_POWER: "paused",
+            states.SHUTDOWN: "shutdown", states.CRASHED: "crashed",
+            states.SUSPENDED_POWER: "suspended"}.get(power, "pending")
+
+
+def _option_value(path: Path) -> str:
+    """A path inside a QEMU -drive option, where a comma is written twice."""
+    return str(path).replace(",", ",,")
+
+
+def _shell_quote(path: Path) -> str:
+    """QEMU runs exec: migration URIs through /bin/sh."""
+    return "'" + str(path).replace("'", "'\\''") + "'"

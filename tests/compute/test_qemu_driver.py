@@ -1,0 +1,196 @@
+"""The QEMU driver against real QEMU (TCG), through the compute API.
+
+Each test boots stacklet-tiny (built once per machine from Debian packages,
+see tests/compute/test_guest_image.py) and checks what a user sees: the
+server's status, the guest's console, its QEMU process and files.  Every
+server is deleted at the end, and the test checks that nothing is left.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from stacklet.compute.driver import accel
+from stacklet.compute.guest_image import build_guest
+from tests.compute import helpers
+from tests.image import helpers as image_helpers
+
+BOOT_SECONDS = 120
+NANO_FLAVOR = "42"   # m1.nano: 128 MiB, 1 GiB disk
+
+
+@pytest.fixture
+def config_overrides():
+    return {("compute", "driver"): "qemu", ("compute", "accel"): "tcg",
+            ("compute", "shutdown_timeout"): 20.0}
+
+
+@pytest.fixture(scope="session")
+def guest():
+    return build_guest(progress=lambda line: None)
+
+
+def upload(api, token: str, path: Path, disk_format: str, **fields) -> str:
+    image = image_helpers.create(api, token, name=path.name, disk_format=disk_format,
+                                 container_format="bare", **fields)
+    response = image_helpers.upload(api, token, image["id"], path.read_bytes())
+    assert response.status_code == 204, response.text
+    return image["id"]
+
+
+def qemu_processes(server_id: str) -> list[int]:
+    """The pids of QEMU processes running this server's guest."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and f"guest={server_id}".encode() in \
+                    Path(f"/proc/{entry}/cmdline").read_bytes():
+                pids.append(int(entry))
+        except OSError:
+            pass
+    return pids
+
+
+def console(compute, server_id: str, length: int | None = None) -> str:
+    body = {"os-getConsoleOutput": {} if length is None else {"length": length}}
+    response = compute.post(f"/servers/{server_id}/action", body)
+    assert response.status_code == 200, response.text
+    return response.json()["output"]
+
+
+def wait_for_console(compute, server_id: str, pattern: str, after: int = 0) -> str:
+    """The console once ``pattern`` appears in it after character ``after``."""
+    deadline = time.monotonic() + BOOT_SECONDS
+    while True:
+        output = console(compute, server_id)
+        if re.search(pattern, output[after:]):
+            return output
+        assert time.monotonic() < deadline, f"no {pattern!r} on the console:\n{output[-2000:]}"
+        time.sleep(0.5)
+
+
+def act(compute, server_id: str, action: dict, status: str) -> dict:
+    response = compute.post(f"/servers/{server_id}/action", action)
+    assert response.status_code in (200, 202), response.text
+    return helpers.wait_for_status(compute, server_id, status, timeout=BOOT_SECONDS)
+
+
+def boot(compute, image_id: str, name: str, **fields) -> dict:
+    body = {"server": {"name": name, "imageRef": image_id, "flavorRef": NANO_FLAVOR,
+                       **fields}}
+    response = compute.post("/servers", body)
+    assert response.status_code == 202, response.text
+    return helpers.wait_for_status(compute, response.json()["server"]["id"], "ACTIVE",
+                                   timeout=BOOT_SECONDS)
+
+
+def delete(compute, cloud, server_id: str) -> None:
+    assert compute.delete(f"/servers/{server_id}").status_code == 204
+    helpers.wait_for_status(compute, server_id, "DELETED", timeout=BOOT_SECONDS)
+    assert qemu_processes(server_id) == []
+    assert not (cloud.config.data_dir / "instances" / server_id).exists()
+
+
+def test_a_guest_boots_runs_its_lifecycle_and_leaves_nothing(api, admin, cloud, guest):
+    image_id = upload(api, admin.token, guest.disk, "raw")
+    server = boot(admin, image_id, "lifecycle-vm")
+    server_id = server["id"]
+    assert len(qemu_processes(server_id)) == 1
+    # The hostname comes from the metadata service, read by the guest at boot.
+    wait_for_console(admin, server_id, r"lifecycle-vm login:")
+    assert console(admin, server_id, length=1).count("\n") == 0
+
+    act(admin, server_id, {"pause": None}, "PAUSED")
+    act(admin, server_id, {"unpause": None}, "ACTIVE")
+
+    # Stop presses the power button: the guest powers itself off, QEMU goes.
+    act(admin, server_id, {"os-stop": None}, "SHUTOFF")
+    assert qemu_processes(server_id) == []
+    # The console of a stopped server stays readable, as in Nova.
+    assert "lifecycle-vm login:" in console(admin, server_id)
+    mark = len(console(admin, server_id))
+    act(admin, server_id, {"os-start": None}, "ACTIVE")
+    wait_for_console(admin, server_id, r"lifecycle-vm login:", after=mark)
+
+    # A suspended guest is saved to a file and restored, still running where it was.
+    act(admin, server_id, {"suspend": None}, "SUSPENDED")
+    assert qemu_processes(server_id) == []
+    act(admin, server_id, {"resume": None}, "ACTIVE")
+    assert len(qemu_processes(server_id)) == 1
+
+    mark = len(console(admin, server_id))
+    act(admin, server_id, {"reboot": {"type": "SOFT"}}, "ACTIVE")
+    wait_for_console(admin, server_id, r"lifecycle-vm login:", after=mark)
+    pid = qemu_processes(server_id)
+    act(admin, server_id, {"reboot": {"type": "HARD"}}, "ACTIVE")
+    assert qemu_processes(server_id) != pid
+
+    diagnostics = admin.get(f"/servers/{server_id}/diagnostics")
+    assert diagnostics.status_code == 200, diagnostics.text
+    delete(admin, cloud, server_id)
+
+
+def test_a_snapshot_boots_a_second_server(api, admin, cloud, guest):
+    image_id = upload(api, admin.token, guest.disk, "raw")
+    first = boot(admin, image_id, "original")
+    wait_for_console(admin, first["id"], r"original login:")
+    response = admin.post(f"/servers/{first['id']}/action", {"createImage": {"name": "snap"}})
+    assert response.status_code == 202, response.text
+    snapshot_id = response.headers["Location"].rsplit("/", 1)[1]
+    helpers.wait_for_status(admin, first["id"], "ACTIVE", timeout=BOOT_SECONDS)
+    snapshot = api.client.get(f"/image/v2/images/{snapshot_id}",
+                              headers={"X-Auth-Token": admin.token}).json()
+    assert (snapshot["status"], snapshot["disk_format"]) == ("active", "qcow2")
+
+    second = boot(admin, snapshot_id, "from-snapshot")
+    wait_for_console(admin, second["id"], r"from-snapshot login:")
+    delete(admin, cloud, first["id"])
+    delete(admin, cloud, second["id"])
+
+
+def test_a_kernel_and_ramdisk_image_boots_with_its_command_line(api, admin, cloud, guest):
+    kernel_id = upload(api, admin.token, guest.kernel, "aki")
+    ramdisk_id = upload(api, admin.token, guest.initrd, "ari")
+    image_id = upload(api, admin.token, guest.disk, "ami", kernel_id=kernel_id,
+                      ramdisk_id=ramdisk_id, os_command_line=guest.cmdline)
+    server = boot(admin, image_id, "uec-vm")
+    wait_for_console(admin, server["id"], r"uec-vm login:")
+    delete(admin, cloud, server["id"])
+
+
+def test_a_config_drive_gives_the_guest_its_hostname(api, admin, cloud, guest):
+    image_id = upload(api, admin.token, guest.disk, "raw")
+    server = boot(admin, image_id, "drive-vm", config_drive=True)
+    assert (cloud.config.data_dir / "instances" / server["id"] / "disk.config").exists()
+    wait_for_console(admin, server["id"], r"drive-vm login:")
+    delete(admin, cloud, server["id"])
+
+
+def test_rescue_boots_the_rescue_image_and_unrescue_the_server_again(api, admin, cloud,
+                                                                     guest):
+    image_id = upload(api, admin.token, guest.disk, "raw")
+    server = boot(admin, image_id, "rescue-vm")
+    wait_for_console(admin, server["id"], r"rescue-vm login:")
+    act(admin, server["id"], {"rescue": {}}, "RESCUE")
+    assert (cloud.config.data_dir / "instances" / server["id"] / "disk.rescue").exists()
+    act(admin, server["id"], {"unrescue": None}, "ACTIVE")
+    assert not (cloud.config.data_dir / "instances" / server["id"] / "disk.rescue").exists()
+    delete(admin, cloud, server["id"])
+
+
+def test_the_kvm_probe_falls_back_to_tcg_when_a_kernel_cannot_boot(tmp_path):
+    """Whatever /dev/kvm says, a test boot that prints nothing means TCG, and the
+    answer is remembered for this QEMU and host kernel."""
+    not_a_kernel = tmp_path / "vmlinuz"
+    not_a_kernel.write_bytes(b"\0" * 4096)
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        assert accel.choose_accel("auto", tmp_path, lambda: not_a_kernel) == "tcg"
+        return
+    assert accel.choose_accel("auto", tmp_path, lambda: not_a_kernel) == "tcg"
+    assert '"accel": "tcg"' in (tmp_path / "accel.json").read_text()
+    assert accel.choose_accel("kvm", tmp_path, lambda: None) == "kvm"

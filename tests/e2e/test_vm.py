@@ -1,0 +1,122 @@
+"""Real virtual machines, end to end: `stacklet up` with the QEMU driver (its
+default where QEMU is installed), stacklet-tiny built by `stacklet image build`,
+and a user's session with the real `openstack` CLI and `ssh`."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import OpenStackCLI, StackletServer
+
+pytestmark = pytest.mark.e2e
+
+BOOT_SECONDS = 120
+SSH_PORT = re.compile(r"SSH from this host at 127\.0\.0\.1:(\d+)")
+
+
+def qemu_pids(server_id: str) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and f"guest={server_id}".encode() in \
+                    Path(f"/proc/{entry}/cmdline").read_bytes():
+                pids.append(int(entry))
+        except OSError:
+            pass
+    return pids
+
+
+def wait_for_console(cli: OpenStackCLI, name: str, text: str) -> str:
+    deadline = time.monotonic() + BOOT_SECONDS
+    while True:
+        log = cli.run("console", "log", "show", "--lines", "40", name).stdout
+        if text in log:
+            return log
+        assert time.monotonic() < deadline, f"{text!r} not on {name}'s console:\n{log}"
+        time.sleep(1)
+
+
+def ssh(key: Path, console_log: str, command: str) -> str:
+    """Run COMMAND in the guest through its forwarded SSH port, retrying while
+    its SSH server starts."""
+    port = SSH_PORT.findall(console_log)[-1]
+    deadline = time.monotonic() + 60
+    while True:
+        result = subprocess.run(
+            ["ssh", "-i", str(key), "-p", port, "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+             "-o", "ConnectTimeout=10", "root@127.0.0.1", command],
+            capture_output=True, text=True, timeout=60)
+        if result.returncode == 0:
+            return result.stdout
+        assert time.monotonic() < deadline, result.stderr
+        time.sleep(2)
+
+
+def test_a_users_session_with_real_guests(server: StackletServer, tmp_path: Path):
+    built = server.stacklet("image", "build")
+    assert built.returncode == 0, built.stderr
+    cli = OpenStackCLI(server.clouds_yaml)
+    assert cli.json("hypervisor", "list")[0]["Hypervisor Type"] in ("QEMU", "KVM")
+
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    cli.run("keypair", "create", "--public-key", f"{key}.pub", "mykey")
+    cli.run("network", "create", "net1")
+    cli.run("subnet", "create", "--network", "net1", "--subnet-range", "10.0.0.0/24", "sub1")
+    script = tmp_path / "hello.sh"
+    script.write_text("#!/bin/sh\necho user-data-ran-$(hostname)\n")
+
+    vm1 = cli.json("server", "create", "--image", "stacklet-tiny", "--flavor", "m1.nano",
+                   "--key-name", "mykey", "--network", "net1", "--user-data", str(script),
+                   "--wait", "vm1")
+    assert vm1["status"] == "ACTIVE"
+    # The hostname and the script came from the metadata service.
+    log = wait_for_console(cli, "vm1", "vm1 login:")
+    assert "user-data-ran-vm1" in log
+    assert ssh(key, log, "hostname").strip() == "vm1"
+
+    cli.run("server", "stop", "vm1")
+    wait_for_status(cli, "vm1", "SHUTOFF")
+    assert qemu_pids(vm1["id"]) == []
+    cli.run("server", "start", "vm1")
+    wait_for_status(cli, "vm1", "ACTIVE")
+    cli.run("server", "reboot", "--wait", "vm1")
+    assert len(qemu_pids(vm1["id"])) == 1
+
+    cli.run("server", "image", "create", "--name", "snap1", "--wait", "vm1")
+    assert cli.json("image", "show", "snap1")["status"] == "active"
+    vm2 = cli.json("server", "create", "--image", "snap1", "--flavor", "m1.nano",
+                   "--key-name", "mykey", "--network", "net1", "--wait", "vm2")
+    assert vm2["status"] == "ACTIVE"
+    wait_for_console(cli, "vm2", "vm2 login:")
+
+    # Stacklet restarts; the guests go on running and are adopted again.
+    pids = qemu_pids(vm1["id"])
+    server.stop()
+    assert qemu_pids(vm1["id"]) == pids
+    server.start()
+    assert cli.json("server", "show", "vm1")["status"] == "ACTIVE"
+    assert qemu_pids(vm1["id"]) == pids
+    log = wait_for_console(cli, "vm1", "vm1 login:")
+    assert ssh(key, log, "echo still-here").strip() == "still-here"
+    # ... including the metadata service, which the guest can still reach.
+    assert "vm1" in ssh(key, log, "wget -q -O - http://169.254.169.254/latest/meta-data/hostname")
+
+    cli.run("server", "delete", "--wait", "vm1", "vm2")
+    assert qemu_pids(vm1["id"]) == [] and qemu_pids(vm2["id"]) == []
+    instances = server.data_dir / "instances"
+    assert not (instances / vm1["id"]).exists() and not (instances / vm2["id"]).exists()
+
+
+def wait_for_status(cli: OpenStackCLI, name: str, status: str) -> None:
+    deadline = time.monotonic() + BOOT_SECONDS
+    while cli.json("server", "show", name)["status"] != status:
+        assert time.monotonic() < deadline, f"{name} never became {status}"
+        time.sleep(1)
