@@ -4,8 +4,10 @@ put straight into the database (hosts and servers)."""
 from __future__ import annotations
 
 import datetime
+import os
 import time
 import uuid
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -57,6 +59,19 @@ def wait_for_status(compute, server_id: str, status: str, timeout: float = 15,
 def boot_active(compute, image_id: str, **fields) -> dict:
     server_id = boot(compute, image_id, **fields)["server"]["id"]
     return wait_for_status(compute, server_id, "ACTIVE")
+
+
+def qemu_pids(server_id: str) -> list[int]:
+    """The pids of the QEMU processes running this server's guest."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and f"guest={server_id}".encode() in \
+                    Path(f"/proc/{entry}/cmdline").read_bytes():
+                pids.append(int(entry))
+        except OSError:
+            pass   # the process ended meanwhile
+    return pids
 
 
 def now() -> datetime.datetime:

@@ -6,30 +6,20 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.compute.helpers import qemu_pids
 from tests.e2e.conftest import OpenStackCLI, StackletServer
 
 pytestmark = pytest.mark.e2e
 
 BOOT_SECONDS = 120
 SSH_PORT = re.compile(r"SSH from this host at 127\.0\.0\.1:(\d+)")
-
-
-def qemu_pids(server_id: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and f"guest={server_id}".encode() in \
-                    Path(f"/proc/{entry}/cmdline").read_bytes():
-                pids.append(int(entry))
-        except OSError:
-            pass
-    return pids
 
 
 def wait_for_console(cli: OpenStackCLI, name: str, text: str) -> str:
@@ -97,13 +87,17 @@ def test_a_users_session_with_real_guests(server: StackletServer, tmp_path: Path
     assert vm2["status"] == "ACTIVE"
     wait_for_console(cli, "vm2", "vm2 login:")
 
-    # Stacklet restarts; the guests go on running and are adopted again.
+    # Stacklet restarts; the guests go on running and are adopted again,
+    # but for vm2, whose QEMU dies while Stacklet is down: it shows SHUTOFF.
     pids = qemu_pids(vm1["id"])
     server.stop()
     assert qemu_pids(vm1["id"]) == pids
+    for pid in qemu_pids(vm2["id"]):
+        os.kill(pid, signal.SIGKILL)
     server.start()
     assert cli.json("server", "show", "vm1")["status"] == "ACTIVE"
     assert qemu_pids(vm1["id"]) == pids
+    assert cli.json("server", "show", "vm2")["status"] == "SHUTOFF"
     log = wait_for_console(cli, "vm1", "vm1 login:")
     assert ssh(key, log, "echo still-here").strip() == "still-here"
     # ... including the metadata service, which the guest can still reach.
