@@ -52,8 +52,9 @@ class ComputeAgent:
         await self._in_thread(self.readopt_guests)
         for host in self.drivers:
             self.cloud.bus.consume(topic(host), self._on_message, self._loop)
-        self._background.every(self.cloud.config.get("compute", "report_interval"),
-                               self.heartbeat)
+        report_interval = self.cloud.config.get("compute", "report_interval")
+        self._background.every(report_interval, self.heartbeat)
+        self._background.every(report_interval, self.look_after_guests)
         self._background.every(self.cloud.config.get("compute", "sweep_interval"), self.sweep)
         await self.sweep()
 
@@ -77,6 +78,10 @@ class ComputeAgent:
     def heartbeat(self) -> None:
         with self.db.transaction() as session:
             hostinfo.record_heartbeats(session, list(self.drivers), hostinfo.COMPUTE_BINARY)
+
+    def look_after_guests(self) -> None:
+        """Periodic upkeep apart from the heartbeat, which must never wait on a
+        guest: each driver's housekeeping, then the power-state sync."""
         for driver in self.drivers.values():
             driver.housekeeping()
         self.sync_power_states()
@@ -115,6 +120,8 @@ class ComputeAgent:
                 continue   # its task decides its state
             guest = guests.get(server.id)
             power = guest.power_state if guest else states.SHUTDOWN
+            if power == states.NOSTATE:
+                continue   # the guest did not say (its monitor was busy): next time
             vm_state = server.vm_state
             if vm_state == states.ACTIVE and power in (states.SHUTDOWN, states.CRASHED):
                 if restart:

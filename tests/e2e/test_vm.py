@@ -54,6 +54,8 @@ def test_a_users_session_with_real_guests(server: StackletServer, tmp_path: Path
     assert built.returncode == 0, built.stderr
     cli = OpenStackCLI(server.clouds_yaml)
     assert cli.json("hypervisor", "list")[0]["Hypervisor Type"] in ("QEMU", "KVM")
+    status = server.stacklet("status").stdout
+    assert re.search(r" up \(QEMU(, TCG emulation| with KVM)\) ", status), status
 
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)

@@ -123,7 +123,8 @@ class ComputeDriver(Protocol):
     def detach_interface(self, instance_id: str, port_id: str) -> None: ...
 
     def housekeeping(self) -> None:
-        """Periodic upkeep of the host's guests (bounded console logs)."""
+        """Periodic upkeep of the host's guests (bounded console logs), every
+        [compute] report_interval."""
 
     def diagnostics(self, instance_id: str) -> dict:
         """A running guest's figures in Nova's standard form (2.48): state, driver,
