@@ -43,11 +43,16 @@ def project_member(api, project: str, role: str = "member") -> Compute:
     return Compute(api, token, user["project_id"], user["id"])
 
 
-@pytest.fixture
-def admin(api) -> Compute:
+def admin_of(api) -> Compute:
+    """The cloud admin, in the admin project."""
     token = api.client.get("/identity/v3/auth/tokens", headers={
         "X-Auth-Token": api.admin_token, "X-Subject-Token": api.admin_token}).json()["token"]
     return Compute(api, api.admin_token, token["project"]["id"], token["user"]["id"])
+
+
+@pytest.fixture
+def admin(api) -> Compute:
+    return admin_of(api)
 
 
 @pytest.fixture

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from stacklet.app import create_app
 from stacklet.compute.driver import accel
 from stacklet.compute.guest_image import build_guest
 from tests.compute import helpers
+from tests.compute.conftest import admin_of
+from tests.conftest import Api
 from tests.image import helpers as image_helpers
 
 BOOT_SECONDS = 120
@@ -187,3 +192,24 @@ def test_the_kvm_probe_falls_back_to_tcg_when_a_kernel_cannot_boot(tmp_path):
     assert accel.choose_accel("auto", tmp_path, lambda: not_a_kernel) == "tcg"
     assert '"accel": "tcg"' in (tmp_path / "accel.json").read_text()
     assert accel.choose_accel("kvm", tmp_path, lambda: None) == "kvm"
+
+
+@pytest.mark.parametrize("config_overrides", [{
+    ("compute", "driver"): "qemu", ("compute", "accel"): "tcg",
+    ("compute", "resume_guests_state_on_host_boot"): True}])
+def test_a_guest_that_died_while_stacklet_was_down_starts_again_when_configured(
+        cloud, guest):
+    """Nova's resume_guests_state_on_host_boot: an ACTIVE server whose guest is
+    gone when Stacklet starts gets a new guest instead of showing SHUTOFF."""
+    with TestClient(create_app(cloud), base_url="http://stacklet.test") as client:
+        admin = admin_of(Api(client, cloud))
+        image_id = upload(admin.api, admin.token, guest.disk, "raw")
+        server_id = boot(admin, image_id, "phoenix")["id"]
+        [old_pid] = helpers.qemu_pids(server_id)
+    os.kill(old_pid, signal.SIGKILL)
+    with TestClient(create_app(cloud), base_url="http://stacklet.test") as client:
+        admin = admin_of(Api(client, cloud))
+        assert admin.get(f"/servers/{server_id}").json()["server"]["status"] == "ACTIVE"
+        [new_pid] = helpers.qemu_pids(server_id)
+        assert new_pid != old_pid
+        delete(admin, cloud, server_id)
