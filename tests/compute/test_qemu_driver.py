@@ -25,6 +25,8 @@ from tests.compute.conftest import admin_of
 from tests.conftest import Api
 from tests.image import helpers as image_helpers
 
+pytestmark = pytest.mark.vm
+
 BOOT_SECONDS = 120
 NANO_FLAVOR = "42"   # m1.nano: 128 MiB, 1 GiB disk
 
