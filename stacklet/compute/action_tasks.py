@@ -122,8 +122,8 @@ def _migration(run: TaskRun) -> Migration:
 def _guest_on_this_host(run: TaskRun, spec: GuestSpec, *, stopped: bool) -> None:
     """Build the moved guest here, powered as it was before the move."""
     instance = run.instance
-    ports = run.cloud.ports.allocate(instance, run.host)
-    run.driver.spawn(dataclasses.replace(spec, interfaces=servers.nic_list(ports)))
+    run.cloud.ports.allocate(instance, run.host)
+    run.driver.spawn(spec)
     if stopped:
         run.driver.power_off(run.instance_id)
 

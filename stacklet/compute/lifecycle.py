@@ -12,8 +12,8 @@ from stacklet.db import utcnow
       on_error={"vm_state": states.ERROR})
 def spawn(run: TaskRun) -> None:
     instance = run.instance
-    ports = run.cloud.ports.allocate(instance, run.host)
-    run.driver.spawn(servers.guest_spec(instance, ports))
+    run.cloud.ports.allocate(instance, run.host)
+    run.driver.spawn(servers.guest_spec(instance))
     run.finish(vm_state=states.ACTIVE, power_state=states.RUNNING, launched_at=utcnow(),
                admin_password=None)
 

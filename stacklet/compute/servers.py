@@ -351,10 +351,8 @@ def mark_deleted(session: orm.Session, server: Instance) -> None:
 
 # -- what agents need ---------------------------------------------------------------------
 
-def guest_spec(server: Instance, ports: list[dict] | None = None) -> GuestSpec:
-    """What the driver builds the server's guest from; ``ports`` (as the network
-    service returns them) give its NICs, on the builds that plug them."""
-    return GuestSpec(interfaces=nic_list(ports or []),
+def guest_spec(server: Instance) -> GuestSpec:
+    return GuestSpec(
         instance_id=server.id, name=server.display_name, hostname=server.hostname,
         vcpus=server.vcpus, memory_mb=server.memory_mb, root_gb=server.root_gb,
         ephemeral_gb=server.ephemeral_gb, swap_mb=server.flavor.get("swap", 0),
@@ -363,10 +361,6 @@ def guest_spec(server: Instance, ports: list[dict] | None = None) -> GuestSpec:
         user_data=server.user_data, key_data=server.key_data,
         metadata={item.key: item.value for item in server.metadata_items},
         config_drive=server.config_drive, admin_password=server.admin_password)
-
-
-def nic_list(ports: list[dict]) -> tuple:
-    return tuple({"port_id": port["id"], "mac": port["mac_address"]} for port in ports)
 
 
 # -- listing -------------------------------------------------------------------------------

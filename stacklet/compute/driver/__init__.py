@@ -43,8 +43,6 @@ class GuestSpec:
     metadata: dict
     config_drive: bool
     admin_password: str | None = None
-    # The server's ports as {"port_id", "mac"}, in the order its NICs get them.
-    interfaces: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)

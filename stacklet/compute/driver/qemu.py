@@ -83,9 +83,8 @@ class GuestRecord:
     rescue and interface hotplug, read at every (re)start."""
 
     spec: dict
-    mac: str
+    mac: str                   # of the first NIC, fixed for the guest's life
     ssh_port: int
-    interfaces: list[dict] = dataclasses.field(default_factory=list)  # {port_id, mac}
     rescue_image_id: str | None = None
 
     @property
@@ -173,9 +172,8 @@ class QemuDriver:
         record = self._read_record(files)
         if record is None:
             files.dir.mkdir(parents=True, exist_ok=True)
-            record = GuestRecord(spec=dataclasses.asdict(spec), mac=_first_mac(spec),
-                                 ssh_port=_free_port(),
-                                 interfaces=[dict(item) for item in spec.interfaces])
+            record = GuestRecord(spec=dataclasses.asdict(spec),
+                                 mac=self._first_mac(spec.instance_id), ssh_port=_free_port())
         else:
             record.spec = dataclasses.asdict(spec)
         self._make_disks(spec, files)
@@ -335,33 +333,11 @@ class QemuDriver:
                            "service.")
 
     def attach_interface(self, instance_id: str, port_id: str, mac: str) -> None:
-        """A NIC hot-plugged into the running guest (restricted user networking
-        until the data plane exists), kept for its later starts."""
-        files = self._files(instance_id)
-        record = self._record(files)
-        if any(item["port_id"] == port_id for item in record.interfaces):
-            return
-        record.interfaces.append({"port_id": port_id, "mac": mac})
-        self._write_record(files, record)
-        if self._pid(files) is not None:
-            name = _device_name(port_id)
-            qmp.execute(files.qmp, "netdev_add", {"type": "user", "id": name,
-                                                   "restrict": True})
-            qmp.execute(files.qmp, "device_add", {"driver": "virtio-net-pci", "id": name,
-                                                   "netdev": name, "mac": mac})
+        """Nothing to do at once: each start gives the guest a NIC per port the
+        server has then (hotplug waits for the network data plane)."""
 
     def detach_interface(self, instance_id: str, port_id: str) -> None:
-        files = self._files(instance_id)
-        record = self._record(files)
-        record.interfaces = [item for item in record.interfaces if item["port_id"] != port_id]
-        self._write_record(files, record)
-        if self._pid(files) is not None:
-            name = _device_name(port_id)
-            try:
-                qmp.execute(files.qmp, "device_del", {"id": name})
-                qmp.execute(files.qmp, "netdev_del", {"id": name})
-            except DriverError as exc:
-                LOG.warning("unplugging %s from %s: %s", port_id, instance_id, exc)
+        """As attach_interface: the NIC goes at the guest's next start."""
 
     def diagnostics(self, instance_id: str) -> dict:
         files = self._files(instance_id)
@@ -373,7 +349,7 @@ class QemuDriver:
         if pid is not None:
             disk_stats = qmp.execute(files.qmp, "query-blockstats")
         uptime, cpu_ns, rss_mb = _process_figures(pid)
-        macs = [record.mac] + [item["mac"] for item in record.interfaces]
+        macs = [record.mac] + [port["mac"] for port in self._extra_nics(record)]
         return {
             "state": _power_name(power), "driver": "libvirt", "hypervisor": self.accel,
             "hypervisor_os": "linux", "uptime": uptime,
@@ -479,10 +455,10 @@ class QemuDriver:
             f"guestfwd=tcp:{METADATA_ADDRESS}:80-cmd:socat - UNIX-CONNECT:{files.metadata}",
             "-device", f"virtio-net-pci,netdev=net0,mac={record.mac}",
         ]
-        for item in record.interfaces[1:]:
-            name = _device_name(item["port_id"])
+        for port in self._extra_nics(record):
+            name = f"nic-{port['port_id'][:11]}"
             command += ["-netdev", f"user,id={name},restrict=on",
-                        "-device", f"virtio-net-pci,netdev={name},id={name},mac={item['mac']}"]
+                        "-device", f"virtio-net-pci,netdev={name},id={name},mac={port['mac']}"]
         return command
 
     def _kernel_boot(self, spec: GuestSpec) -> list[str]:
@@ -519,6 +495,25 @@ class QemuDriver:
         if documents is None:
             raise DriverError(f"Instance {instance_id} could not be found.")
         write_config_drive(documents.config_drive_files(), destination)
+
+    def _ports(self, instance_id: str) -> list[dict]:
+        """The server's ports now, as {port_id, mac}, oldest first."""
+        return [{"port_id": port["port_id"], "mac": port["mac_addr"]}
+                for port in self.cloud.ports.interfaces(instance_id)]
+
+    def _first_mac(self, instance_id: str) -> str:
+        """The MAC of the server's first port, or one made from its id (a server
+        without networks still gets the interim NIC for metadata and SSH)."""
+        ports = self._ports(instance_id)
+        if ports:
+            return ports[0]["mac"]
+        digest = hashlib.sha256(instance_id.encode()).digest()
+        return "fa:16:3e:" + ":".join(f"{byte:02x}" for byte in digest[:3])
+
+    def _extra_nics(self, record: GuestRecord) -> list[dict]:
+        """The server's ports beyond the one whose MAC is on the first NIC."""
+        return [port for port in self._ports(record.spec["instance_id"])
+                if port["mac"] != record.mac]
 
     def _serve_metadata(self, instance_id: str, files: GuestFiles) -> None:
         if self.metadata is not None:
@@ -632,19 +627,6 @@ class QemuDriver:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-def _first_mac(spec: GuestSpec) -> str:
-    """The MAC of the server's first port, or one made from its id (a server
-    without networks still gets the interim NIC for metadata and SSH)."""
-    if spec.interfaces:
-        return spec.interfaces[0]["mac"]
-    digest = hashlib.sha256(spec.instance_id.encode()).digest()
-    return "fa:16:3e:" + ":".join(f"{byte:02x}" for byte in digest[:3])
-
-
-def _device_name(port_id: str) -> str:
-    return f"nic-{port_id[:11]}"
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
