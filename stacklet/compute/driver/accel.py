@@ -3,8 +3,9 @@
 /dev/kvm existing is not enough: nested KVM may let the firmware run and
 then hang the guest's kernel (as on the machines Stacklet is developed on),
 so the probe boots a Linux kernel under KVM and waits for its first line on
-the serial port.  The answer is kept in DIR/compute/accel.json and asked
-again when QEMU or the host's kernel changes.
+the serial port.  The answer is a fact of the machine, kept in the user's
+cache (~/.cache/stacklet/accel.json) for every data dir, and asked again
+when QEMU or the host's kernel changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Callable
+
+import platformdirs
 
 LOG = logging.getLogger(__name__)
 
@@ -34,7 +37,11 @@ def qemu_version() -> tuple[str, int]:
     return version, major * 1_000_000 + minor * 1000 + micro
 
 
-def choose_accel(setting: str, state_dir: Path,
+def default_cache_dir() -> Path:
+    return platformdirs.user_cache_path("stacklet")
+
+
+def choose_accel(setting: str, cache_dir: Path,
                  probe_kernel: Callable[[], Path | None]) -> str:
     """'kvm' or 'tcg' for ``setting`` ('kvm', 'tcg' or 'auto')."""
     if setting in ("kvm", "tcg"):
@@ -42,7 +49,7 @@ def choose_accel(setting: str, state_dir: Path,
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return "tcg"
     key = {"qemu": qemu_version()[0], "host_kernel": platform.release()}
-    cache = state_dir / "accel.json"
+    cache = cache_dir / "accel.json"
     try:
         known = json.loads(cache.read_text())
         if known.get("key") == key:
@@ -56,7 +63,7 @@ def choose_accel(setting: str, state_dir: Path,
     accel = "kvm" if kvm_boots(kernel) else "tcg"
     LOG.info("KVM test boot %s: guests use %s", "passed" if accel == "kvm" else "failed",
              accel.upper())
-    state_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"key": key, "accel": accel}))
     return accel
 

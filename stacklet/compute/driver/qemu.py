@@ -47,6 +47,7 @@ from stacklet.compute.driver import (
     tail_lines,
 )
 from stacklet.compute.driver.accel import QEMU_BINARY, choose_accel, qemu_version
+from stacklet.compute.driver.accel import default_cache_dir as accel_cache_dir
 
 LOG = logging.getLogger(__name__)
 
@@ -128,7 +129,8 @@ class QemuDriver:
                               "qemu-system-x86): install it, or use the fake driver")
         self.version, self.version_number = qemu_version()
         self.accel = choose_accel(cloud.config.get("compute", "accel"),
-                                  data_dir / "compute", probe_kernel or (lambda: None))
+                                  accel_cache_dir(),
+                                  probe_kernel or (lambda: None))
         self.shutdown_timeout = cloud.config.get("compute", "shutdown_timeout")
         self.console_limit = cloud.config.get("compute", "console_log_kb") * 1024
 
