@@ -51,10 +51,11 @@ ensure_test_packages() {
 # What real guests need: QEMU itself; the tools `stacklet image build` makes
 # stacklet-tiny with (mtools, dosfstools and syslinux for its boot disk; its
 # Debian packages come from `apt-get download`); socat for each guest's
-# metadata guestfwd; xorriso for config drives; ssh for the tests to log in.
+# metadata guestfwd; xorriso for config drives; ssh for the tests to log in,
+# isolinux for their bootable ISO.
 ensure_vm_packages() {
     apt_install_missing qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools \
-        socat xorriso openssh-client
+        socat xorriso openssh-client isolinux
 }
 
 # Make VENV_DIR a venv holding PIP_ARGS, reinstalling only when the inputs named

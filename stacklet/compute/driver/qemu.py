@@ -429,7 +429,7 @@ class QemuDriver:
             "-display", "none", "-vga", "none", "-S", "-daemonize",
             "-pidfile", str(files.pidfile),
             "-qmp", f"unix:{files.qmp},server=on,wait=off",
-            "-chardev", f"file,id=console,path={files.console},append=on",
+            "-chardev", f"file,id=console,path={_option_value(files.console)},append=on",
             "-serial", "chardev:console",
             "-device", "virtio-rng-pci",
         ]
@@ -448,6 +448,10 @@ class QemuDriver:
                         f"format={fmt},discard=unmap" + (",readonly=on" if readonly else ""),
                         "-device", f"virtio-blk-pci,drive=disk{index}"
                         + (",bootindex=1" if index == 0 else "")]
+        if _is_installer(spec) and not record.rescue_image_id:
+            iso, _ = self.images.fetch(spec.image_id)
+            command += ["-drive", f"file={_option_value(iso)},if=none,id=cdrom,format=raw,"
+                        "media=cdrom,readonly=on", "-device", "ide-cd,drive=cdrom,bootindex=0"]
         command += self._kernel_boot(spec)
         command += [
             "-netdev", f"user,id=net0,net={GUEST_NETWORK},host={GUEST_GATEWAY},"
@@ -479,8 +483,12 @@ class QemuDriver:
 
     def _make_disks(self, spec: GuestSpec, files: GuestFiles) -> None:
         if not files.root.exists():
-            base, base_format = self.images.fetch(spec.image_id)
-            disks.create_overlay(files.root, base, base_format, spec.root_gb)
+            if _is_installer(spec):
+                # An ISO boots as a CD-ROM (_command) and installs onto a blank disk.
+                disks.create_blank(files.root, (spec.root_gb or 1) * 1024)
+            else:
+                base, base_format = self.images.fetch(spec.image_id)
+                disks.create_overlay(files.root, base, base_format, spec.root_gb)
         if spec.ephemeral_gb and not files.ephemeral.exists():
             disks.create_blank(files.ephemeral, spec.ephemeral_gb * 1024)
         if spec.swap_mb and not files.swap.exists():
@@ -629,6 +637,10 @@ class QemuDriver:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+def _is_installer(spec: GuestSpec) -> bool:
+    return spec.image_properties.get("disk_format") == "iso"
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
