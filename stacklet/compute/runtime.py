@@ -72,6 +72,8 @@ class ComputeRuntime:
         self.conductor = Conductor(self.cloud)
         await self.agent.start()
         await self.conductor.start()
+        if driver_name == "qemu":
+            driver_name += f" ({next(iter(drivers.values())).accel.upper()})"
         LOG.info("compute: conductor and %d %s host(s) running", len(drivers), driver_name)
 
     def _take_lock(self) -> bool:
