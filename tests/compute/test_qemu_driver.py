@@ -39,6 +39,22 @@ def config_overrides():
             ("compute", "shutdown_timeout"): 20.0}
 
 
+@pytest.fixture(autouse=True)
+def no_guest_outlives_its_test(stacklet_config):
+    """Guests are not Stacklet's children: a test that fails before deleting its
+    servers would leave them running, so whatever QEMU runs from the test's data
+    dir is killed at its end."""
+    yield
+    marker = str(stacklet_config.data_dir).encode()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            if b"qemu-system" in cmdline and marker in cmdline:
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            pass   # it ended meanwhile
+
+
 @pytest.fixture(scope="session")
 def guest():
     return build_guest(progress=lambda line: None)
