@@ -22,8 +22,9 @@ from stacklet.image.models import Image
 
 # Formats QEMU reads as they are; anything else is converted to qcow2 once.
 DIRECT_FORMATS = {"raw", "qcow2", "ami", "aki", "ari", "iso"}
-# The same data under the name qemu-img knows it by.
-QEMU_FORMAT = {"ami": "raw", "aki": "raw", "ari": "raw", "iso": "raw"}
+# Glance's disk formats under the names qemu-img knows them by.
+QEMU_FORMAT = {"ami": "raw", "aki": "raw", "ari": "raw", "iso": "raw", "vhd": "vpc",
+               "ploop": "parallels"}
 
 
 def qemu_img(*args: str) -> str:
@@ -61,16 +62,17 @@ class ImageCache:
             disk_format = self._active_format(image_id)
             source = self.image_store.data_path(image_id)
             self.base_dir.mkdir(parents=True, exist_ok=True)
-            fmt = QEMU_FORMAT.get(disk_format, disk_format)
             if disk_format in DIRECT_FORMATS:
+                fmt = QEMU_FORMAT.get(disk_format, disk_format)
                 cached = self.base_dir / f"{image_id}.{fmt}"
                 partial = cached.with_suffix(".part")
-                shutil.copyfile(source, partial)
+                _link_or_copy(source, partial)
             else:
                 fmt = "qcow2"
                 cached = self.base_dir / f"{image_id}.qcow2"
                 partial = cached.with_suffix(".part")
-                qemu_img("convert", "-f", disk_format, "-O", "qcow2", str(source), str(partial))
+                qemu_img("convert", "-f", QEMU_FORMAT.get(disk_format, disk_format),
+                         "-O", "qcow2", str(source), str(partial))
             os.replace(partial, cached)
             return cached, fmt
 
@@ -86,6 +88,16 @@ class ImageCache:
     def _lock(self, image_id: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(image_id, threading.Lock())
+
+
+def _link_or_copy(source: Path, destination: Path) -> None:
+    """A hard link where the store and the cache share a filesystem (stored image
+    data never changes, and the cache keeps it if the image is deleted), else a copy."""
+    destination.unlink(missing_ok=True)
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copyfile(source, destination)
 
 
 def create_overlay(path: Path, base: Path, base_format: str, size_gb: int) -> None:
