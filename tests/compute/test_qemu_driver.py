@@ -255,3 +255,14 @@ def test_an_iso_image_boots_from_a_cd_rom(api, admin, cloud, guest, tmp_path):
     server = boot(admin, image_id, "iso-vm")
     wait_for_console(admin, server["id"], r"iso-vm login:")
     delete(admin, cloud, server["id"])
+
+
+def test_a_vmdk_image_is_converted_once_and_boots(api, admin, cloud, guest, tmp_path):
+    vmdk = tmp_path / "tiny.vmdk"
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "vmdk", str(guest.disk),
+                    str(vmdk)], check=True)
+    image_id = upload(api, admin.token, vmdk, "vmdk")
+    server = boot(admin, image_id, "vmdk-vm")
+    assert (cloud.config.data_dir / "instances" / "_base" / f"{image_id}.qcow2").exists()
+    wait_for_console(admin, server["id"], r"vmdk-vm login:")
+    delete(admin, cloud, server["id"])
