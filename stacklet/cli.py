@@ -8,6 +8,7 @@ import functools
 import logging
 import os
 import secrets
+import shutil
 import sys
 import urllib.request
 from pathlib import Path
@@ -233,6 +234,10 @@ def check_compute_options(config: Config) -> None:
     if driver not in DRIVER_NAMES:
         raise SystemExit(f"stacklet: unknown [compute] driver {driver!r} "
                          f"(known: {', '.join(DRIVER_NAMES)})")
+    if driver == "qemu" and shutil.which("qemu-system-x86_64") is None:
+        raise SystemExit("stacklet: [compute] driver = qemu, but qemu-system-x86_64 is not "
+                         "installed: install the Debian package qemu-system-x86 (the "
+                         "quickstart does), or use --compute-driver fake")
     if config.get("compute", "fake_hosts") < 1:
         raise SystemExit("stacklet: [compute] fake_hosts must be at least 1")
 

@@ -2,7 +2,7 @@
 
 As Incus drives QEMU: each guest's QEMU is started paused, daemonized, with a
 QMP socket and a pid file, then told to ``cont``; every later step (power
-button, pause, save, NMI, hotplug) is a monitor command.  QEMU processes are
+button, pause, save, NMI, status) is a monitor command.  QEMU processes are
 not Stacklet's children: stopping Stacklet leaves them running, and on start
 the agent finds them again through their pid files and sockets.
 
@@ -81,7 +81,7 @@ def runtime_dir(data_dir: Path) -> Path:
 @dataclasses.dataclass
 class GuestRecord:
     """How to start a guest again: written at spawn, changed by rebuild, resize,
-    rescue and interface hotplug, read at every (re)start."""
+    and rescue, read at every (re)start."""
 
     spec: dict
     mac: str                   # of the first NIC, fixed for the guest's life
