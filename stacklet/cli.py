@@ -8,7 +8,6 @@ import functools
 import logging
 import os
 import secrets
-import shutil
 import sys
 import urllib.request
 from pathlib import Path
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 import yaml
 
 from stacklet import config as config_module
-from stacklet.compute.driver import DRIVER_NAMES
+from stacklet.compute.driver import DRIVER_NAMES, QEMU_BINARY, qemu_installed
 from stacklet.config import Config
 
 LOG = logging.getLogger("stacklet")
@@ -234,8 +233,8 @@ def check_compute_options(config: Config) -> None:
     if driver not in DRIVER_NAMES:
         raise SystemExit(f"stacklet: unknown [compute] driver {driver!r} "
                          f"(known: {', '.join(DRIVER_NAMES)})")
-    if driver == "qemu" and shutil.which("qemu-system-x86_64") is None:
-        raise SystemExit("stacklet: [compute] driver = qemu, but qemu-system-x86_64 is not "
+    if driver == "qemu" and not qemu_installed():
+        raise SystemExit(f"stacklet: [compute] driver = qemu, but {QEMU_BINARY} is not "
                          "installed: install the Debian package qemu-system-x86 (the "
                          "quickstart does), or use --compute-driver fake")
     if config.get("compute", "fake_hosts") < 1:

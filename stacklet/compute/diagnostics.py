@@ -6,7 +6,6 @@ from __future__ import annotations
 from stacklet.common.errors import Conflict, NotImplementedYet
 from stacklet.compute import states
 from stacklet.compute.driver import DriverError, NotSupported, local_driver
-from stacklet.compute.driver.fake import POWER_STATE_NAMES
 from stacklet.compute.models import Instance
 
 
@@ -15,7 +14,7 @@ def server_diagnostics(cloud, server: Instance) -> dict:
     if server.host is None:
         raise Conflict(f"Instance {server.id} is not ready")
     if server.power_state != states.RUNNING:
-        state = POWER_STATE_NAMES.get(server.power_state, "pending")
+        state = states.POWER_STATE_NAMES.get(server.power_state, "pending")
         raise Conflict(f"Cannot 'get_diagnostics' instance {server.id} while it is in "
                        f"power state {state}")
     driver = local_driver(cloud, server.host)

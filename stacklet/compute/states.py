@@ -56,6 +56,9 @@ PAUSED_POWER = 3
 SHUTDOWN = 4
 CRASHED = 6
 SUSPENDED_POWER = 7
+# Nova's names of power states, as diagnostics and error messages show them.
+POWER_STATE_NAMES = {NOSTATE: "pending", RUNNING: "running", PAUSED_POWER: "paused",
+                     SHUTDOWN: "shutdown", CRASHED: "crashed", SUSPENDED_POWER: "suspended"}
 
 # The API status of a vm_state, and the exceptions some task_states make.
 _STATUS = {

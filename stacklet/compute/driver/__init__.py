@@ -142,12 +142,17 @@ def tail_lines(text: str, lines: int | None) -> str:
 
 
 DRIVER_NAMES = ("auto", "qemu", "fake")
+QEMU_BINARY = "qemu-system-x86_64"
+
+
+def qemu_installed() -> bool:
+    return shutil.which(QEMU_BINARY) is not None
 
 
 def resolve_driver_name(name: str) -> str:
     """'auto' is QEMU wherever it is installed, the fake driver elsewhere."""
     if name == "auto":
-        return "qemu" if shutil.which("qemu-system-x86_64") else "fake"
+        return "qemu" if qemu_installed() else "fake"
     return name
 
 

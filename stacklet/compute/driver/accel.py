@@ -10,6 +10,7 @@ when QEMU or the host's kernel changes.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -22,12 +23,14 @@ from typing import Callable
 
 import platformdirs
 
+from stacklet.compute.driver import QEMU_BINARY
+
 LOG = logging.getLogger(__name__)
 
-QEMU_BINARY = "qemu-system-x86_64"
 PROBE_SECONDS = 8.0
 
 
+@functools.cache
 def qemu_version() -> tuple[str, int]:
     """QEMU's version as printed ("7.2.22") and as Nova numbers it (7002022)."""
     output = subprocess.run([QEMU_BINARY, "--version"], capture_output=True, text=True,

@@ -28,10 +28,6 @@ from stacklet.compute.models import FakeGuest
 # Nova's fake driver offers this much, so that scheduling rarely runs out.
 FAKE_RESOURCES = HostResources(hypervisor_type="fake", hypervisor_version=1000,
                                vcpus=1000, memory_mb=800000, local_gb=600000)
-# Nova's names of power states, as diagnostics show them.
-POWER_STATE_NAMES = {states.NOSTATE: "pending", states.RUNNING: "running",
-                     states.PAUSED_POWER: "paused", states.SHUTDOWN: "shutdown",
-                     states.CRASHED: "crashed", states.SUSPENDED_POWER: "suspended"}
 # A fake root disk, as a raw image, for snapshots.
 SNAPSHOT_DATA = b"stacklet fake driver disk\n".ljust(4096, b"\0")
 
@@ -171,7 +167,7 @@ class FakeDriver:
         macs = list(state.get("interfaces", {}).values())
         disks = state.get("disks", 1) + len(state.get("volumes", {}))
         return {
-            "state": POWER_STATE_NAMES.get(power_state, "pending"),
+            "state": states.POWER_STATE_NAMES.get(power_state, "pending"),
             "driver": "libvirt",    # the nearest of Nova's names, as Nova's fake driver says
             "hypervisor": "fake", "hypervisor_os": "linux", "uptime": uptime,
             "config_drive": bool(state.get("config_drive", False)),

@@ -37,16 +37,18 @@ from pathlib import Path
 
 from stacklet.compute import states
 from stacklet.compute.driver import (
+    QEMU_BINARY,
     DriverError,
     GuestSpec,
     GuestState,
     HostResources,
     NotSupported,
     disks,
+    qemu_installed,
     qmp,
     tail_lines,
 )
-from stacklet.compute.driver.accel import QEMU_BINARY, choose_accel, qemu_version
+from stacklet.compute.driver.accel import choose_accel, qemu_version
 from stacklet.compute.driver.accel import default_cache_dir as accel_cache_dir
 
 LOG = logging.getLogger(__name__)
@@ -118,21 +120,24 @@ class QemuDriver:
         ``probe_kernel`` gives a kernel to test KVM with (None: no test boot)."""
         self.host = host
         self.cloud = cloud
-        self.config = cloud.config
         self.metadata = metadata
         data_dir = cloud.config.data_dir
         self.instances_dir = data_dir / "instances"
         self.sockets_dir = runtime_dir(data_dir)
         self.images = disks.ImageCache(cloud.db, cloud.image_store, self.instances_dir / "_base")
-        if shutil.which(QEMU_BINARY) is None:
+        if not qemu_installed():
             raise DriverError(f"{QEMU_BINARY} is not installed (Debian package "
                               "qemu-system-x86): install it, or use the fake driver")
-        self.version, self.version_number = qemu_version()
+        _, self.version_number = qemu_version()
         self.accel = choose_accel(cloud.config.get("compute", "accel"),
                                   accel_cache_dir(),
                                   probe_kernel or (lambda: None))
         self.shutdown_timeout = cloud.config.get("compute", "shutdown_timeout")
         self.console_limit = cloud.config.get("compute", "console_log_kb") * 1024
+        # Guests outlive Stacklet: the ones found here (after a restart) get their
+        # metadata sockets served again, whatever their state.
+        for instance_id in self._guest_ids():
+            self._serve_metadata(instance_id, self._files(instance_id))
 
     # -- the host -------------------------------------------------------------------------
 
@@ -150,20 +155,15 @@ class QemuDriver:
                              local_gb=disk.total >> 30)
 
     def list_guests(self) -> list[GuestState]:
-        """Every guest with files on this host; the running ones get their metadata
-        socket served again (after a restart of Stacklet)."""
+        """Every guest with files on this host, and its power state."""
+        return [GuestState(instance_id, self._power_state(self._files(instance_id)))
+                for instance_id in self._guest_ids()]
+
+    def _guest_ids(self) -> list[str]:
         if not self.instances_dir.is_dir():
             return []
-        guests = []
-        for entry in sorted(self.instances_dir.iterdir()):
-            files = self._files(entry.name)
-            if not files.record.exists():
-                continue
-            power = self._power_state(files)
-            if power != states.SHUTDOWN and power != states.SUSPENDED_POWER:
-                self._serve_metadata(entry.name, files)
-            guests.append(GuestState(entry.name, power))
-        return guests
+        return sorted(entry.name for entry in self.instances_dir.iterdir()
+                      if (entry / "guest.json").exists())
 
     # -- building and destroying ----------------------------------------------------------
 
@@ -353,8 +353,8 @@ class QemuDriver:
         uptime, cpu_ns, rss_mb = _process_figures(pid)
         macs = [record.mac] + [port["mac"] for port in self._extra_nics(record)]
         return {
-            "state": _power_name(power), "driver": "libvirt", "hypervisor": self.accel,
-            "hypervisor_os": "linux", "uptime": uptime,
+            "state": states.POWER_STATE_NAMES.get(power, "pending"), "driver": "libvirt",
+            "hypervisor": self.accel, "hypervisor_os": "linux", "uptime": uptime,
             "config_drive": spec.config_drive, "num_cpus": spec.vcpus,
             "num_nics": len(macs), "num_disks": len(disk_stats),
             "memory_details": {"maximum": spec.memory_mb, "used": min(rss_mb, spec.memory_mb)},
@@ -375,12 +375,9 @@ class QemuDriver:
         }
 
     def housekeeping(self) -> None:
-        """Keep every console log within its bound (called by the agent's heartbeat)."""
-        if not self.instances_dir.is_dir():
-            return
-        for entry in self.instances_dir.iterdir():
-            if entry.name != "_base":
-                self._trim_console(self._files(entry.name))
+        """Keep every console log within its bound."""
+        for instance_id in self._guest_ids():
+            self._trim_console(self._files(instance_id))
 
     # -- starting and stopping QEMU ---------------------------------------------------------
 
@@ -678,12 +675,6 @@ def _process_figures(pid: int | None) -> tuple[int, int, int]:
     uptime = int(host_uptime - int(fields[19]) / ticks)
     rss_mb = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") >> 20
     return uptime, cpu_ns, rss_mb
-
-
-def _power_name(power: int) -> str:
-    return {states.RUNNING: "running", states.PAUSED_POWER: "paused",
-            states.SHUTDOWN: "shutdown", states.CRASHED: "crashed",
-            states.SUSPENDED_POWER: "suspended"}.get(power, "pending")
 
 
 def _option_value(path: Path) -> str:
