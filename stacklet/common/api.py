@@ -10,6 +10,7 @@ service layer uses blocking database sessions), and turns the result or an
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -122,6 +123,16 @@ Handler = Callable[[ApiRequest], Any]
 ErrorFormatter = Callable[[errors.APIError], dict]
 
 
+@dataclasses.dataclass(frozen=True)
+class DeclaredRoute:
+    """One route as a handler module declared it (path relative to the service root)."""
+
+    path: str
+    methods: tuple[str, ...]
+    handler: Handler
+    stream_body: bool
+
+
 class RouteTable:
     """The routes one handler module declares; a ServiceAPI includes the tables."""
 
@@ -160,9 +171,13 @@ class ServiceAPI:
         # the path without it; a service whose upstream answers 404 turns that off.
         self.redirect_slashes = redirect_slashes
         self._routes: list[Route] = []
+        # What the handler modules declared, for the tests that walk every
+        # route of every service (fuzzing, cross-project isolation).
+        self.declared: list[DeclaredRoute] = []
 
     def include(self, table: RouteTable) -> None:
         for path, methods, status, stream_body, handler in table.routes:
+            self.declared.append(DeclaredRoute(path, tuple(methods), handler, stream_body))
             self._routes.append(Route(path, self._endpoint(handler, status, stream_body),
                                       methods=methods, name=handler.__name__))
 
