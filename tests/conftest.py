@@ -166,3 +166,16 @@ def cloud(stacklet_config):
 def api(cloud) -> Api:
     with TestClient(create_app(cloud), base_url="http://stacklet.test") as client:
         yield Api(client, cloud)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print what tests recorded as their ``coverage`` (route fuzzing says how many
+    routes and requests it covered); user properties come back from xdist workers
+    with the reports."""
+    lines = [value for reports in terminalreporter.stats.values() for report in reports
+             if getattr(report, "when", None) == "call"
+             for name, value in getattr(report, "user_properties", ()) if name == "coverage"]
+    if lines:
+        terminalreporter.section("coverage")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)
