@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import yaml
 
 from stacklet import config as config_module
+from stacklet.common.private_files import NotPrivate, secure_data_dir
 from stacklet.compute.driver import DRIVER_NAMES, QEMU_BINARY, qemu_installed
 from stacklet.config import Config
 
@@ -111,7 +112,19 @@ def prepare(config: Config, admin_password: str | None) -> str:
     finally:
         cloud.close()
     write_client_files(config, password)
+    _secure_data_dir(config)
     return password
+
+
+def _secure_data_dir(config: Config) -> None:
+    """The data dir and what is in it, private to this user whatever they were."""
+    try:
+        tightened = secure_data_dir(config.data_dir)
+    except NotPrivate as exc:
+        raise SystemExit(f"stacklet: the data dir is not private: {exc}") from None
+    if tightened:
+        print(f"stacklet: made {tightened} file(s) and dir(s) in {config.data_dir} private "
+              "to this user (they were readable by others)", flush=True)
 
 
 def _recover_image_uploads(cloud) -> None:
@@ -188,6 +201,9 @@ def _write_private(path: Path, text: str) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     import uvicorn
 
+    # What the cloud writes from now on (database journals, images, guests'
+    # disks and sockets) is this user's alone.
+    os.umask(0o077)
     flags = {("api", "bind"): args.bind, ("api", "public_url"): args.public_url,
              ("database", "url"): args.database_url,
              ("compute", "driver"): args.compute_driver,

@@ -207,6 +207,12 @@ class ServiceAPI:
                 response = self.error_response(errors.Conflict(
                     "The request conflicts with a concurrent change (a duplicate or a "
                     "reference that no longer exists); retry it."), request)
+            except Exception:
+                # Answered here rather than by Starlette's last-resort handler,
+                # which re-raises and so makes the server drop the connection:
+                # the client's next request on it would fail with a reset.
+                LOG.exception("unexpected error in %s %s", request.method, request.url.path)
+                response = self.error_response(_unexpected(), request)
             if version is not None:
                 self.microversions.annotate(response, version)
             return response
@@ -230,10 +236,12 @@ class ServiceAPI:
             return self.error_response(cls(message.get(exc.status_code, exc.detail)), request)
 
         async def unexpected_error(request: Request, exc: Exception) -> Response:
+            # Only what fails outside a handler gets here.  Starlette re-raises
+            # after this answer and the server closes the connection: say so.
             LOG.exception("unexpected error in %s %s", request.method, request.url.path)
-            return self.error_response(errors.APIError(
-                "An unexpected error prevented the server from fulfilling your request."),
-                request)
+            response = self.error_response(_unexpected(), request)
+            response.headers["Connection"] = "close"
+            return response
 
         # Starlette lets a GET route answer HEAD too; a handler declared for
         # HEAD alone must be matched before the GET one on the same path.
@@ -248,15 +256,77 @@ class ServiceAPI:
 async def _read_json(request: Request) -> Any:
     if request.method not in ("POST", "PUT", "PATCH"):
         return None
-    raw = await request.body()
+    raw = await _read_body(request, MAX_JSON_BODY)
     if not raw:
         return None
-    if len(raw) > MAX_JSON_BODY:
-        raise errors.RequestEntityTooLarge("The request body is too large.")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
+    except RecursionError:  # deeper than the parser itself goes
+        raise _too_deep()
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.BadRequest(f"Malformed request body: it is not valid JSON ({exc}).")
+    _check_json_shape(body)
+    return body
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, read chunk by chunk and refused (413) as soon as it passes
+    ``limit``: a chunked upload of gigabytes costs the process one chunk."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise errors.RequestEntityTooLarge(
+            f"The request body is larger than {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.RequestEntityTooLarge(
+                f"The request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# No OpenStack request body comes near this depth; past it, schema validation
+# and the database's JSON encoder would recurse as deep.
+MAX_JSON_DEPTH = 64
+
+
+def _check_json_shape(body: Any) -> None:
+    """400 for a body nested deeper than MAX_JSON_DEPTH, or holding a string
+    with a lone surrogate (valid JSON, ``"\\ud800"``, but no UTF-8 can store it)."""
+    pending = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            _check_text(value)
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            for key in value:
+                _check_text(key)
+            value = value.values()
+        pending.extend((item, depth + 1) for item in value)
+
+
+def _too_deep() -> errors.BadRequest:
+    return errors.BadRequest(
+        f"Malformed request body: nested deeper than {MAX_JSON_DEPTH} levels.")
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.BadRequest("Malformed request body: a string holds a lone UTF-16 "
+                                "surrogate (such as \\ud800), which is not a character.")
+
+
+def _unexpected() -> errors.APIError:
+    return errors.APIError("An unexpected error prevented the server from fulfilling your "
+                           "request.")
 
 
 def _to_response(result: Any, status: int) -> Response:

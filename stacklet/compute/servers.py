@@ -20,6 +20,7 @@ from sqlalchemy import orm
 
 from stacklet.common.context import RequestContext
 from stacklet.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from stacklet.common.patterns import user_pattern
 from stacklet.common.timeutils import parse_isotime
 from stacklet.compute import flavors, hostinfo, keypairs, quotas, scheduler, states
 from stacklet.compute.agent import topic as agent_topic
@@ -504,10 +505,7 @@ def page(session: orm.Session, statement: sa.Select, *, marker: str | None,
         return rows[:limit], len(rows) > limit
     pairs = session.execute(statement.with_only_columns(Instance.id, Instance.display_name))
     if name_pattern is not None:
-        try:
-            matcher = re.compile(name_pattern)
-        except re.error:
-            raise BadRequest(f"Invalid name filter {name_pattern!r}: not a regular expression.")
+        matcher = user_pattern(name_pattern, "name filter")
         ids = [server_id for server_id, name in pairs if matcher.search(name)]
     else:
         ids = [server_id for server_id, _ in pairs]

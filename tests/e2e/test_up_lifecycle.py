@@ -35,6 +35,29 @@ def test_up_writes_private_client_files_and_documented_config(server: StackletSe
     assert f"or: source {data / 'openrc'}" in output
 
 
+def test_up_makes_an_existing_data_dir_private(tmp_path):
+    """A data dir made by hand with 0755, and files in it from an earlier run
+    left 0644: after `stacklet up` no other local user can read any of it."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    (data / "notes").write_text("the operator's")
+    (data / "notes").chmod(0o644)
+    server = StackletServer(data)
+    server.start()
+    try:
+        OpenStackCLI(server.clouds_yaml).json("domain", "create", "e2e-private")
+        assert mode(data) == 0o700
+        database = sorted(data.glob("stacklet.db*"))
+        assert [path.name for path in database] == ["stacklet.db", "stacklet.db-shm",
+                                                     "stacklet.db-wal"]
+        for path in [*database, data / "notes", data / "stacklet.conf"]:
+            assert mode(path) == 0o600, f"{path.name} is {oct(mode(path))}"
+        assert "private to this user" in server.output()
+    finally:
+        server.stop()
+
+
 def test_status_reports_the_listener_and_the_identity_api(server: StackletServer):
     running = server.stacklet("status")
     assert running.returncode == 0, running.stdout + running.stderr

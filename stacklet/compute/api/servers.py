@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import sqlalchemy as sa
 from starlette.responses import JSONResponse
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.common.errors import BadRequest
+from stacklet.common.patterns import user_pattern
 from stacklet.common.validation import validate
 from stacklet.compute import hostinfo, server_schemas, servers
 from stacklet.compute.api import common, server_views
@@ -107,10 +106,7 @@ def _filter_by_ip(req: ApiRequest, rows, addresses: dict) -> list:
     patterns = [req.query.get(name) for name in ("ip", "ip6") if req.query.get(name)]
     if not patterns:
         return rows
-    try:
-        matchers = [re.compile(pattern) for pattern in patterns]
-    except re.error:
-        raise BadRequest("Invalid ip filter: not a regular expression.")
+    matchers = [user_pattern(pattern, "ip filter") for pattern in patterns]
 
     def matches(server) -> bool:
         ips = [entry["addr"] for network in addresses.get(server.id, {}).values()

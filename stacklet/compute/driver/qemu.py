@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from stacklet.common.private_files import NotPrivate, private_dir
 from stacklet.compute import states
 from stacklet.compute.driver import (
     QEMU_BINARY,
@@ -73,11 +74,12 @@ RUN_STATES = {"running": states.RUNNING, "paused": states.PAUSED_POWER,
 
 
 def runtime_dir(data_dir: Path) -> Path:
-    """A short directory for this data dir's sockets, one per data dir."""
+    """A short directory for this data dir's sockets, one per data dir, that only
+    this user can enter (refused when another user made it first in /tmp)."""
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
     base = Path("/run/stacklet") if os.geteuid() == 0 else Path(
         os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"stacklet-{os.geteuid()}"
-    return base / digest
+    return private_dir(private_dir(base) / digest)
 
 
 @dataclasses.dataclass
@@ -123,7 +125,10 @@ class QemuDriver:
         self.metadata = metadata
         data_dir = cloud.config.data_dir
         self.instances_dir = data_dir / "instances"
-        self.sockets_dir = runtime_dir(data_dir)
+        try:
+            self.sockets_dir = runtime_dir(data_dir)
+        except NotPrivate as exc:
+            raise DriverError(f"the guests' socket directory is not private: {exc}") from None
         self.images = disks.ImageCache(cloud.db, cloud.image_store, self.instances_dir / "_base")
         if not qemu_installed():
             raise DriverError(f"{QEMU_BINARY} is not installed (Debian package "
