@@ -260,13 +260,19 @@ async def _read_json(request: Request) -> Any:
     if not raw:
         return None
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json)
     except RecursionError:  # deeper than the parser itself goes
         raise _too_deep()
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.BadRequest(f"Malformed request body: it is not valid JSON ({exc}).")
     _check_json_shape(body)
     return body
+
+
+def _not_json(constant: str) -> None:
+    # Python's parser takes NaN and Infinity, which JSON has not; a number no
+    # column, int() or comparison can hold must not reach a handler.
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

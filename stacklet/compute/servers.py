@@ -119,6 +119,11 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
         if not cloud.ports.security_group_exists(ctx, group_name):
             raise BadRequest(f"Unable to find security_group with name or id '{group_name}'")
     networks = body.get("networks", "auto")
+    for item in networks if isinstance(networks, list) else ():
+        # Each request names a port or a network; the schema allows an empty one,
+        # which would otherwise fail only on the host, leaving the server in ERROR.
+        if not item.get("port") and not item.get("uuid"):
+            raise BadRequest("Bad network format: missing 'uuid'")
     cloud.ports.check_requested(ctx, networks)
     user_data = body.get("user_data")
     if user_data is not None:

@@ -118,3 +118,21 @@ def test_a_constraint_hit_by_a_concurrent_create_is_409(api, monkeypatch):
     second = api.post("/image/v2/metadefs/namespaces", json=body, token=api.admin_token)
     assert second.status_code == 409
     assert "concurrent" in second.json()["message"]
+
+
+@pytest.mark.parametrize("path, body, code_of", [
+    ("/network/v2.0/subnetpools",
+     '{"subnetpool": {"name": "p", "prefixes": ["10.9.0.0/16"], "max_prefixlen": %s}}',
+     lambda error: error["NeutronError"]["type"]),
+    ("/compute/v2.1/flavors",
+     '{"flavor": {"name": "f", "ram": %s, "vcpus": 1, "disk": 1}}',
+     lambda error: error["badRequest"]["code"]),
+])
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(api, path, body, code_of, constant):
+    # Python's parser takes them; no handler should see a number nothing can store.
+    response = api.post(path, token=api.admin_token, content=body % constant,
+                        headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert code_of(response.json()) in (400, "HTTPBadRequest")
+    assert f"{constant} is not a JSON value" in response.text

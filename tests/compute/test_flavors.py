@@ -3,6 +3,8 @@ extra specs and private flavors' access lists."""
 
 from __future__ import annotations
 
+import pytest
+
 FLAVOR = {"name": "f.small", "ram": 1024, "vcpus": 2, "disk": 10}
 
 
@@ -82,6 +84,30 @@ def test_create_conflicts_and_bad_input(admin, alice):
     assert alice.delete("/flavors/1").status_code == 403
     assert admin.get("/flavors/nope").status_code == 404
     assert admin.delete("/flavors/nope").status_code == 404
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("ram", "", "ram must be an integer"),
+    ("ram", "0", "ram must be >= 1"),
+    ("vcpus", "9" * 400, "vcpus must be >= 1 and <= 2147483647"),
+    ("disk", "", "disk must be an integer"),
+    ("rxtx_factor", "999.1.1.1", "rxtx_factor must be a number"),
+    ("rxtx_factor", "0.0", "rxtx_factor must be > 0"),
+    ("rxtx_factor", "9" * 400, "rxtx_factor must be > 0 and <= 3.40282e38"),
+])
+def test_numbers_written_as_strings_are_checked_for_their_value(admin, field, value, says):
+    # The schema checks only the characters of such a string; its value is checked after.
+    response = admin.post("/flavors", {"flavor": {**FLAVOR, "name": "strings", field: value}})
+    assert response.status_code == 400, response.text
+    assert says in response.json()["badRequest"]["message"]
+    assert all(f["name"] != "strings" for f in admin.get("/flavors").json()["flavors"])
+
+
+def test_an_empty_swap_is_no_swap(admin):
+    response = admin.post("/flavors", {"flavor": {**FLAVOR, "name": "noswap", "swap": "",
+                                                  "ram": "512"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["flavor"]["swap"] == "" and response.json()["flavor"]["ram"] == 512
 
 
 def test_update_description(admin):

@@ -90,6 +90,15 @@ def test_requested_networks_are_checked_before_anything_is_made(alice, bob, imag
     assert servers == []
 
 
+@pytest.mark.parametrize("request_", [{}, {"port": None}, {"fixed_ip": "10.0.0.5"},
+                                      {"tag": "nic1"}])
+def test_a_network_request_without_network_or_port_is_a_400(alice, image_id, request_):
+    make_network(network_of(alice), "private")
+    refused = boot(alice, image_id, expect=400, microversion="2.52", networks=[request_])
+    assert refused["badRequest"]["message"] == "Bad network format: missing 'uuid'"
+    assert alice.get("/servers").json()["servers"] == []
+
+
 def test_interfaces_attach_and_detach(alice, image_id):
     net = network_of(alice)
     private = make_network(net, "private")

@@ -11,8 +11,10 @@ the fuzzer seeded, matched by the field's name (``flavorRef``, ``network_id``).
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 import re
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 
@@ -124,7 +126,8 @@ class SchemaExamples:
             return min(value, schema.get("maximum", value))
         return {"boolean": True, "null": None}.get(kind)
 
-    def passes(self, schema: Any, value: Any, root: Any) -> bool:
+    def passes(self, schema: Any, value: Any, root: Any = None) -> bool:
+        root = schema if root is None else root
         try:
             cls = jsonschema.validators.validator_for(root if isinstance(root, dict) else {})
             if isinstance(root, dict) and schema is not root:
@@ -134,25 +137,51 @@ class SchemaExamples:
                 TypeError, ValueError, LookupError):
             return True
 
-    def optional_fields(self, schema: Any, root: Any = None) -> list[tuple[str, Any]]:
-        """(name, valid value) of every property a schema's objects may carry, to
-        reach the code behind optional fields."""
+    def fields(self, schema: Any, root: Any = None) -> list["Field"]:
+        """Every property a schema's objects may carry, with where it goes (relative
+        to the validated value), whether a value passes it, and a valid value."""
         root = schema if root is None else root
-        found: list[tuple[str, Any]] = []
+        found: list[Field] = []
 
-        def walk(node: Any, depth: int) -> None:
+        def walk(node: Any, path: list, depth: int) -> None:
             if not isinstance(node, dict) or depth > 6:
                 return
+            if "$ref" in node:
+                walk(_resolve(root, node["$ref"]), path, depth + 1)
             for key, sub in node.get("properties", {}).items():
-                found.append((key, self.example(sub, root, key)))
-                walk(sub, depth + 1)
+                found.append(Field(path + [key], functools.partial(self.passes, sub, root=root),
+                                   functools.partial(self.example, sub, root, key),
+                                   _boundaries(sub)))
+                walk(sub, path + [key], depth + 1)
             for combinator in ("anyOf", "oneOf", "allOf"):
                 for branch in node.get(combinator, []):
-                    walk(branch, depth + 1)
+                    walk(branch, path, depth + 1)
             if isinstance(node.get("items"), dict):
-                walk(node["items"], depth + 1)
-        walk(schema, 0)
+                walk(node["items"], path + [0], depth + 1)
+        walk(schema, [], 0)
         return found
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    path: list                          # relative to the validated value
+    accepts: Callable[[Any], bool]      # whether the validator lets a value through
+    example: Callable[[], Any]          # a value it lets through
+    boundaries: tuple = ()              # the edges its schema states
+
+
+def _boundaries(schema: Any) -> tuple:
+    """Values at the edges a schema states: its limits, and one past them."""
+    if not isinstance(schema, dict):
+        return ()
+    values: list[Any] = list(schema.get("enum", []))
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        if isinstance(schema.get(key), (int, float)):
+            values += [schema[key], schema[key] - 1, schema[key] + 1]
+    for key in ("minLength", "maxLength"):
+        if isinstance(schema.get(key), int) and schema[key] < 100_000:
+            values += ["a" * schema[key], "a" * (schema[key] + 1), "1" * schema[key]]
+    return tuple(values)
 
 
 def _implied_type(schema: dict) -> str | None:
@@ -180,6 +209,20 @@ def attribute_example(attrs: dict, ids: dict[str, str], *, update: bool) -> dict
     else:
         names = [name for name, attr in attrs.items() if attr.required]
     return {name: attribute_value(name, attrs[name], ids) for name in names}
+
+
+def attribute_fields(attrs: dict, ids: dict[str, str]) -> list[Field]:
+    """The attributes of a Neutron attribute map as fields: a value passes when
+    the attribute's converter takes it."""
+    def accepts(attr: Any, value: Any) -> bool:
+        try:
+            attr.convert(value) if attr.convert else None
+        except Exception:  # noqa: BLE001 - any refusal is a refusal
+            return False
+        return True
+    return [Field([name], functools.partial(accepts, attr),
+                  functools.partial(attribute_value, name, attr, ids))
+            for name, attr in attrs.items()]
 
 
 def attribute_value(name: str, attr: Any, ids: dict[str, str]) -> Any:

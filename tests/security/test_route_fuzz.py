@@ -92,7 +92,7 @@ def test_route_fuzz(cloud, monkeypatch, record_property, service, k, count):
     with TestClient(create_app(cloud), base_url="http://stacklet.test") as client:
         ids, personas = seed(Api(client, cloud))
     client = TestClient(create_app(cloud), base_url="http://stacklet.test",
-                        raise_server_exceptions=False)
+                        raise_server_exceptions=False, follow_redirects=False)
     recorder = Recorder(monkeypatch, ids)
     declared = info.create_api(cloud).declared
     fuzzer = Fuzzer(client, cloud, personas, ids, recorder, random.Random(f"{SEED}-{service}-{k}"),

@@ -157,6 +157,36 @@ def show_flavor(req: ApiRequest):
             req, flavors.get_flavor(session, req.path["flavor_id"], req.ctx))}
 
 
+def _count_value(body: dict, field: str, minimum: int, *, optional: bool = False) -> int:
+    """A count given as a number or a string of digits: the schema checks a string's
+    characters only, so its value (and an empty string) is checked here, as Nova does.
+    Nova takes any false value of an optional count (swap, ephemeral) as 0."""
+    raw = (body.get(field) or 0) if optional else body[field]
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {raw}. "
+                         f"{field} must be an integer") from None
+    if not minimum <= value <= _INT_MAX:
+        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {raw}. "
+                         f"{field} must be >= {minimum} and <= {_INT_MAX}")
+    return value
+
+
+def _rxtx_factor(body: dict) -> float:
+    """rxtx_factor as a number: the schema lets a string of digits and dots through."""
+    raw = body.get("rxtx_factor", 1.0)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"Invalid input for field/attribute rxtx_factor. Value: {raw}. "
+                         "rxtx_factor must be a number") from None
+    if not 0 < value <= 3.40282e38:
+        raise BadRequest(f"Invalid input for field/attribute rxtx_factor. Value: {raw}. "
+                         "rxtx_factor must be > 0 and <= 3.40282e38")
+    return value
+
+
 @routes.route("/v2.1/flavors", "POST")
 def create_flavor(req: ApiRequest):
     req.authorize("os_compute_api:os-flavor-manage:create")
@@ -165,11 +195,11 @@ def create_flavor(req: ApiRequest):
         require_version(req, "2.55")
     values = {
         "id": None if body.get("id") is None else str(body["id"]),
-        "name": body["name"], "memory_mb": int(body["ram"]),
-        "vcpus": int(body["vcpus"]), "root_gb": int(body["disk"]),
-        "swap": int(body.get("swap") or 0),
-        "ephemeral_gb": int(body.get("OS-FLV-EXT-DATA:ephemeral") or 0),
-        "rxtx_factor": float(body.get("rxtx_factor", 1.0)),
+        "name": body["name"], "memory_mb": _count_value(body, "ram", 1),
+        "vcpus": _count_value(body, "vcpus", 1), "root_gb": _count_value(body, "disk", 0),
+        "swap": _count_value(body, "swap", 0, optional=True),
+        "ephemeral_gb": _count_value(body, "OS-FLV-EXT-DATA:ephemeral", 0, optional=True),
+        "rxtx_factor": _rxtx_factor(body),
         "is_public": as_bool(body.get("os-flavor-access:is_public", True)),
         "description": body.get("description"),
     }
