@@ -115,7 +115,8 @@ trust_create = {"type": "object", "required": ["trust"], "properties": {"trust":
         "project_id": {"type": ["string", "null"], "maxLength": 64},
         "impersonation": BOOLEAN,
         "expires_at": {"type": ["string", "null"]},
-        "remaining_uses": {"type": ["integer", "null"], "minimum": 1},
+        # A larger count than its column holds would fail as a 500.
+        "remaining_uses": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1},
         "allow_redelegation": BOOLEAN,
         "roles": {"type": "array", "items": {"type": "object", "properties": {
             "id": ID_STRING, "name": NAME_STRING}}},

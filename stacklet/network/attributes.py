@@ -104,7 +104,11 @@ def boolean(value: Any) -> bool:
     raise Invalid(f"'{value}' cannot be converted to boolean")
 
 
-def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[[Any], int]:
+# What an INTEGER column holds in PostgreSQL and MariaDB (Neutron's columns).
+INT_MAX = 2**31 - 1
+
+
+def integer(minimum: int | None = None, maximum: int = INT_MAX) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool):
             raise Invalid(f"'{value}' is not an integer")
@@ -116,7 +120,7 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[
             raise Invalid(f"'{value}' is not an integer")
         if minimum is not None and number < minimum:
             raise Invalid(f"'{number}' should be greater than or equal to {minimum}")
-        if maximum is not None and number > maximum:
+        if number > maximum:
             raise Invalid(f"'{number}' should be less than or equal to {maximum}")
         return number
     return convert

@@ -134,6 +134,22 @@ def test_quota_classes(admin, alice):
     assert quota_set(alice, alice.project_id)["instances"] == 7
 
 
+@pytest.mark.parametrize("path, key", [("/os-quota-sets/{project}", "quota_set"),
+                                       ("/os-quota-class-sets/default", "quota_class_set")])
+@pytest.mark.parametrize("value, says", [
+    ("9" * 400, "instances must be >= -1 and <= 2147483647"),
+    ("-5", "instances must be >= -1"),
+])
+def test_limits_written_as_strings_are_checked_for_their_value(admin, alice, path, key,
+                                                              value, says):
+    # The schema checks only the characters of such a string; its value is checked after.
+    path = path.format(project=alice.project_id)
+    response = admin.put(path, {key: {"instances": value}})
+    assert response.status_code == 400, response.text
+    assert says in response.json()["badRequest"]["message"]
+    assert admin.get(path).json()[key]["instances"] == 10
+
+
 def test_limits(api, admin, alice, bob):
     add_instance(api, alice.project_id, alice.user_id, vcpus=2, ram=2048)
     limits = alice.get("/limits").json()["limits"]

@@ -143,6 +143,14 @@ def test_other_projects_and_bad_bodies(api, alice, bob, server):
     act(alice, sid, {"trigger_crash_dump": None}, expect=404, microversion="2.16")
 
 
+@pytest.mark.parametrize("preserve", [True, "false", "1"])
+def test_rebuild_preserving_ephemeral_disks(api, alice, server, preserve):
+    response = act(alice, server["id"], {"rebuild": {
+        "imageRef": server["image"]["id"], "preserve_ephemeral": preserve}})
+    assert response.status_code == 202, response.text
+    assert response.json()["server"]["status"] == "REBUILD"
+
+
 def test_rebuild(api, alice, admin, server):
     sid = server["id"]
     other_image = active_image(api, alice.token)

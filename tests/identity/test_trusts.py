@@ -119,3 +119,12 @@ def test_only_the_trustee_may_use_a_trust(api, parties):
     response = api.post(TOKENS, json={"auth": {"identity": {"methods": ["token"], "token": {
         "id": parties["trustor_token"]}}, "scope": {"OS-TRUST:trust": {"id": trust["id"]}}}})
     assert response.status_code == 403
+
+
+def test_remaining_uses_beyond_what_the_column_holds_is_a_400(api, parties):
+    response = _create(api, parties, remaining_uses=2**63)
+    assert response.status_code == 400, response.text
+    assert "remaining_uses" in response.json()["error"]["message"]
+    listed = api.get(f"/identity/v3/OS-TRUST/trusts?trustor_user_id={parties['trustor']}",
+                     parties["trustor_token"])
+    assert listed.status_code == 200 and listed.json()["trusts"] == [], listed.text

@@ -99,3 +99,14 @@ def test_update_adds_prefixes_but_never_removes_and_delete_waits_for_subnets(ali
     alice.delete(f"/subnets/{subnet['id']}")
     assert alice.delete(path).status_code == 204
     assert alice.get(path).status_code == 404
+
+
+def test_an_integer_beyond_its_column_is_invalid_input(alice):
+    pool = alice.create("subnetpool", name="q", prefixes=["10.11.0.0/16"])
+    for value in (2**31, 2**63, 10**40, "9" * 400):
+        response = alice.put(f"/subnetpools/{pool['id']}",
+                             {"subnetpool": {"default_quota": value}})
+        assert response.status_code == 400, (value, response.text)
+        assert neutron_error(response)["message"].startswith(
+            "Invalid input for default_quota. Reason:"), response.text
+    assert alice.get(f"/subnetpools/{pool['id']}").json()["subnetpool"]["default_quota"] is None

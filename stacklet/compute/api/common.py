@@ -47,6 +47,25 @@ BOOLEAN = {"type": ["boolean", "string"],
                     "no"]}
 
 
+# Nova's database keeps counts and limits in 32-bit integers.
+INT_MAX = 2**31 - 1
+
+
+def as_int(value: int | str, field: str, minimum: int, maximum: int = INT_MAX) -> int:
+    """A count validated as a number or a string of digits, as an int.  A schema
+    checks only a string's characters (an empty string, "0" and a run of 400
+    nines pass), so its value is checked here, with Nova's message."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. "
+                         f"{field} must be an integer") from None
+    if not minimum <= number <= maximum:
+        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. "
+                         f"{field} must be >= {minimum} and <= {maximum}")
+    return number
+
+
 def as_bool(value: bool | str) -> bool:
     """A value BOOLEAN validated, as a bool."""
     return value if isinstance(value, bool) else value.lower() in _TRUE

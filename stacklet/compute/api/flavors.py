@@ -9,7 +9,9 @@ from stacklet.common.validation import validate
 from stacklet.compute import flavors
 from stacklet.compute.api.common import (
     BOOLEAN,
+    INT_MAX,
     as_bool,
+    as_int,
     collection_links,
     page_request,
     query_flag,
@@ -21,14 +23,10 @@ from stacklet.compute.models import Flavor
 
 routes = RouteTable()
 
-# Nova's database keeps these in 32-bit integers.
-_INT_MAX = 2**31 - 1
-
-
 def _count(minimum: int) -> dict:
     # Nova accepts numbers written as strings of digits too.
     return {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": minimum,
-            "maximum": _INT_MAX}
+            "maximum": INT_MAX}
 
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": 255,
@@ -158,19 +156,8 @@ def show_flavor(req: ApiRequest):
 
 
 def _count_value(body: dict, field: str, minimum: int, *, optional: bool = False) -> int:
-    """A count given as a number or a string of digits: the schema checks a string's
-    characters only, so its value (and an empty string) is checked here, as Nova does.
-    Nova takes any false value of an optional count (swap, ephemeral) as 0."""
-    raw = (body.get(field) or 0) if optional else body[field]
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {raw}. "
-                         f"{field} must be an integer") from None
-    if not minimum <= value <= _INT_MAX:
-        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {raw}. "
-                         f"{field} must be >= {minimum} and <= {_INT_MAX}")
-    return value
+    # Nova takes any false value of an optional count (swap, ephemeral) as 0.
+    return as_int((body.get(field) or 0) if optional else body[field], field, minimum)
 
 
 def _rxtx_factor(body: dict) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.compute import quotas
+from stacklet.compute.api.common import as_int
 from stacklet.compute.api.quota_sets import limits_schema
 
 routes = RouteTable()
@@ -33,6 +34,6 @@ def update_quota_class_set(req: ApiRequest):
     body = validate(schema, req.json_body())["quota_class_set"]
     with req.cloud.db.transaction() as session:
         quotas.set_class_limits(session, class_name,
-                                {name: int(value) for name, value in body.items()})
+                                {name: as_int(value, name, -1) for name, value in body.items()})
         limits = quotas.class_limits(session, req.cloud.config, class_name)
     return {"quota_class_set": _shown(req, limits)}

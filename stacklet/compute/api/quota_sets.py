@@ -7,7 +7,7 @@ from starlette.responses import Response
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.validation import validate
 from stacklet.compute import quotas
-from stacklet.compute.api.common import BOOLEAN, as_bool
+from stacklet.compute.api.common import BOOLEAN, as_bool, as_int
 from stacklet.compute.projects import verify_project_id
 
 routes = RouteTable()
@@ -76,7 +76,7 @@ def update_quota_set(req: ApiRequest):
     schema = limits_schema("quota_set", quotas.visible_resources(req.version), force=True)
     body = dict(validate(schema, req.json_body())["quota_set"])
     force = as_bool(body.pop("force", False))
-    changes = {name: int(value) for name, value in body.items()}
+    changes = {name: as_int(value, name, -1) for name, value in body.items()}
     with req.cloud.db.transaction() as session:
         verify_project_id(session, project_id)
         quotas.update_limits(session, req.cloud.config, project_id, user_id, changes, force)

@@ -9,9 +9,10 @@ from starlette.responses import JSONResponse, Response
 from stacklet.common.api import ApiRequest, RouteTable
 from stacklet.common.errors import BadRequest, NotFound
 from stacklet.common.validation import validate
-from stacklet.compute import action_schemas, actions, server_schemas, servers
+from stacklet.compute import action_schemas, actions, servers
 from stacklet.compute.agent import topic as agent_topic
 from stacklet.compute.api import server_views
+from stacklet.compute.api.common import as_bool
 from stacklet.compute.api.servers import request_id, show_view
 from stacklet.compute.conductor import TOPIC as CONDUCTOR_TOPIC
 
@@ -124,7 +125,7 @@ def unlock(req: ApiRequest, value):
 def rebuild(req: ApiRequest, value):
     body = dict(validate(action_schemas.rebuild_schema(req.version), value))
     if "preserve_ephemeral" in body:
-        body["preserve_ephemeral"] = server_schemas.as_bool(body["preserve_ephemeral"])
+        body["preserve_ephemeral"] = as_bool(body["preserve_ephemeral"])
 
     def start(session, ctx, server):
         password = actions.rebuild(session, req.cloud, ctx, server, request_id(req), body)

@@ -27,7 +27,7 @@ def create_server(req: ApiRequest):
     server_body = dict(body["server"])
     for field in ("min_count", "max_count"):
         if field in server_body:
-            server_body[field] = int(server_body[field])
+            server_body[field] = common.as_int(server_body[field], field, 1)
     if "config_drive" in server_body:
         server_body["config_drive"] = common.as_bool(server_body["config_drive"])
     for hints in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
