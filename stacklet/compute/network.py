@@ -16,8 +16,9 @@ class PortProvider(Protocol):
         that cannot be used by the caller (409 for one in use); for "auto", 409
         when several networks could be meant."""
 
-    def security_group_exists(self, ctx, name: str) -> bool:
-        """Whether the caller's project has a security group of this name or id."""
+    def security_group_name(self, ctx, name_or_id: str) -> str | None:
+        """The name of the caller's project's security group with this name or id;
+        None when there is none."""
 
     def allocate(self, instance, host: str) -> list[dict]:
         """Create or bind the server's ports on its host, for the networks and

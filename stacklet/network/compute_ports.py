@@ -43,11 +43,12 @@ class NeutronPorts:
                     if item.get("fixed_ip"):
                         _free_fixed_ip(session, network, item["fixed_ip"])
 
-    def security_group_exists(self, ctx, name: str) -> bool:
-        if name == security_groups.DEFAULT_NAME:
-            return True
+    def security_group_name(self, ctx, name_or_id: str) -> str | None:
+        if name_or_id == security_groups.DEFAULT_NAME:
+            return name_or_id
         with self.cloud.db.session() as session:
-            return _group_id(session, ctx.project_id, name) is not None
+            group = _group(session, ctx.project_id, name_or_id)
+            return group.name if group is not None else None
 
     # -- on the host -----------------------------------------------------------------
 
@@ -267,8 +268,13 @@ def _requests(session, instance, requested) -> list[dict]:
     return requested
 
 
-def _group_id(session, project_id: str, name_or_id: str) -> str | None:
-    return session.scalar(sa.select(SecurityGroup.id).where(
+def _group(session, project_id: str, name_or_id: str) -> SecurityGroup | None:
+    return session.scalar(sa.select(SecurityGroup).where(
         SecurityGroup.project_id == project_id,
         sa.or_(SecurityGroup.id == name_or_id, SecurityGroup.name == name_or_id))
         .order_by(SecurityGroup.created_at).limit(1))
+
+
+def _group_id(session, project_id: str, name_or_id: str) -> str | None:
+    group = _group(session, project_id, name_or_id)
+    return group.id if group is not None else None
