@@ -540,13 +540,18 @@ class QemuDriver:
             return
         status = self._run_state(files)
         if status == "running":
-            try:
-                qmp.execute(files.qmp, "system_powerdown")
-            except DriverError as exc:
-                LOG.warning("power button of %s: %s", files.dir.name, exc)
-            if _wait_for_exit(pid, self.shutdown_timeout):
-                self._forget_process(files)
-                return
+            # Pressed again every few seconds, as Nova's libvirt driver does: a
+            # guest still booting has no ACPI handler yet and loses the first.
+            deadline = time.monotonic() + self.shutdown_timeout
+            while time.monotonic() < deadline:
+                try:
+                    qmp.execute(files.qmp, "system_powerdown")
+                except DriverError as exc:
+                    LOG.warning("power button of %s: %s", files.dir.name, exc)
+                if _wait_for_exit(pid, min(POWER_BUTTON_INTERVAL,
+                                           deadline - time.monotonic())):
+                    self._forget_process(files)
+                    return
             LOG.warning("guest %s ignored the power button for %.0f s: forcing it off",
                         files.dir.name, self.shutdown_timeout)
         self._kill(files)
@@ -657,6 +662,10 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+# Seconds between presses of the power button while a guest has not powered off.
+POWER_BUTTON_INTERVAL = 3
 
 
 def _wait_for_exit(pid: int, seconds: float) -> bool:
