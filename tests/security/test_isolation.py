@@ -161,8 +161,8 @@ def test_b_cannot_reach_a_resources_through_any_route(api, info, record_property
 
     problems += _diff(before, snapshot(world))
     record_property("coverage", (
-        f"isolation {info.type}: {len({c.route for c in matrix})} routes with A's ids "
-        f"({len(matrix)} requests each) x 2 personas, {len(lists)} lists x "
+        f"isolation {info.type}: {len({c.route for c in matrix})} routes, {len(matrix)} "
+        f"requests with A's ids x 2 personas, {len(lists)} lists x "
         f"{len(WIDENING)} filters ({len(own)} of them showing A its own), "
         f"{allowed} cross-project routes allowed, "
         f"{requests} requests"))

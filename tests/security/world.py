@@ -350,8 +350,9 @@ def _compute(admin: Caller, a_member: Caller, b_member: Caller, a: dict, b: dict
                      "name": "agg"}})["aggregate"]["id"])],
                  quota_class=["default"], audit_period=["2030-01-01 00:00:00"])
 
+    b["image"] = _b_image(b_member)
     b_server = b_member.ok("POST", f"{v21}/servers", {"server": {
-        "name": "b-server", "imageRef": _b_image(b_member), "flavorRef": "1",
+        "name": "b-server", "imageRef": b["image"], "flavorRef": "1",
         "networks": [{"uuid": b["network"]}]}})["server"]["id"]
     _wait_active(b_member, b_server)
     b["server"] = b_server
