@@ -142,6 +142,17 @@ NOTHING_TO_SHOW = {
 # without one B's request would answer 400 before reaching the isolation check.
 # "<service> <METHOD> <path>" → body (callable on the world for ids).
 BODIES = {
+    "identity PATCH /v3/domains/{domain_id}": {"domain": {"description": "b-was-here"}},
+    "identity PATCH /v3/projects/{project_id}": {"project": {"description": "b-was-here"}},
+    "identity PUT /v3/projects/{project_id}/tags": {"tags": ["b-was-here"]},
+    "identity PATCH /v3/users/{user_id}": {"user": {"description": "b-was-here"}},
+    "identity POST /v3/users/{user_id}/password": {"user": {
+        "password": "b-was-here", "original_password": "b-does-not-know"}},
+    "identity PATCH /v3/groups/{group_id}": {"group": {"description": "b-was-here"}},
+    "identity POST /v3/users/{user_id}/credentials/OS-EC2":
+        lambda world: {"tenant_id": world.b["project"]},
+    "identity POST /v3/users/{user_id}/application_credentials": {
+        "application_credential": {"name": "b-was-here"}},
     "identity PATCH /v3/roles/{role_id}": {"role": {"name": "b-was-here"}},
     "identity PATCH /v3/credentials/{credential_id}": {"credential": {"blob": "b-was-here"}},
     "image PATCH /v2/images/{image_id}": [{"op": "replace", "path": "/name",
@@ -167,6 +178,16 @@ BODIES = {
         "addTenantAccess": {"tenant": world.b["project"]}},
     "compute POST /v2.1/os-aggregates/{aggregate_id}/action": lambda world: {
         "add_host": {"host": world.cloud_wide["host"][0]}},
+    "compute PUT /v2.1/flavors/{flavor_id}": {"flavor": {"description": "b-was-here"}},
+    "compute POST /v2.1/flavors/{flavor_id}/os-extra_specs": {"extra_specs": {
+        "hw:cpu_policy": "dedicated"}},
+    "compute PUT /v2.1/flavors/{flavor_id}/os-extra_specs/{key}": {
+        "hw:cpu_policy": "dedicated"},
+    "compute PUT /v2.1/os-quota-sets/{project_id}": {"quota_set": {"instances": 1}},
+    "compute PUT /v2.1/os-security-groups/{group_id}": {"security_group": {
+        "name": "b-was-here", "description": "b"}},
+    "compute POST /v2.1/servers/{server_id}/os-interface": lambda world: {
+        "interfaceAttachment": {"net_id": world.b["network"]}},
     "compute PUT /v2.1/servers/{server_id}": {"server": {"name": "b-was-here"}},
     "compute POST /v2.1/servers/{server_id}/metadata": {"metadata": {META_KEY: "b"}},
     "compute PUT /v2.1/servers/{server_id}/metadata": {"metadata": {META_KEY: "b"}},
@@ -179,6 +200,25 @@ BODIES = {
     "compute POST /v2.1/images/{image_id}/metadata": {"metadata": {META_KEY: "b"}},
     "compute PUT /v2.1/images/{image_id}/metadata": {"metadata": {META_KEY: "b"}},
     "compute PUT /v2.1/images/{image_id}/metadata/{key}": {"meta": {META_KEY: "b"}},
+    "network PUT /v2.0/networks/{network_id}": {"network": {"name": "b-was-here"}},
+    "network PUT /v2.0/subnets/{subnet_id}": {"subnet": {"name": "b-was-here"}},
+    "network PUT /v2.0/subnetpools/{subnetpool_id}": {"subnetpool": {"name": "b-was-here"}},
+    "network PUT /v2.0/ports/{port_id}": {"port": {"name": "b-was-here"}},
+    "network PUT /v2.0/security-groups/{group_id}": {"security_group": {
+        "name": "b-was-here"}},
+    "network PUT /v2.0/routers/{router_id}": {"router": {"name": "b-was-here"}},
+    "network PUT /v2.0/routers/{router_id}/add_router_interface": lambda world: {
+        "subnet_id": world.b["subnet"]},
+    "network PUT /v2.0/routers/{router_id}/remove_router_interface": lambda world: {
+        "subnet_id": world.a["subnet"][0]},
+    "network PUT /v2.0/routers/{router_id}/add_extraroutes": {"router": {"routes": [
+        {"destination": "10.99.0.0/24", "nexthop": "10.0.0.99"}]}},
+    "network PUT /v2.0/routers/{router_id}/remove_extraroutes": {"router": {"routes": [
+        {"destination": "10.99.0.0/24", "nexthop": "10.0.0.99"}]}},
+    "network PUT /v2.0/floatingips/{floatingip_id}": {"floatingip": {"port_id": None}},
+    "network PUT /v2.0/quotas/{project_id}": {"quota": {"network": 1}},
+    "network PUT /v2.0/agents/{agent_id}": {"agent": {"admin_state_up": False}},
+    "network PUT /v2.0/{collection}/{resource_id}/tags": {"tags": ["b-was-here"]},
 }
 
 # Bodies of each server action that checks its input before finding the server.

@@ -31,7 +31,9 @@ REFUSED = (403, 404)
 WIDENING = ["", "?all_tenants=1", "?all_tenants=True", "?all_projects=true",
             "?project_id={project}", "?tenant_id={project}", "?owner={project}",
             "?user_id={user}", "?domain_id={domain}", "?visibility=all",
-            "?member_status=all", "?scope.project.id={project}"]
+            "?member_status=all", "?scope.project.id={project}",
+            # Filters on A's ids must not find what B cannot see.
+            "?network_id={network}", "?device_id={server}", "?security_group_id={group}"]
 # Keys whose values echo the request (pagination links), not what it found.
 LINK_KEYS = {"links", "next", "previous", "first", "self", "schema"}
 
@@ -132,18 +134,26 @@ def test_b_cannot_reach_a_resources_through_any_route(api, info, record_property
                 requests += 1
                 response = _send(persona, cell, headers)
                 expected = REFUSED + SAME_FOR_EVERYONE.get(cell.route, (None,))[:1]
+                request = f"{persona.name}: {cell.method} {cell.path} {headers or ''} " \
+                          f"{json.dumps(cell.body) if cell.body is not None else ''}"
                 if response.status_code not in expected:
-                    problems.append(
-                        f"{persona.name}: {cell.method} {cell.path} {headers or ''} "
-                        f"{json.dumps(cell.body) if cell.body is not None else ''}"
-                        f"-> {response.status_code} {response.text[:300]}")
+                    problems.append(f"{request} -> {response.status_code} "
+                                    f"{response.text[:300]}")
+                # A refusal may repeat the ids B sent, and nothing else of A's.
+                elif found := leaked(world, response) - {
+                        secret for secret in world.secrets() if secret in request}:
+                    problems.append(f"{request} -> {response.status_code} tells A's "
+                                    f"{sorted(found)}")
 
     for persona in (world.b_reader, world.b_member):
         for path in lists:
             for query in WIDENING:
                 query = query.format(project=world.a_member.project_id,
                                      user=world.a_member.user_id,
-                                     domain=world.a_member.domain_id)
+                                     domain=world.a_member.domain_id,
+                                     network=world.a["network"][0],
+                                     server=world.a["server"][0],
+                                     group=world.a["security_group"][0])
                 for headers in _versions(info, Cell("", "GET", path)):
                     requests += 1
                     response = persona.call("GET", path + query, headers=headers)

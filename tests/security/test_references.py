@@ -166,6 +166,10 @@ def tries(world: World) -> list[Try]:
                                      "group_id": a.security_group}}, NOVA_2_1),
         Try("an event on A's server", "POST", f"{V21}/os-server-external-events",
             {"events": [{"name": "network-changed", "server_uuid": a.server}]}),
+        Try("A's keypair, by A's user id", "GET",
+            f"{V21}/os-keypairs/{a.keypair}?user_id={a.user}"),
+        Try("A's keypair deleted, by A's user id", "DELETE",
+            f"{V21}/os-keypairs/{a.keypair}?user_id={a.user}"),
         Try("A's compute quota", "PUT", f"{V21}/os-quota-sets/{a.project}",
             {"quota_set": {"instances": 1}}),
 
@@ -255,3 +259,22 @@ def test_b_cannot_reference_a_resources(api, defect, record_property):
                                 f"): {len(attempts)} tries x 2 personas")
     assert not problems, f"{len(problems)} references to A's resources allowed:\n" + \
         "\n".join(problems)
+
+
+def test_b_ec2_credential_naming_a_project_gives_no_token_there(api):
+    """Keystone lets a user store an EC2 credential naming any project; what matters
+    is that signing with it gives no token on a project the user has no role on."""
+    a_user = api.make_user(project="ec2-a")
+    b_user = api.make_user(project="ec2-b")
+    token = api.token(b_user["name"], b_user["password"], project="ec2-b")
+    signed = {}
+    for project in ("ec2-a", "ec2-b"):
+        project_id = a_user["project_id"] if project == "ec2-a" else b_user["project_id"]
+        created = api.post(f"/identity/v3/users/{b_user['id']}/credentials/OS-EC2",
+                           {"tenant_id": project_id}, token)
+        assert created.status_code == 201, created.text
+        credential = created.json()["credential"]
+        signed[project] = api.post("/identity/v3/ec2tokens", {"credentials": _v4_header_signed(
+            credential["access"], credential["secret"])})
+    assert signed["ec2-b"].status_code == 200, signed["ec2-b"].text
+    assert signed["ec2-a"].status_code == 401
