@@ -119,7 +119,8 @@ CROSS_PROJECT = {
     "image GET /v2/schemas/metadefs/{name}": "the same, for metadefs",
     "compute GET /v2.1/extensions/{alias}": "extensions describe the API",
     "compute GET /v2.1/os-quota-sets/{project_id}/defaults":
-        "the default quotas are the cloud's, the same for every project (Nova lets anyone read them)",
+        "the default quotas are the cloud's, the same for every project; Nova lets anyone "
+        "read them",
     "network GET /v2.0/extensions/{alias}": "extensions describe the API",
 }
 

@@ -10,9 +10,7 @@ refused; and afterwards A sees every one of its resources as it was.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from typing import Callable
 
 import pytest
 
