@@ -99,3 +99,18 @@ def test_update_adds_prefixes_but_never_removes_and_delete_waits_for_subnets(ali
     alice.delete(f"/subnets/{subnet['id']}")
     assert alice.delete(path).status_code == 204
     assert alice.get(path).status_code == 404
+
+
+def test_another_projects_pool_gives_no_subnet_but_a_shared_one_does(admin, alice, bob):
+    private = alice.create("subnetpool", prefixes=["10.70.0.0/16"], default_prefixlen=24)
+    network = bob.create("network")
+    refused = bob.post("/subnets", {"subnet": {"network_id": network["id"], "ip_version": 4,
+                                               "subnetpool_id": private["id"]}})
+    assert refused.status_code == 404
+    assert neutron_error(refused)["type"] == "SubnetPoolNotFound"
+    assert bob.get(f"/subnets?network_id={network['id']}").json()["subnets"] == []
+    shared = admin.create("subnetpool", prefixes=["10.80.0.0/16"], default_prefixlen=24,
+                          shared=True)
+    subnet = bob.create("subnet", network_id=network["id"], ip_version=4,
+                        subnetpool_id=shared["id"])
+    assert subnet["cidr"] == "10.80.0.0/24"

@@ -17,6 +17,7 @@ from stacklet.network.api.common import (
     list_body,
     shape,
 )
+from stacklet.network.api.subnetpools import pool_visible
 from stacklet.network.attributes import (
     Attr,
     Invalid,
@@ -141,6 +142,9 @@ def create_subnet(req: ApiRequest):
         target = subnets.policy_target({**values, "tenant_id": values["project_id"]},
                                        network)
         authorize(req, "create", "subnet", target, given_attributes(body, "subnet"))
+        if values.get("subnetpool_id"):
+            # Prefixes come only from a pool the caller may see: its own, or a shared one.
+            pool_visible(req, session, values["subnetpool_id"])
         subnet = subnets.create(session, config, network, values)
         view = subnets.views(session, [subnet])[0]
         return shape(req, "subnet", view, subnets.policy_target(view, network))
