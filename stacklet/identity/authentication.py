@@ -16,6 +16,7 @@ from stacklet.identity import assignment, compliance, schemas, trusts
 from stacklet.identity.compliance import PasswordRules
 from stacklet.identity.models import ApplicationCredential, Domain, Project, Trust, User
 from stacklet.identity.passwords import verify_secret
+from stacklet.identity.records import forbidden_action
 from stacklet.identity.tokens import Scope, TokenPayload, TokenService, ValidatedToken
 
 AUTH_FAILED = "The request you have made requires authentication."
@@ -53,6 +54,23 @@ def _check_user_enabled(session: Session, user: User) -> None:
         raise Unauthorized(AUTH_FAILED)
 
 
+def _check_rescope(parent: TokenPayload, requested_scope: dict | str | None) -> None:
+    """What the token method may make of a token, as Keystone's token plugin rules:
+    a delegated token never chooses its own scope (an application credential's
+    may only be renewed as it is), and a system-scoped one does not become a
+    project or domain one."""
+    if parent.trust_id:
+        raise forbidden_action("Using trust-scoped token to create another token. Create a "
+                               "new trust-scoped token instead")
+    if parent.application_credential_id and requested_scope is not None:
+        raise forbidden_action("Using an application credential token to create a scoped "
+                               "token is not allowed")
+    if parent.scope.kind == "system" and isinstance(requested_scope, dict) and (
+            "project" in requested_scope or "domain" in requested_scope):
+        raise forbidden_action("Using a system-scoped token to create a project-scoped or "
+                               "domain-scoped token is not allowed")
+
+
 class TokenIssuer:
     """Runs the methods of an auth request and issues the token."""
 
@@ -69,6 +87,11 @@ class TokenIssuer:
                 raise BadRequest(f"Auth method '{method}' is listed but its data is missing.")
         if not methods:
             raise BadRequest("At least one authentication method is required.")
+        requested_scope = auth.get("scope")
+        if "application_credential" in methods and requested_scope is not None:
+            # Its project and roles are the credential's; a scope could only widen them.
+            raise Unauthorized("Error authenticating with application credential: "
+                               "Application credentials cannot request a scope.")
 
         user = parent = app_cred = None
         for method in methods:
@@ -86,20 +109,22 @@ class TokenIssuer:
                 raise Unauthorized("The methods of this request prove different users.")
             user = proven
         _check_user_enabled(session, user)
-        if parent is not None and parent.trust_id:
-            raise Forbidden("A token obtained through a trust cannot be rescoped.")
+        if parent is not None:
+            _check_rescope(parent, requested_scope)
+            if parent.application_credential_id:
+                # Renewed, a token stays its application credential's.
+                app_cred = session.get(ApplicationCredential, parent.application_credential_id)
+                if app_cred is None:
+                    raise Unauthorized(AUTH_FAILED)
 
-        requested_scope = auth.get("scope")
         trust = None
         if isinstance(requested_scope, dict) and "OS-TRUST:trust" in requested_scope:
             trust, user = self._trust(session, requested_scope["OS-TRUST:trust"]["id"], user)
             scope = Scope("project", trust.project_id) if trust.project_id else Scope()
+        elif app_cred is not None:
+            scope = Scope("project", app_cred.project_id)
         else:
-            scope = self._scope(session, requested_scope, user, app_cred)
-        if app_cred is not None and scope.kind != "project":
-            raise Unauthorized("An application credential only gives tokens for its project.")
-        if parent is not None and parent.application_credential_id:
-            raise Forbidden("A token from an application credential cannot be rescoped.")
+            scope = self._scope(session, requested_scope, user)
         if scope.role_target is not None and trust is None:
             if not assignment.effective_role_ids(session, user.id, *scope.role_target):
                 raise Unauthorized(f"User {user.id} has no access to {scope.kind} "
@@ -174,15 +199,7 @@ class TokenIssuer:
 
     # -- scope ---------------------------------------------------------------
 
-    def _scope(self, session: Session, requested: dict | str | None, user: User,
-               app_cred: ApplicationCredential | None) -> Scope:
-        if app_cred is not None:
-            if requested and requested != "unscoped":
-                wanted = requested.get("project", {}).get("id")
-                if wanted and wanted != app_cred.project_id:
-                    raise Unauthorized("An application credential only gives tokens for "
-                                       "its project.")
-            return Scope("project", app_cred.project_id)
+    def _scope(self, session: Session, requested: dict | str | None, user: User) -> Scope:
         if requested is None:
             return self._default_project_scope(session, user)
         if requested == "unscoped":
