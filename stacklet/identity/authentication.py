@@ -34,18 +34,18 @@ def _find_domain(session: Session, ref: dict) -> Domain:
     return domain
 
 
-def _find_user(session: Session, ref: dict) -> User:
+def _find_user(session: Session, ref: dict) -> User | None:
+    """The user a login names; None when there is none (nor such a domain)."""
     if "id" in ref:
-        user = session.get(User, ref["id"])
-    else:
-        if "name" not in ref or "domain" not in ref:
-            raise BadRequest("A user must be given by id, or by name with its domain.")
+        return session.get(User, ref["id"])
+    if "name" not in ref or "domain" not in ref:
+        raise BadRequest("A user must be given by id, or by name with its domain.")
+    try:
         domain = _find_domain(session, ref["domain"])
-        user = session.scalar(sa.select(User).where(User.domain_id == domain.id,
-                                                    User.name == ref["name"]))
-    if user is None:
-        raise Unauthorized(AUTH_FAILED)
-    return user
+    except Unauthorized:
+        return None
+    return session.scalar(sa.select(User).where(User.domain_id == domain.id,
+                                                User.name == ref["name"]))
 
 
 def _check_user_enabled(session: Session, user: User) -> None:
@@ -72,11 +72,13 @@ def _check_rescope(parent: TokenPayload, requested_scope: dict | str | None) -> 
 
 
 class TokenIssuer:
-    """Runs the methods of an auth request and issues the token."""
+    """Runs the methods of an auth request and issues the token.  ``hash_rounds`` is
+    the configured bcrypt cost, which a refused login spends whatever the reason."""
 
-    def __init__(self, tokens: TokenService, password_rules: PasswordRules):
+    def __init__(self, tokens: TokenService, password_rules: PasswordRules, hash_rounds: int):
         self.tokens = tokens
         self.password_rules = password_rules
+        self.hash_rounds = hash_rounds
 
     def issue(self, session: Session, body: dict) -> tuple[str, ValidatedToken]:
         auth = validate(schemas.auth_request, body)["auth"]
@@ -148,7 +150,11 @@ class TokenIssuer:
             raise BadRequest("Invalid input for field 'identity.password.user': "
                              "'password' is a required property.")
         user = _find_user(session, user_ref)
-        matched = compliance.password_matches(self.password_rules, user, user_ref["password"])
+        if user is None:
+            verify_secret(user_ref["password"], None, rounds=self.hash_rounds)
+            raise Unauthorized(AUTH_FAILED)
+        matched = compliance.password_matches(self.password_rules, user, user_ref["password"],
+                                              rounds=self.hash_rounds)
         compliance.record_attempt(self.tokens.db, user)
         if not matched:
             raise Unauthorized(AUTH_FAILED)
@@ -166,13 +172,14 @@ class TokenIssuer:
             app_cred = session.get(ApplicationCredential, data["id"])
         elif "name" in data and "user" in data:
             owner = _find_user(session, data["user"])
-            app_cred = session.scalar(sa.select(ApplicationCredential).where(
+            app_cred = owner and session.scalar(sa.select(ApplicationCredential).where(
                 ApplicationCredential.user_id == owner.id,
                 ApplicationCredential.name == data["name"]))
         else:
             raise BadRequest("An application credential is given by id, or by name with "
                              "its user.")
-        if app_cred is None or not verify_secret(data["secret"], app_cred.secret_hash):
+        if not verify_secret(data["secret"], app_cred and app_cred.secret_hash,
+                             rounds=self.hash_rounds):
             raise Unauthorized(AUTH_FAILED)
         if app_cred.expires_at and app_cred.expires_at <= utcnow():
             raise Unauthorized("The application credential has expired.")
