@@ -117,6 +117,7 @@ trust_create = {"type": "object", "required": ["trust"], "properties": {"trust":
         "expires_at": {"type": ["string", "null"]},
         "remaining_uses": {"type": ["integer", "null"], "minimum": 1},
         "allow_redelegation": BOOLEAN,
+        "redelegation_count": {"type": ["integer", "null"], "minimum": 0},
         "roles": {"type": "array", "items": {"type": "object", "properties": {
             "id": ID_STRING, "name": NAME_STRING}}},
     },
