@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import yaml
 
 from stacklet import config as config_module
+from stacklet import running
 from stacklet.common.private_files import NotPrivate, secure_data_dir
 from stacklet.compute.driver import DRIVER_NAMES, QEMU_BINARY, qemu_installed
 from stacklet.config import Config
@@ -222,7 +223,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"  export OS_CLIENT_CONFIG_FILE={clouds_yaml} OS_CLOUD=stacklet  "
           "# then: openstack token issue")
     print(f"  or: source {config.data_dir / 'openrc'}")
+    if config.data_dir != config_module.default_data_dir():
+        print(f"  export STACKLET_DATA_DIR={config.data_dir}  "
+              "# for the other stacklet commands (or pass them --data-dir)")
     sys.stdout.flush()
+    record = running.record(config.data_dir, config.public_url)
 
     # Worker processes rebuild the configuration from the environment.
     os.environ["STACKLET_DATA_DIR"] = str(config.data_dir)
@@ -233,13 +238,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     options = dict(host=host, port=port, log_level=level.lower(),
                    access_log=config.get("logging", "access_log"),
                    timeout_graceful_shutdown=5, server_header=False)
-    if workers > 1:
-        from stacklet.server import serve_workers
-        serve_workers("stacklet.app:app_from_environment", workers, options)
-    else:
-        from stacklet.app import create_app
-        from stacklet.cloud import Cloud
-        uvicorn.run(create_app(Cloud(config)), **options)
+    try:
+        if workers > 1:
+            from stacklet.server import serve_workers
+            serve_workers("stacklet.app:app_from_environment", workers, options)
+        else:
+            from stacklet.app import create_app
+            from stacklet.cloud import Cloud
+            uvicorn.run(create_app(Cloud(config)), **options)
+    finally:
+        if record is not None:
+            record.unlink(missing_ok=True)
     return 0
 
 
@@ -265,8 +274,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     config = config_module.load(args.data_dir)
     print(f"data dir:  {config.data_dir}")
-    if not config.data_dir.exists():
-        print("state:     not initialised (run `stacklet up`)")
+    if not config.config_file.exists():
+        print(f"state:     not initialised: {running.where_to_look(config.data_dir)}")
         return 1
     db = Database(config.database_url)
     try:
@@ -367,6 +376,9 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     from stacklet.identity.fernet import KeyRepository
 
     config = config_module.load(args.data_dir)
+    if not config.fernet_key_dir.is_dir():
+        print(f"stacklet: {running.where_to_look(config.data_dir)}", file=sys.stderr)
+        return 1
     repo = KeyRepository(config.fernet_key_dir, config.get("identity", "max_active_keys"))
     repo.initialize()
     primary = repo.rotate()
@@ -384,8 +396,7 @@ def cmd_image_build(args: argparse.Namespace) -> int:
     config = config_module.load(args.data_dir)
     clouds_yaml = config.data_dir / "clouds.yaml"
     if not clouds_yaml.exists():
-        print(f"stacklet: {clouds_yaml} is missing: run `stacklet up` on this data dir first",
-              file=sys.stderr)
+        print(f"stacklet: {running.where_to_look(config.data_dir)}", file=sys.stderr)
         return 1
     progress = functools.partial(print, file=sys.stderr, flush=True)
     try:

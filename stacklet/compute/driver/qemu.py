@@ -31,7 +31,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +50,7 @@ from stacklet.compute.driver import (
 )
 from stacklet.compute.driver.accel import choose_accel, qemu_version
 from stacklet.compute.driver.accel import default_cache_dir as accel_cache_dir
+from stacklet.running import runtime_base
 
 LOG = logging.getLogger(__name__)
 
@@ -77,9 +77,7 @@ def runtime_dir(data_dir: Path) -> Path:
     """A short directory for this data dir's sockets, one per data dir, that only
     this user can enter (refused when another user made it first in /tmp)."""
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
-    base = Path("/run/stacklet") if os.geteuid() == 0 else Path(
-        os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"stacklet-{os.geteuid()}"
-    return private_dir(private_dir(base) / digest)
+    return private_dir(private_dir(runtime_base()) / digest)
 
 
 @dataclasses.dataclass
