@@ -10,14 +10,13 @@ import os
 import secrets
 import sys
 import urllib.request
-from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
 
 from stacklet import config as config_module
-from stacklet import running
-from stacklet.common.private_files import NotPrivate, secure_data_dir
+from stacklet import first_run, running
+from stacklet.common.private_files import NotPrivate, secure_data_dir, write_private
 from stacklet.compute.driver import DRIVER_NAMES, QEMU_BINARY, qemu_installed
 from stacklet.config import Config
 
@@ -56,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--fake-hosts", type=_positive_int, metavar="N",
                     help="with the fake driver, run N compute hosts in this process "
                     "(default: [compute] fake_hosts)")
+    first = up.add_argument_group(
+        "first run", "what a new data dir gets, as in DevStack (each once: what you delete "
+        "afterwards stays deleted)")
+    first.add_argument("--no-default-networks", dest="default_networks", action="store_false",
+                       help="do not create the public network, nor private and router1")
+    first.add_argument("--public-cidr", default=first_run.DEFAULT_PUBLIC_CIDR, metavar="CIDR",
+                       help="the public (external) network (default %(default)s)")
+    first.add_argument("--no-guest-image", dest="guest_image", action="store_false",
+                       help="do not build and upload the stacklet-tiny image")
+    first.add_argument("--demo", action="store_true",
+                       help="also create DevStack's demo project and user (clouds.yaml "
+                       "entry stacklet-demo), with their own private network")
 
     status = commands.add_parser("status", help="show what runs and where")
     _add_data_dir(status)
@@ -162,23 +173,28 @@ def _admin_password(config: Config, given: str | None) -> tuple[str, bool]:
         password = path.read_text().strip()
     if password is None:
         password = secrets.token_urlsafe(18)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(password + "\n")
-    os.chmod(path, 0o600)
+    write_private(path, password + "\n")
     return password, explicit
 
 
 def write_client_files(config: Config, password: str) -> None:
+    """clouds.yaml (``stacklet`` for the admin; ``stacklet-demo`` once `stacklet
+    up --demo` made the demo user) and openrc (the admin)."""
     auth_url = f"{config.public_url}/identity/v3"
     region = config.get("identity", "region")
-    clouds = {"clouds": {"stacklet": {
-        "auth": {"auth_url": auth_url, "username": "admin", "password": password,
-                 "project_name": "admin", "user_domain_name": "Default",
-                 "project_domain_name": "Default"},
-        "region_name": region, "interface": "public", "identity_api_version": 3,
-    }}}
-    _write_private(config.data_dir / "clouds.yaml", yaml.safe_dump(clouds, sort_keys=False))
+
+    def entry(user: str, user_password: str) -> dict:
+        return {"auth": {"auth_url": auth_url, "username": user, "password": user_password,
+                         "project_name": user, "user_domain_name": "Default",
+                         "project_domain_name": "Default"},
+                "region_name": region, "interface": "public", "identity_api_version": 3}
+
+    clouds = {"stacklet": entry("admin", password)}
+    demo_password_file = config.data_dir / first_run.DEMO_PASSWORD_FILE
+    if demo_password_file.exists():
+        clouds["stacklet-demo"] = entry("demo", demo_password_file.read_text().strip())
+    write_private(config.data_dir / "clouds.yaml",
+                  yaml.safe_dump({"clouds": clouds}, sort_keys=False))
     openrc = "\n".join([
         "# Source this file to use the openstack CLI with Stacklet as admin.",
         f"export OS_AUTH_URL={auth_url}",
@@ -190,13 +206,7 @@ def write_client_files(config: Config, password: str) -> None:
         "export OS_PROJECT_DOMAIN_NAME=Default",
         f"export OS_REGION_NAME={region}",
         "export OS_INTERFACE=public", ""])
-    _write_private(config.data_dir / "openrc", openrc)
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+    write_private(config.data_dir / "openrc", openrc)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -216,7 +226,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic narrates every migration step at INFO; `prepare` says what it does.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    prepare(config, args.admin_password)
+    first_run_options = first_run.FirstRunOptions(
+        networks=args.default_networks, guest_image=args.guest_image, demo=args.demo,
+        public_cidr=args.public_cidr)
+    if first_run_options.networks and not first_run.Steps(config.data_dir).done("networks"):
+        try:
+            first_run.check_public_cidr(first_run_options.public_cidr)
+        except first_run.FirstRunError as exc:
+            raise SystemExit(f"stacklet: {exc}") from None
+    password = prepare(config, args.admin_password)
     host, port = config.bind
     clouds_yaml = config.data_dir / "clouds.yaml"
     print(f"stacklet: serving every API on {config.public_url} (data dir {config.data_dir})")
@@ -228,6 +246,10 @@ def cmd_up(args: argparse.Namespace) -> int:
               "# for the other stacklet commands (or pass them --data-dir)")
     sys.stdout.flush()
     record = running.record(config.data_dir, config.public_url)
+    if first_run.pending(config.data_dir, first_run_options):
+        first_run.start(config.data_dir, config.public_url, first_run_options,
+                        progress=lambda line: print(f"stacklet: {line}", flush=True),
+                        write_clouds=lambda: write_client_files(config, password))
 
     # Worker processes rebuild the configuration from the environment.
     os.environ["STACKLET_DATA_DIR"] = str(config.data_dir)
@@ -390,8 +412,9 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
 # -- image build -----------------------------------------------------------------
 
 def cmd_image_build(args: argparse.Namespace) -> int:
+    from stacklet.client import ClientError
     from stacklet.compute.guest_image import GuestBuildError, build_guest, default_cache_dir
-    from stacklet.compute.guest_upload import UploadError, upload_guest
+    from stacklet.compute.guest_upload import upload_guest
 
     config = config_module.load(args.data_dir)
     clouds_yaml = config.data_dir / "clouds.yaml"
@@ -402,7 +425,7 @@ def cmd_image_build(args: argparse.Namespace) -> int:
     try:
         guest = build_guest(default_cache_dir(), progress=progress)
         image_id = upload_guest(guest, clouds_yaml, args.name, progress=progress)
-    except (GuestBuildError, UploadError) as exc:
+    except (GuestBuildError, ClientError) as exc:
         print(f"stacklet: {exc}", file=sys.stderr)
         return 1
     print(image_id)
