@@ -50,8 +50,7 @@ class ConsoleUnreachable(Exception):
     """The token is valid but its console cannot be reached now (the guest does not run)."""
 
 
-def issue_url(session: orm.Session, cloud, server: Instance, protocol: str,
-              console_type: str) -> str:
+def issue_url(cloud, server: Instance, protocol: str, console_type: str) -> str:
     """A new URL opening the server's console, checked as Nova checks it: the
     server must have a host and not be being deleted (409), the protocol be one
     Stacklet serves with its console type (400), and the host's driver offer it
@@ -66,13 +65,14 @@ def issue_url(session: orm.Session, cloud, server: Instance, protocol: str,
         raise BadRequest(f"Invalid console type {console_type}")
     if protocol not in offered_consoles(cloud, server.host):
         raise NotImplementedYet("The requested functionality is not supported.")
-    now = utcnow()
-    session.execute(sa.delete(ConsoleAuthToken).where(ConsoleAuthToken.expires_at <= now))
     token = secrets.token_urlsafe(32)
-    session.add(ConsoleAuthToken(
-        token_hash=_hash(token), console_type=console_type, instance_id=server.id,
-        host=server.host,
-        expires_at=now + datetime.timedelta(seconds=cloud.config.get("consoleauth", "token_ttl"))))
+    now = utcnow()
+    lifetime = datetime.timedelta(seconds=cloud.config.get("consoleauth", "token_ttl"))
+    with cloud.db.transaction() as session:
+        session.execute(sa.delete(ConsoleAuthToken).where(ConsoleAuthToken.expires_at <= now))
+        session.add(ConsoleAuthToken(token_hash=_hash(token), console_type=console_type,
+                                     instance_id=server.id, host=server.host,
+                                     expires_at=now + lifetime))
     return access_url(cloud.config.public_url, console_type, token)
 
 

@@ -194,14 +194,6 @@ def remote_console(compute, server_id: str, protocol: str, console_type: str) ->
     return response.json()["remote_console"]["url"]
 
 
-def receive_until(websocket, expected: bytes) -> bytes:
-    received = b""
-    deadline = time.monotonic() + 30
-    while expected not in received:
-        received += websocket.recv(timeout=max(deadline - time.monotonic(), 0.1))
-    return received
-
-
 def test_the_serial_and_vnc_consoles_open_through_the_urls_of_the_api(api, admin, cloud,
                                                                        guest, listener):
     image_id = upload(api, admin.token, guest.disk, "raw")
@@ -211,7 +203,7 @@ def test_the_serial_and_vnc_consoles_open_through_the_urls_of_the_api(api, admin
         serial_url = remote_console(admin, server_id, "serial", "serial")
         with websockets.sync.client.connect(serial_url, open_timeout=30) as serial:
             serial.send(b"\r")   # getty asks again
-            receive_until(serial, b"console-vm login:")
+            helpers.receive_until(serial, b"console-vm login:")
         # What the guest writes while someone is connected goes to its log too.
         assert console(admin, server_id).count("login:") > prompts
 

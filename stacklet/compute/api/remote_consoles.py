@@ -21,9 +21,9 @@ LAST_LEGACY_VERSION = "2.5"
 
 
 def _console_url(req: ApiRequest, protocol: str, console_type: str) -> str:
-    with req.cloud.db.transaction() as session:
+    with req.cloud.db.session() as session:
         server = authorized_server(req, session, RULE)
-        return consoles.issue_url(session, req.cloud, server, protocol, console_type)
+    return consoles.issue_url(req.cloud, server, protocol, console_type)
 
 
 @routes.route("/v2.1/servers/{server_id}/remote-consoles", "POST")
