@@ -23,6 +23,9 @@ LAST_LEGACY_VERSION = "2.5"
 def _console_url(req: ApiRequest, protocol: str, console_type: str) -> str:
     with req.cloud.db.session() as session:
         server = authorized_server(req, session, RULE)
+    if protocol == "rdp":
+        # Nova names the protocol here: RDP went with its Hyper-V driver.
+        raise BadRequest("Unavailable console type rdp.")
     return consoles.issue_url(req.cloud, server, protocol, console_type)
 
 
@@ -32,9 +35,6 @@ def create_remote_console(req: ApiRequest):
         raise NotFound("The resource could not be found.")
     body = validate(remote_console_schema(req.version), req.json_body())["remote_console"]
     protocol, console_type = body["protocol"], body["type"]
-    if protocol == "rdp":
-        # Nova names the protocol here: RDP went with its Hyper-V driver.
-        raise BadRequest("Unavailable console type rdp.")
     url = _console_url(req, protocol, console_type)
     return {"remote_console": {"protocol": protocol, "type": console_type, "url": url}}
 
