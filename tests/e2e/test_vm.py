@@ -9,11 +9,13 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets.sync.client
 
-from tests.compute.helpers import qemu_pids
+from tests.compute.helpers import qemu_pids, receive_until
 from tests.e2e.conftest import OpenStackCLI, StackletServer
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +75,14 @@ def test_a_users_session_with_real_guests(server: StackletServer, tmp_path: Path
     log = wait_for_console(cli, "vm1", "vm1 login:")
     assert "user-data-ran-vm1" in log
     assert ssh(key, log, "hostname").strip() == "vm1"
+    # Its remote consoles: the serial one in a websocket client, noVNC's page.
+    serial_url = cli.json("console", "url", "show", "--serial", "vm1")["url"]
+    with websockets.sync.client.connect(serial_url, open_timeout=30) as serial:
+        serial.send(b"\r")   # getty asks again
+        receive_until(serial, b"vm1 login:")
+    with urllib.request.urlopen(cli.json("console", "url", "show", "vm1")["url"],
+                                timeout=30) as novnc:
+        assert b"noVNC" in novnc.read()
 
     cli.run("server", "stop", "vm1")
     wait_for_status(cli, "vm1", "SHUTOFF")
