@@ -14,6 +14,7 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
 from stacklet.network.attributes import (
     Attr,
@@ -109,12 +110,10 @@ def show_network(req: ApiRequest):
 
 @routes.route("/v2.0/networks", "POST", status=201)
 def create_network(req: ApiRequest):
-    ctx = req.ctx
     config = req.cloud.config
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "network", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
+        values = values_to_create(req, body, "network", ATTRIBUTES)
         authorize(req, "create", "network", {**values, "tenant_id": values["project_id"]},
                   given_attributes(body, "network"))
         network = networks.create(session, config, values)

@@ -17,6 +17,7 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
 from stacklet.network.attributes import (
     Attr,
@@ -212,12 +213,10 @@ def show_port(req: ApiRequest):
 
 @routes.route("/v2.0/ports", "POST", status=201)
 def create_port(req: ApiRequest):
-    ctx = req.ctx
     config = req.cloud.config
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "port", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
+        values = values_to_create(req, body, "port", ATTRIBUTES)
         network = _network_for(req, session, values["network_id"])
         target = ports.policy_target({**values, "tenant_id": values["project_id"]}, network)
         authorize(req, "create", "port", target, _attribute_rules(body))

@@ -16,6 +16,7 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
 from stacklet.network.attributes import (
     Attr,
@@ -131,12 +132,10 @@ def show_subnet(req: ApiRequest):
 
 @routes.route("/v2.0/subnets", "POST", status=201)
 def create_subnet(req: ApiRequest):
-    ctx = req.ctx
     config = req.cloud.config
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "subnet", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
+        values = values_to_create(req, body, "subnet", ATTRIBUTES)
         network = _network_for(req, session, values["network_id"])
         target = subnets.policy_target({**values, "tenant_id": values["project_id"]},
                                        network)
