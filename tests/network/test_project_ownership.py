@@ -74,3 +74,20 @@ def test_an_admin_creates_for_any_project(admin, alice, resource):
                                                     "project_id": alice.project_id}})
     assert made.status_code == 201, made.text
     assert made.json()[resource]["project_id"] == alice.project_id
+
+
+def test_a_member_puts_ports_and_subnets_only_on_own_or_shared_networks(admin, bob):
+    public, _ = external_network(admin)
+    port = bob.post("/ports", {"port": {"network_id": public["id"]}})
+    assert port.status_code == 404, port.text
+    assert neutron_error(port)["type"] == "NetworkNotFound"
+    subnet = bob.post("/subnets", {"subnet": {"network_id": public["id"], "ip_version": 4,
+                                              "cidr": "10.77.0.0/24"}})
+    assert subnet.status_code == 404, subnet.text
+    assert _used(admin, bob.project_id)["port"] == 0
+    # On a shared network, and for an admin, as before.
+    shared = admin.create("network", shared=True)
+    admin.create("subnet", network_id=shared["id"], ip_version=4, cidr="10.9.0.0/24")
+    assert bob.post("/ports", {"port": {"network_id": shared["id"]}}).status_code == 201
+    assert admin.post("/ports", {"port": {"network_id": public["id"],
+                                          "project_id": bob.project_id}}).status_code == 201

@@ -19,6 +19,7 @@ from stacklet.network.api.common import (
     shape,
     values_to_create,
 )
+from stacklet.network.api.networks import network_to_hold
 from stacklet.network.attributes import (
     Attr,
     Invalid,
@@ -37,7 +38,7 @@ from stacklet.network.attributes import (
     string,
     uuid_string,
 )
-from stacklet.network.errors import BadRequest, NetworkNotFound, PortNotFound
+from stacklet.network.errors import BadRequest, PortNotFound
 from stacklet.network.listing import Resource, list_page, standard_filters, standard_sort_keys
 from stacklet.network.models import IPAllocation, Network, Port, PortSecurityGroup
 
@@ -173,14 +174,6 @@ def _dns_domain(req: ApiRequest) -> str:
     return req.cloud.config.get("network", "dns_domain")
 
 
-def _network_for(req: ApiRequest, session, network_id: str):
-    network = networks.get(session, network_id)
-    view = networks.views(session, [network])[0]
-    if not can_get(req, "network", view):
-        raise NetworkNotFound(f"Network {network_id} could not be found.")
-    return network
-
-
 def port_visible(req: ApiRequest, session, port_id: str, *, for_update: bool = False):
     """The port, its view and its policy target; 404 when the caller may not see it."""
     port = ports.get(session, port_id, for_update=for_update)
@@ -217,7 +210,7 @@ def create_port(req: ApiRequest):
 
     def create(body: dict) -> dict:
         values = values_to_create(req, body, "port", ATTRIBUTES)
-        network = _network_for(req, session, values["network_id"])
+        network = network_to_hold(req, session, values["network_id"], values["project_id"])
         target = ports.policy_target({**values, "tenant_id": values["project_id"]}, network)
         authorize(req, "create", "port", target, _attribute_rules(body))
         port = ports.create_port(session, config, values)
