@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.network import networks, ports
+from stacklet.network import devices, networks, ports
 from stacklet.network.api.common import (
     authorize,
     can_get,
@@ -213,6 +213,7 @@ def create_port(req: ApiRequest):
         network = network_to_hold(req, session, values["network_id"], values["project_id"])
         target = ports.policy_target({**values, "tenant_id": values["project_id"]}, network)
         authorize(req, "create", "port", target, _attribute_rules(body))
+        devices.check_named_device(session, req.ctx, values)
         port = ports.create_port(session, config, values)
         view = ports.views(session, [port], _dns_domain(req))[0]
         return shape(req, "port", view, ports.policy_target(view, network))
@@ -227,6 +228,7 @@ def update_port(req: ApiRequest):
         port, _, target = port_visible(req, session, req.path["port_id"], for_update=True)
         values = parse_body(req.body, "port", ATTRIBUTES, update=True)
         authorize(req, "update", "port", target, _attribute_rules(req.body))
+        devices.check_named_device(session, req.ctx, values, port)
         check_revision(req, port)
         ports.update_port(session, req.cloud.config, port, values)
         view = ports.views(session, [port], _dns_domain(req))[0]
