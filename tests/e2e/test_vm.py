@@ -99,7 +99,8 @@ def test_a_new_users_session_with_real_guests(server: StackletServer, tmp_path: 
                    "--key-name", "mykey", "--network", "private", "--user-data", str(script),
                    "--wait", "vm1")
     assert vm1["status"] == "ACTIVE"
-    assert re.fullmatch(r"private=10\.0\.0\.\d+", vm1["addresses"]), vm1["addresses"]
+    (address,) = vm1["addresses"]["private"]
+    assert re.fullmatch(r"10\.0\.0\.\d+", address), vm1["addresses"]
     # The hostname and the script came from the metadata service.
     log = wait_for_console(cli, "vm1", "vm1 login:")
     assert "user-data-ran-vm1" in log
