@@ -4,14 +4,14 @@
 #
 # The drivers run with Stacklet's interpreter (they start `python -m stacklet`
 # with the same one): $STACKLET_PYTHON, else the checkout's .venv (what
-# scripts/quickstart makes), else /work/main/.venv, else python3; the first
-# that imports Stacklet's dependencies.
+# scripts/quickstart makes), else python3; the first that imports Stacklet's
+# dependencies.
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BENCH_REPO="$(dirname "$BENCH_DIR")"
 
 BENCH_PYTHON="${STACKLET_PYTHON:-}"
 if [ -z "$BENCH_PYTHON" ]; then
-    for candidate in "$BENCH_REPO/.venv/bin/python" "/work/main/.venv/bin/python" python3; do
+    for candidate in "$BENCH_REPO/.venv/bin/python" python3; do
         if command -v "$candidate" >/dev/null 2>&1 &&
            PYTHONPATH="$BENCH_REPO" "$candidate" -c 'import stacklet.cli, uvicorn' 2>/dev/null; then
             BENCH_PYTHON="$candidate"

@@ -52,10 +52,10 @@ ensure_test_packages() {
 # stacklet-tiny with (mtools, dosfstools and syslinux for its boot disk; its
 # Debian packages come from `apt-get download`); socat for each guest's
 # metadata guestfwd; xorriso for config drives; ssh for the tests to log in,
-# isolinux for their bootable ISO.
+# isolinux for their bootable ISO; novnc for the VNC console's web page.
 ensure_vm_packages() {
     apt_install_missing qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools \
-        socat xorriso openssh-client isolinux
+        socat xorriso openssh-client isolinux novnc
 }
 
 # Make VENV_DIR a venv holding PIP_ARGS, reinstalling only when the inputs named

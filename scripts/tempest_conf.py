@@ -103,7 +103,7 @@ COMPUTE_FEATURES = {
     "personality": False,              # removed at 2.57, as in current Nova
     "enable_instance_password": True,
     "disk_config": True,
-    "vnc_console": False,              # no consoles but the serial log
+    "vnc_console": False,              # the fake driver has no consoles (QEMU's do)
     "spice_console": False,
     "serial_console": False,
     "rdp_console": False,
@@ -114,10 +114,11 @@ COMPUTE_FEATURES = {
     "hostname_fqdn_sanitization": True,
 }
 
-# With real QEMU guests (TCG emulation on CI): one host, slower builds, and
-# no password setting (that needs a guest agent).
+# With real QEMU guests (TCG emulation on CI): one host, slower builds, no
+# password setting (that needs a guest agent), and noVNC consoles.
 QEMU_COMPUTE = {"min_compute_nodes": "1", "build_timeout": "300"}
-QEMU_COMPUTE_FEATURES = {"change_password": False, "cold_migration": False}
+QEMU_COMPUTE_FEATURES = {"change_password": False, "cold_migration": False,
+                         "vnc_console": True}
 
 # [network]: scripts/tempest makes the external network "public" (DevStack's
 # name and addresses); each test project gets a network, subnet and router

@@ -17,6 +17,7 @@ from stacklet import config as config_module
 from stacklet.cloud import Cloud
 from stacklet.common.models import ServiceRecord
 from stacklet.common.requestid import RequestIdMiddleware
+from stacklet.compute import console_proxy, consoles
 from stacklet.compute.runtime import ComputeRuntime
 from stacklet.db import utcnow
 from stacklet.services import SERVICES
@@ -79,6 +80,8 @@ def create_app(cloud: Cloud) -> Starlette:
 
     routes = [Route("/", root)]
     routes += [Mount(info.prefix, app=info.create_api(cloud).asgi_app()) for info in SERVICES]
+    # Nova's console proxies: the URLs its remote-consoles API hands out.
+    routes.append(Mount(consoles.PROXY_PREFIX, app=console_proxy.create_app(cloud)))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
     app.state.cloud = cloud

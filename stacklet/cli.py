@@ -10,13 +10,13 @@ import os
 import secrets
 import sys
 import urllib.request
-from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
 
 from stacklet import config as config_module
-from stacklet.common.private_files import NotPrivate, secure_data_dir
+from stacklet import first_run, running
+from stacklet.common.private_files import NotPrivate, secure_data_dir, write_private
 from stacklet.compute.driver import DRIVER_NAMES, QEMU_BINARY, qemu_installed
 from stacklet.config import Config
 
@@ -55,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--fake-hosts", type=_positive_int, metavar="N",
                     help="with the fake driver, run N compute hosts in this process "
                     "(default: [compute] fake_hosts)")
+    first = up.add_argument_group(
+        "first run", "what a new data dir gets, as in DevStack (each once: what you delete "
+        "afterwards stays deleted)")
+    first.add_argument("--no-default-networks", dest="default_networks", action="store_false",
+                       help="do not create the public network, nor private and router1")
+    first.add_argument("--public-cidr", default=first_run.DEFAULT_PUBLIC_CIDR, metavar="CIDR",
+                       help="the public (external) network (default %(default)s)")
+    first.add_argument("--no-guest-image", dest="guest_image", action="store_false",
+                       help="do not build and upload the stacklet-tiny image")
+    first.add_argument("--demo", action="store_true",
+                       help="also create DevStack's demo project and user (clouds.yaml "
+                       "entry stacklet-demo), with their own private network")
 
     status = commands.add_parser("status", help="show what runs and where")
     _add_data_dir(status)
@@ -161,23 +173,28 @@ def _admin_password(config: Config, given: str | None) -> tuple[str, bool]:
         password = path.read_text().strip()
     if password is None:
         password = secrets.token_urlsafe(18)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(password + "\n")
-    os.chmod(path, 0o600)
+    write_private(path, password + "\n")
     return password, explicit
 
 
 def write_client_files(config: Config, password: str) -> None:
+    """clouds.yaml (``stacklet`` for the admin; ``stacklet-demo`` once `stacklet
+    up --demo` made the demo user) and openrc (the admin)."""
     auth_url = f"{config.public_url}/identity/v3"
     region = config.get("identity", "region")
-    clouds = {"clouds": {"stacklet": {
-        "auth": {"auth_url": auth_url, "username": "admin", "password": password,
-                 "project_name": "admin", "user_domain_name": "Default",
-                 "project_domain_name": "Default"},
-        "region_name": region, "interface": "public", "identity_api_version": 3,
-    }}}
-    _write_private(config.data_dir / "clouds.yaml", yaml.safe_dump(clouds, sort_keys=False))
+
+    def entry(user: str, user_password: str) -> dict:
+        return {"auth": {"auth_url": auth_url, "username": user, "password": user_password,
+                         "project_name": user, "user_domain_name": "Default",
+                         "project_domain_name": "Default"},
+                "region_name": region, "interface": "public", "identity_api_version": 3}
+
+    clouds = {"stacklet": entry("admin", password)}
+    demo_password_file = config.data_dir / first_run.DEMO_PASSWORD_FILE
+    if demo_password_file.exists():
+        clouds["stacklet-demo"] = entry("demo", demo_password_file.read_text().strip())
+    write_private(config.data_dir / "clouds.yaml",
+                  yaml.safe_dump({"clouds": clouds}, sort_keys=False))
     openrc = "\n".join([
         "# Source this file to use the openstack CLI with Stacklet as admin.",
         f"export OS_AUTH_URL={auth_url}",
@@ -189,13 +206,7 @@ def write_client_files(config: Config, password: str) -> None:
         "export OS_PROJECT_DOMAIN_NAME=Default",
         f"export OS_REGION_NAME={region}",
         "export OS_INTERFACE=public", ""])
-    _write_private(config.data_dir / "openrc", openrc)
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+    write_private(config.data_dir / "openrc", openrc)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -215,14 +226,30 @@ def cmd_up(args: argparse.Namespace) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic narrates every migration step at INFO; `prepare` says what it does.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    prepare(config, args.admin_password)
+    first_run_options = first_run.FirstRunOptions(
+        networks=args.default_networks, guest_image=args.guest_image, demo=args.demo,
+        public_cidr=args.public_cidr)
+    if first_run_options.networks and not first_run.Steps(config.data_dir).done("networks"):
+        try:
+            first_run.check_public_cidr(first_run_options.public_cidr)
+        except first_run.FirstRunError as exc:
+            raise SystemExit(f"stacklet: {exc}") from None
+    password = prepare(config, args.admin_password)
     host, port = config.bind
     clouds_yaml = config.data_dir / "clouds.yaml"
     print(f"stacklet: serving every API on {config.public_url} (data dir {config.data_dir})")
     print(f"  export OS_CLIENT_CONFIG_FILE={clouds_yaml} OS_CLOUD=stacklet  "
           "# then: openstack token issue")
     print(f"  or: source {config.data_dir / 'openrc'}")
+    if config.data_dir != config_module.default_data_dir():
+        print(f"  export STACKLET_DATA_DIR={config.data_dir}  "
+              "# for the other stacklet commands (or pass them --data-dir)")
     sys.stdout.flush()
+    record = running.record(config.data_dir, config.public_url)
+    if first_run.pending(config.data_dir, first_run_options):
+        first_run.start(config.data_dir, config.public_url, first_run_options,
+                        progress=lambda line: print(f"stacklet: {line}", flush=True),
+                        write_clouds=lambda: write_client_files(config, password))
 
     # Worker processes rebuild the configuration from the environment.
     os.environ["STACKLET_DATA_DIR"] = str(config.data_dir)
@@ -233,13 +260,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     options = dict(host=host, port=port, log_level=level.lower(),
                    access_log=config.get("logging", "access_log"),
                    timeout_graceful_shutdown=5, server_header=False)
-    if workers > 1:
-        from stacklet.server import serve_workers
-        serve_workers("stacklet.app:app_from_environment", workers, options)
-    else:
-        from stacklet.app import create_app
-        from stacklet.cloud import Cloud
-        uvicorn.run(create_app(Cloud(config)), **options)
+    try:
+        if workers > 1:
+            from stacklet.server import serve_workers
+            serve_workers("stacklet.app:app_from_environment", workers, options)
+        else:
+            from stacklet.app import create_app
+            from stacklet.cloud import Cloud
+            uvicorn.run(create_app(Cloud(config)), **options)
+    finally:
+        if record is not None:
+            record.unlink(missing_ok=True)
     return 0
 
 
@@ -265,8 +296,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     config = config_module.load(args.data_dir)
     print(f"data dir:  {config.data_dir}")
-    if not config.data_dir.exists():
-        print("state:     not initialised (run `stacklet up`)")
+    if not config.config_file.exists():
+        print(f"state:     not initialised: {running.where_to_look(config.data_dir)}")
         return 1
     db = Database(config.database_url)
     try:
@@ -367,6 +398,9 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     from stacklet.identity.fernet import KeyRepository
 
     config = config_module.load(args.data_dir)
+    if not config.fernet_key_dir.is_dir():
+        print(f"stacklet: {running.where_to_look(config.data_dir)}", file=sys.stderr)
+        return 1
     repo = KeyRepository(config.fernet_key_dir, config.get("identity", "max_active_keys"))
     repo.initialize()
     primary = repo.rotate()
@@ -378,20 +412,20 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
 # -- image build -----------------------------------------------------------------
 
 def cmd_image_build(args: argparse.Namespace) -> int:
+    from stacklet.client import ClientError
     from stacklet.compute.guest_image import GuestBuildError, build_guest, default_cache_dir
-    from stacklet.compute.guest_upload import UploadError, upload_guest
+    from stacklet.compute.guest_upload import upload_guest
 
     config = config_module.load(args.data_dir)
     clouds_yaml = config.data_dir / "clouds.yaml"
     if not clouds_yaml.exists():
-        print(f"stacklet: {clouds_yaml} is missing: run `stacklet up` on this data dir first",
-              file=sys.stderr)
+        print(f"stacklet: {running.where_to_look(config.data_dir)}", file=sys.stderr)
         return 1
     progress = functools.partial(print, file=sys.stderr, flush=True)
     try:
         guest = build_guest(default_cache_dir(), progress=progress)
         image_id = upload_guest(guest, clouds_yaml, args.name, progress=progress)
-    except (GuestBuildError, UploadError) as exc:
+    except (GuestBuildError, ClientError) as exc:
         print(f"stacklet: {exc}", file=sys.stderr)
         return 1
     print(image_id)

@@ -201,6 +201,9 @@ OPTIONS: list[Option] = [
            "stack on the fullest hosts that fit.", float),
     Option("compute", "default_availability_zone", "nova",
            "Availability zone of compute hosts.", str),
+    Option("consoleauth", "token_ttl", 600,
+           "Seconds a remote console URL (its token) stays valid, as Nova's option; "
+           "it opens the console as often as needed until then.", int),
     Option("policy", "policy_file", "policy.yaml",
            "Operator policy overrides in oslo.policy YAML, relative to DIR. "
            "Rules in it replace the built-in defaults of the same name."),

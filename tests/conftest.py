@@ -58,6 +58,9 @@ class Api:
         headers = dict(headers or {})
         if token is not None:
             headers["X-Auth-Token"] = token
+        # As openstacksdk and Tempest ask (Glance's errors follow Accept).
+        if "accept" not in {name.lower() for name in headers}:
+            headers["Accept"] = "application/json"
         return self.client.request(method, path, json=json, headers=headers, **kwargs)
 
     def get(self, path, token=None, **kw):

@@ -158,6 +158,7 @@ class ServiceAPI:
                  error_body: ErrorFormatter, authenticator: Authenticator,
                  microversions: MicroversionSpec | None = None,
                  error_headers: Callable[[errors.APIError, Request], dict] | None = None,
+                 error_media: Callable[[dict, errors.APIError, Request], Response] | None = None,
                  redirect_slashes: bool = True):
         self.name = name
         self.service_type = service_type
@@ -165,6 +166,9 @@ class ServiceAPI:
         self.cloud = cloud
         self.error_body = error_body
         self.error_headers = error_headers
+        # How the error body is written, for a service whose errors follow the
+        # client's Accept header (Glance); JSON by default.
+        self.error_media = error_media
         self.authenticator = authenticator
         self.microversions = microversions
         # Starlette answers a path with a stray trailing slash by redirecting to
@@ -224,6 +228,10 @@ class ServiceAPI:
             headers.update(self.error_headers(exc, request))
         if exc.status >= 500:
             LOG.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+        if self.error_media:
+            response = self.error_media(self.error_body(exc), exc, request)
+            response.headers.update(headers)
+            return response
         return JSONResponse(self.error_body(exc), status_code=exc.status, headers=headers)
 
     def asgi_app(self) -> Starlette:

@@ -64,3 +64,12 @@ def _tighten(path: Path) -> int:
         mode |= stat.S_IRWXU
     os.chmod(path, mode)
     return 1
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only this user may read (0600 even if it existed with
+    another mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

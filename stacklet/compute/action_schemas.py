@@ -48,6 +48,15 @@ CONSOLE_OUTPUT = {"type": ["object", "null"], "properties": {
                "minimum": -1}},
     "additionalProperties": False}
 
+# The console actions before 2.6, by the console types each accepts (Nova still
+# accepts the retired xvpvnc, and refuses it further on).
+LEGACY_CONSOLES = {
+    name: _object({"type": {"type": "string", "enum": types}}, ("type",))
+    for name, types in (("os-getVNCConsole", ["novnc", "xvpvnc"]),
+                        ("os-getSPICEConsole", ["spice-html5"]),
+                        ("os-getSerialConsole", ["serial"]))}
+
+
 
 @functools.lru_cache(maxsize=None)
 def lock_schema(version: Version) -> dict:

@@ -151,12 +151,7 @@ def rebuild(session, cloud, ctx, server, request_id, body: dict) -> str:
     servers.check_not_locked(ctx, server)
     servers.check_state("rebuild", server, (states.ACTIVE, states.STOPPED, states.ERROR))
     image = image_from_ref(session, ctx, body["imageRef"])
-    flavor = server.flavor
-    if flavor["ram"] < (image.min_ram or 0):
-        raise BadRequest("Flavor's memory is too small for requested image.")
-    if flavor["disk"] and (flavor["disk"] < (image.min_disk or 0)
-                           or (image.size or 0) > flavor["disk"] << 30):
-        raise BadRequest("Flavor's disk is too small for requested image.")
+    servers.check_image_fits(image, server.flavor["ram"], server.flavor["disk"])
     if "metadata" in body:
         quotas.check(session, server.project_id, server.user_id, "metadata_items",
                      len(body["metadata"]), config=cloud.config, used=0)

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from stacklet.compute.models import Instance, KeyPair
+from stacklet.network.compute_ports import is_nic_of
 from stacklet.network.models import FloatingIP, Network, Port, Subnet
 
 OPENSTACK_VERSIONS = ["2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15", "2016-06-30",
@@ -266,7 +267,7 @@ def set_guest_password(session: orm.Session, instance_id: str, password: str) ->
 def _nics(session: orm.Session, instance_id: str) -> list[_Nic]:
     rows = session.execute(
         sa.select(Port, Network).join(Network, Network.id == Port.network_id)
-        .where(Port.device_id == instance_id, Port.device_owner.like("compute:%"))
+        .where(is_nic_of([instance_id]))
         .order_by(Port.created_at, Port.id)).all()
     subnet_ids = {ip.subnet_id for port, _ in rows for ip in port.fixed_ips}
     subnets = {subnet.id: subnet for subnet in session.scalars(

@@ -353,6 +353,24 @@ class QuotaClassLimit(Base):
     hard_limit: Mapped[int]
 
 
+# -- remote consoles -------------------------------------------------------------------
+
+class ConsoleAuthToken(Base):
+    """A console URL's token, as Nova's console_auth_tokens: only its SHA-256 is
+    kept, so the table gives no one a way into a console.  A token opens its
+    console again and again until it expires."""
+
+    __tablename__ = "compute_console_auth_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    console_type: Mapped[str] = mapped_column(sa.String(32))   # novnc | serial
+    instance_id: Mapped[str] = mapped_column(ID, index=True)
+    # The server's host when the token was issued (os-console-auth-tokens shows it).
+    host: Mapped[str] = mapped_column(sa.String(255))
+    expires_at: Mapped[datetime.datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
 # -- the fake driver's guests --------------------------------------------------------
 
 class FakeGuest(Base):

@@ -16,8 +16,9 @@ class PortProvider(Protocol):
         that cannot be used by the caller (409 for one in use); for "auto", 409
         when several networks could be meant."""
 
-    def security_group_exists(self, ctx, name: str) -> bool:
-        """Whether the caller's project has a security group of this name or id."""
+    def security_group_name(self, ctx, name_or_id: str) -> str | None:
+        """The name of the caller's project's security group with this name or id;
+        None when there is none."""
 
     def allocate(self, instance, host: str) -> list[dict]:
         """Create or bind the server's ports on its host, for the networks and
@@ -32,15 +33,18 @@ class PortProvider(Protocol):
 
     def interfaces(self, instance_id: str) -> list[dict]:
         """The server's ports as os-interface shows them: port_id, net_id, mac_addr,
-        port_state, fixed_ips (subnet_id, ip_address) and tag."""
+        port_state, fixed_ips (subnet_id, ip_address) and tag.  A server's ports
+        (here, in ``addresses`` and everywhere) are those compute plugged into
+        it and those of its project naming it as their device, never another
+        project's port that names it."""
 
-    def attach_interface(self, ctx, instance_id: str, host: str | None, *,
-                         net_id: str | None, port_id: str | None,
+    def attach_interface(self, ctx, instance, *, net_id: str | None, port_id: str | None,
                          fixed_ip: str | None, tag: str | None) -> dict:
-        """Plug one more port into a server: the given port, or a new one on the
-        given network (or on the project's only network); returns it as
-        ``interfaces`` does.  NotFound names a missing network or port,
-        BadRequest says why none can be chosen."""
+        """Plug one more port into a server (on its host, if it has one): the
+        given port, or a new one of the server's project on the given network
+        (or on the project's only network); returns it as ``interfaces`` does.
+        NotFound names a missing network or port, BadRequest says why none can
+        be chosen."""
 
     def detach_interface(self, instance_id: str, port_id: str) -> None:
         """Unplug a port from the server; NotFound when it is not attached."""

@@ -49,4 +49,9 @@ class Neutron:
         self.request("DELETE", path)
 
     def server_ports(self, server_id: str) -> list[dict]:
-        return self.get("/ports", device_id=server_id)["ports"]
+        """The server's ports the caller can see.  Which ports are the server's
+        is the port provider's rule, not every port that names the server as
+        its device."""
+        nics = {interface["port_id"] for interface in self.cloud.ports.interfaces(server_id)}
+        return [port for port in self.get("/ports", device_id=server_id)["ports"]
+                if port["id"] in nics]

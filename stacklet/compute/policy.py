@@ -83,6 +83,8 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "shelve:unshelve", ADMIN_OR_MEMBER),
     (_ACTION + "shelve:unshelve_to_host", ADMIN),
     (_ACTION + "console-output", ADMIN_OR_MEMBER),
+    (_ACTION + "remote-consoles", ADMIN_OR_MEMBER),
+    (_ACTION + "console-auth-tokens", ADMIN),
     (_ACTION + "admin-password", ADMIN_OR_MEMBER),
     (_ACTION + "admin-actions:reset_state", ADMIN),
     (_ACTION + "admin-actions:inject_network_info", ADMIN),

@@ -106,7 +106,7 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
     if flavor is None:
         raise BadRequest(f"Flavor {body['flavorRef']} could not be found.")
     image = _boot_image(session, ctx, body)
-    _check_image_fits(image, flavor)
+    check_image_fits(image, flavor.memory_mb, flavor.root_gb)
     if flavor.root_gb == 0 and image is not None and not ctx.is_admin:
         raise Forbidden("Only volume-backed servers are allowed for flavors with zero disk.")
     key_data = None
@@ -115,9 +115,13 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
         if keypair is None:
             raise BadRequest("Invalid key_name provided.")
         key_data = keypair.public_key
-    for group_name in [group["name"] for group in body.get("security_groups", [])]:
-        if not cloud.ports.security_group_exists(ctx, group_name):
-            raise BadRequest(f"Unable to find security_group with name or id '{group_name}'")
+    # Groups asked for by id are recorded by name, as server views show them.
+    group_names = []
+    for requested in [group["name"] for group in body.get("security_groups", [])]:
+        name = cloud.ports.security_group_name(ctx, requested)
+        if name is None:
+            raise BadRequest(f"Unable to find security_group with name or id '{requested}'")
+        group_names.append(name)
     networks = body.get("networks", "auto")
     for item in networks if isinstance(networks, list) else ():
         # Each request names a port or a network; the schema allows an empty one,
@@ -167,8 +171,7 @@ def create_servers(session: orm.Session, cloud, ctx: RequestContext, body: dict,
             system_metadata={
                 "image_properties": _image_properties(image),
                 "networks": networks,
-                "security_groups": [g["name"] for g in body.get("security_groups", [])]
-                or ["default"],
+                "security_groups": group_names or ["default"],
                 "block_device_mapping": body.get("block_device_mapping_v2", []),
                 "group_id": group.id if group is not None else None,
                 "requested_host": requested_host,
@@ -224,15 +227,27 @@ def _boot_image(session: orm.Session, ctx: RequestContext, body: dict) -> Image 
     return image
 
 
-def _check_image_fits(image: Image | None, flavor) -> None:
+def check_image_fits(image: Image | None, ram_mb: int, disk_gb: int) -> None:
+    """Nova's checks of an image against the flavor a server boots, rebuilds or
+    resizes with, with its messages.  The disk must hold the image's data and,
+    beyond Nova's API (whose libvirt driver only fails at spawn), its virtual
+    size: a qcow2 of 2 GiB would otherwise boot on a 1 GiB flavor and grow past
+    what the flavor promises.  A flavor disk of 0 means "do not check", as in Nova."""
     if image is None:
         return
-    if flavor.memory_mb < (image.min_ram or 0):
+    if ram_mb < (image.min_ram or 0):
         raise BadRequest("Flavor's memory is too small for requested image.")
-    if flavor.root_gb and flavor.root_gb < (image.min_disk or 0):
-        raise BadRequest("Flavor's disk is too small for requested image.")
-    if flavor.root_gb and image.size and image.size > flavor.root_gb << 30:
-        raise BadRequest("Flavor's disk is too small for requested image.")
+    if not disk_gb:
+        return
+    flavor_bytes = disk_gb << 30
+    image_bytes = max(image.size or 0, image.virtual_size or 0)
+    if image_bytes > flavor_bytes:
+        raise BadRequest(f"Flavor's disk is too small for requested image. Flavor disk is "
+                         f"{flavor_bytes} bytes, image is {image_bytes} bytes.")
+    if (image.min_disk or 0) << 30 > flavor_bytes:
+        raise BadRequest("Flavor's disk is smaller than the minimum size specified in image "
+                         f"metadata. Flavor disk is {flavor_bytes} bytes, minimum size is "
+                         f"{image.min_disk << 30} bytes.")
 
 
 def _image_properties(image: Image | None) -> dict:

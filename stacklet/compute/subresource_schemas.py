@@ -23,6 +23,25 @@ TAGS_SET = {"type": "object",
             "properties": {"tags": {"type": "array", "items": TAG, "maxItems": MAX_TAGS}},
             "required": ["tags"], "additionalProperties": False}
 
+# -- remote consoles (2.6) -------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def remote_console_schema(version) -> dict:
+    """Every protocol and type Nova names (rdp and the others Stacklet does not
+    serve are refused after validation, with Nova's messages); 2.8 adds VMware's mks."""
+    protocols = ["vnc", "spice", "serial", "rdp"]
+    types = ["novnc", "xvpvnc", "spice-html5", "serial", "rdp-html5"]
+    if version.matches("2.8"):
+        protocols.append("mks")
+        types.append("webmks")
+    console = {"type": "object",
+               "properties": {"protocol": {"type": "string", "enum": protocols},
+                              "type": {"type": "string", "enum": types}},
+               "required": ["protocol", "type"], "additionalProperties": False}
+    return {"type": "object", "properties": {"remote_console": console},
+            "required": ["remote_console"], "additionalProperties": False}
+
+
 # -- server groups ----------------------------------------------------------------------
 
 _HARD_POLICIES = ["anti-affinity", "affinity"]

@@ -16,6 +16,7 @@ from stacklet.identity import assignment, compliance, schemas, trusts
 from stacklet.identity.compliance import PasswordRules
 from stacklet.identity.models import ApplicationCredential, Domain, Project, Trust, User
 from stacklet.identity.passwords import verify_secret
+from stacklet.identity.records import forbidden_action
 from stacklet.identity.tokens import Scope, TokenPayload, TokenService, ValidatedToken
 
 AUTH_FAILED = "The request you have made requires authentication."
@@ -33,18 +34,18 @@ def _find_domain(session: Session, ref: dict) -> Domain:
     return domain
 
 
-def _find_user(session: Session, ref: dict) -> User:
+def _find_user(session: Session, ref: dict) -> User | None:
+    """The user a login names; None when there is none (nor such a domain)."""
     if "id" in ref:
-        user = session.get(User, ref["id"])
-    else:
-        if "name" not in ref or "domain" not in ref:
-            raise BadRequest("A user must be given by id, or by name with its domain.")
+        return session.get(User, ref["id"])
+    if "name" not in ref or "domain" not in ref:
+        raise BadRequest("A user must be given by id, or by name with its domain.")
+    try:
         domain = _find_domain(session, ref["domain"])
-        user = session.scalar(sa.select(User).where(User.domain_id == domain.id,
-                                                    User.name == ref["name"]))
-    if user is None:
-        raise Unauthorized(AUTH_FAILED)
-    return user
+    except Unauthorized:
+        return None
+    return session.scalar(sa.select(User).where(User.domain_id == domain.id,
+                                                User.name == ref["name"]))
 
 
 def _check_user_enabled(session: Session, user: User) -> None:
@@ -53,12 +54,31 @@ def _check_user_enabled(session: Session, user: User) -> None:
         raise Unauthorized(AUTH_FAILED)
 
 
-class TokenIssuer:
-    """Runs the methods of an auth request and issues the token."""
+def _check_rescope(parent: TokenPayload, requested_scope: dict | str | None) -> None:
+    """What the token method may make of a token, as Keystone's token plugin rules:
+    a delegated token never chooses its own scope (an application credential's
+    may only be renewed as it is), and a system-scoped one does not become a
+    project or domain one."""
+    if parent.trust_id:
+        raise forbidden_action("Using trust-scoped token to create another token. Create a "
+                               "new trust-scoped token instead")
+    if parent.application_credential_id and requested_scope is not None:
+        raise forbidden_action("Using an application credential token to create a scoped "
+                               "token is not allowed")
+    if parent.scope.kind == "system" and isinstance(requested_scope, dict) and (
+            "project" in requested_scope or "domain" in requested_scope):
+        raise forbidden_action("Using a system-scoped token to create a project-scoped or "
+                               "domain-scoped token is not allowed")
 
-    def __init__(self, tokens: TokenService, password_rules: PasswordRules):
+
+class TokenIssuer:
+    """Runs the methods of an auth request and issues the token.  ``hash_rounds`` is
+    the configured bcrypt cost, which a refused login spends whatever the reason."""
+
+    def __init__(self, tokens: TokenService, password_rules: PasswordRules, hash_rounds: int):
         self.tokens = tokens
         self.password_rules = password_rules
+        self.hash_rounds = hash_rounds
 
     def issue(self, session: Session, body: dict) -> tuple[str, ValidatedToken]:
         auth = validate(schemas.auth_request, body)["auth"]
@@ -69,6 +89,11 @@ class TokenIssuer:
                 raise BadRequest(f"Auth method '{method}' is listed but its data is missing.")
         if not methods:
             raise BadRequest("At least one authentication method is required.")
+        requested_scope = auth.get("scope")
+        if "application_credential" in methods and requested_scope is not None:
+            # Its project and roles are the credential's; a scope could only widen them.
+            raise Unauthorized("Error authenticating with application credential: "
+                               "Application credentials cannot request a scope.")
 
         user = parent = app_cred = None
         for method in methods:
@@ -86,20 +111,22 @@ class TokenIssuer:
                 raise Unauthorized("The methods of this request prove different users.")
             user = proven
         _check_user_enabled(session, user)
-        if parent is not None and parent.trust_id:
-            raise Forbidden("A token obtained through a trust cannot be rescoped.")
+        if parent is not None:
+            _check_rescope(parent, requested_scope)
+            if parent.application_credential_id:
+                # Renewed, a token stays its application credential's.
+                app_cred = session.get(ApplicationCredential, parent.application_credential_id)
+                if app_cred is None:
+                    raise Unauthorized(AUTH_FAILED)
 
-        requested_scope = auth.get("scope")
         trust = None
         if isinstance(requested_scope, dict) and "OS-TRUST:trust" in requested_scope:
             trust, user = self._trust(session, requested_scope["OS-TRUST:trust"]["id"], user)
             scope = Scope("project", trust.project_id) if trust.project_id else Scope()
+        elif app_cred is not None:
+            scope = Scope("project", app_cred.project_id)
         else:
-            scope = self._scope(session, requested_scope, user, app_cred)
-        if app_cred is not None and scope.kind != "project":
-            raise Unauthorized("An application credential only gives tokens for its project.")
-        if parent is not None and parent.application_credential_id:
-            raise Forbidden("A token from an application credential cannot be rescoped.")
+            scope = self._scope(session, requested_scope, user)
         if scope.role_target is not None and trust is None:
             if not assignment.effective_role_ids(session, user.id, *scope.role_target):
                 raise Unauthorized(f"User {user.id} has no access to {scope.kind} "
@@ -123,7 +150,11 @@ class TokenIssuer:
             raise BadRequest("Invalid input for field 'identity.password.user': "
                              "'password' is a required property.")
         user = _find_user(session, user_ref)
-        matched = compliance.password_matches(self.password_rules, user, user_ref["password"])
+        if user is None:
+            verify_secret(user_ref["password"], None, rounds=self.hash_rounds)
+            raise Unauthorized(AUTH_FAILED)
+        matched = compliance.password_matches(self.password_rules, user, user_ref["password"],
+                                              rounds=self.hash_rounds)
         compliance.record_attempt(self.tokens.db, user)
         if not matched:
             raise Unauthorized(AUTH_FAILED)
@@ -141,13 +172,14 @@ class TokenIssuer:
             app_cred = session.get(ApplicationCredential, data["id"])
         elif "name" in data and "user" in data:
             owner = _find_user(session, data["user"])
-            app_cred = session.scalar(sa.select(ApplicationCredential).where(
+            app_cred = owner and session.scalar(sa.select(ApplicationCredential).where(
                 ApplicationCredential.user_id == owner.id,
                 ApplicationCredential.name == data["name"]))
         else:
             raise BadRequest("An application credential is given by id, or by name with "
                              "its user.")
-        if app_cred is None or not verify_secret(data["secret"], app_cred.secret_hash):
+        if not verify_secret(data["secret"], app_cred and app_cred.secret_hash,
+                             rounds=self.hash_rounds):
             raise Unauthorized(AUTH_FAILED)
         if app_cred.expires_at and app_cred.expires_at <= utcnow():
             raise Unauthorized("The application credential has expired.")
@@ -174,15 +206,7 @@ class TokenIssuer:
 
     # -- scope ---------------------------------------------------------------
 
-    def _scope(self, session: Session, requested: dict | str | None, user: User,
-               app_cred: ApplicationCredential | None) -> Scope:
-        if app_cred is not None:
-            if requested and requested != "unscoped":
-                wanted = requested.get("project", {}).get("id")
-                if wanted and wanted != app_cred.project_id:
-                    raise Unauthorized("An application credential only gives tokens for "
-                                       "its project.")
-            return Scope("project", app_cred.project_id)
+    def _scope(self, session: Session, requested: dict | str | None, user: User) -> Scope:
         if requested is None:
             return self._default_project_scope(session, user)
         if requested == "unscoped":

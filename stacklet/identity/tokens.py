@@ -29,7 +29,7 @@ from stacklet.common.context import RequestContext
 from stacklet.common.errors import NotFound, Unauthorized
 from stacklet.common.timeutils import isotime
 from stacklet.db import Database, utcnow
-from stacklet.identity import assignment, credentials, revoke
+from stacklet.identity import assignment, credentials, revoke, trusts
 from stacklet.identity.catalog import build_catalog
 from stacklet.identity.fernet import KeyRepository
 from stacklet.identity.models import (
@@ -361,15 +361,19 @@ class TokenService:
         access_rules: tuple[AccessRule, ...] = ()
         role_holder = user.id
         if payload.trust_id:
-            trust = session.get(Trust, payload.trust_id)
-            if trust is None or (trust.expires_at and trust.expires_at <= utcnow()):
-                raise invalid
-            for party in (trust.trustor_user_id, trust.trustee_user_id):
+            try:
+                chain = trusts.pedigree(session, trusts.get_trust(session, payload.trust_id))
+            except NotFound:
+                raise invalid from None
+            trust = chain[0]
+            for party in {user_id for link in chain
+                          for user_id in (link.trustor_user_id, link.trustee_user_id)}:
                 party_user = session.get(User, party)
                 if party_user is None or not party_user.enabled:
                     raise invalid
-            # The trustor's roles are what is delegated, whoever the token names.
-            role_holder = trust.trustor_user_id
+            # The original trustor's roles are what is delegated, whoever the
+            # token names and however often the trust was redelegated.
+            role_holder = chain[-1].trustor_user_id
             trust_ref = {"id": trust.id, "impersonation": trust.impersonation,
                          "trustor_user": {"id": trust.trustor_user_id},
                          "trustee_user": {"id": trust.trustee_user_id}}

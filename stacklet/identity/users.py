@@ -21,6 +21,7 @@ from stacklet.identity.models import (
     User,
     new_id,
 )
+from stacklet.identity.passwords import verify_secret
 from stacklet.identity.records import get_or_404
 from stacklet.identity.resource import get_domain
 
@@ -128,18 +129,20 @@ def update_user(session: Session, rules: PasswordRules, user_id: str, changes: d
 
 
 def check_original_password(db: Database, rules: PasswordRules, user_id: str,
-                            original_password: str) -> None:
+                            original_password: str, *, rounds: int) -> None:
     """The proof of a self-service password change, checked before (and
     outside) its transaction; a wrong one counts toward the lockout like a
-    failed login."""
+    failed login.  ``rounds``: the configured bcrypt cost."""
     wrong = "Error when changing user password: the original password is incorrect."
     with db.session() as session:
         user = session.get(User, user_id)
         if user is None:
             # Only a caller without a token gets here (with one, the handler
-            # answered 404): say nothing of whether the user exists.
+            # answered 404): say nothing of whether the user exists, not even
+            # by answering sooner.
+            verify_secret(original_password, None, rounds=rounds)
             raise Unauthorized(wrong)
-        matched = compliance.password_matches(rules, user, original_password)
+        matched = compliance.password_matches(rules, user, original_password, rounds=rounds)
         compliance.record_attempt(db, user)
     if not matched:
         raise Unauthorized(wrong)

@@ -6,6 +6,11 @@ server's ports on its host, reports their addresses for server views and
 os-interface, and releases them when the server goes.  As Nova does, it
 deletes the ports it made and only unbinds the ports the user brought
 (``compute_managed`` on the port says which).
+
+Which ports are a server's is decided in one place, ``is_nic_of``: the
+ports compute plugged into it, and the ports of its project naming it as
+their device.  Anyone may write a server's id into the device_id of their
+own port; that alone never makes it the server's NIC.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import ipaddress
 import sqlalchemy as sa
 
 from stacklet.common.errors import BadRequest, Conflict, NotFound
+from stacklet.compute.models import Instance
 from stacklet.network import host_state, networks, ports, security_groups
 from stacklet.network.models import FloatingIP, IPAllocation, Network, Port, SecurityGroup, Subnet
 
@@ -30,7 +36,7 @@ class NeutronPorts:
     def check_requested(self, ctx, requested: list[dict] | str) -> None:
         with self.cloud.db.session() as session:
             if requested == "auto":
-                _auto_network(session, ctx)
+                _auto_network(session, ctx.project_id)
                 return
             if requested == "none":
                 return
@@ -43,11 +49,12 @@ class NeutronPorts:
                     if item.get("fixed_ip"):
                         _free_fixed_ip(session, network, item["fixed_ip"])
 
-    def security_group_exists(self, ctx, name: str) -> bool:
-        if name == security_groups.DEFAULT_NAME:
-            return True
+    def security_group_name(self, ctx, name_or_id: str) -> str | None:
+        if name_or_id == security_groups.DEFAULT_NAME:
+            return name_or_id
         with self.cloud.db.session() as session:
-            return _group_id(session, ctx.project_id, name) is not None
+            group = _group(session, ctx.project_id, name_or_id)
+            return group.name if group is not None else None
 
     # -- on the host -----------------------------------------------------------------
 
@@ -78,17 +85,10 @@ class NeutronPorts:
         for item in _requests(session, instance, requested):
             if item.get("port"):
                 port = ports.get(session, item["port"], for_update=True)
-                ports.update_port(session, config, port, {
-                    "device_id": instance.id, "device_owner": COMPUTE_OWNER,
-                    "binding:host_id": host})
+                _plug(session, config, port, instance, host)
             else:
-                values = {"project_id": instance.project_id, "network_id": item["uuid"],
-                          "device_id": instance.id, "device_owner": COMPUTE_OWNER,
-                          "binding:host_id": host, "security_groups": groups}
-                if item.get("fixed_ip"):
-                    values["fixed_ips"] = [{"ip_address": item["fixed_ip"]}]
-                port = ports.create_port(session, config, values)
-                port.compute_managed = True
+                port = _new_port(session, config, instance, host, item["uuid"],
+                                 item.get("fixed_ip"), groups)
             plugged.append(port)
         return plugged
 
@@ -112,8 +112,7 @@ class NeutronPorts:
                 .outerjoin(FloatingIP, sa.and_(
                     FloatingIP.fixed_port_id == Port.id,
                     FloatingIP.fixed_ip_address == IPAllocation.ip_address))
-                .where(Port.device_id.in_(instance_ids),
-                       Port.device_owner.like("compute:%"))
+                .where(is_nic_of(instance_ids))
                 .order_by(Port.created_at, Port.id, IPAllocation.ip_address))
             for device_id, mac, network_name, address, floating in rows:
                 entries = found.setdefault(device_id, {}).setdefault(network_name, [])
@@ -126,38 +125,31 @@ class NeutronPorts:
         with self.cloud.db.session() as session:
             return [_interface(port) for port in _ports_of(session, instance_id)]
 
-    def attach_interface(self, ctx, instance_id: str, host: str | None, *,
-                         net_id: str | None, port_id: str | None,
+    def attach_interface(self, ctx, instance, *, net_id: str | None, port_id: str | None,
                          fixed_ip: str | None, tag: str | None) -> dict:
         config = self.cloud.config
+        host = instance.host or ""
         with self.cloud.db.transaction() as session:
             if port_id:
                 port = _usable_port(session, ctx, port_id, missing=NotFound)
-                ports.update_port(session, config, port, {
-                    "device_id": instance_id, "device_owner": COMPUTE_OWNER,
-                    "binding:host_id": host or ""})
+                _plug(session, config, port, instance, host)
             else:
                 if net_id:
                     network = _visible_network(session, ctx, net_id, missing=NotFound)
                 else:
-                    network = _auto_network(session, ctx)
+                    network = _auto_network(session, instance.project_id)
                     if network is None:
                         raise BadRequest("No specific network was requested and none are "
-                                         f"available for project '{ctx.project_id}'.")
-                values = {"project_id": ctx.project_id, "network_id": network.id,
-                          "device_id": instance_id, "device_owner": COMPUTE_OWNER,
-                          "binding:host_id": host or ""}
-                if fixed_ip:
-                    values["fixed_ips"] = [{"ip_address": fixed_ip}]
-                port = ports.create_port(session, config, values)
-                port.compute_managed = True
+                                         f"available for project '{instance.project_id}'.")
+                port = _new_port(session, config, instance, host, network.id, fixed_ip)
             session.flush()
             return _interface(port, tag)
 
     def detach_interface(self, instance_id: str, port_id: str) -> None:
         with self.cloud.db.transaction() as session:
-            port = session.get(Port, port_id)
-            if port is None or port.device_id != instance_id:
+            port = session.scalar(sa.select(Port).where(Port.id == port_id,
+                                                         is_nic_of([instance_id])))
+            if port is None:
                 raise NotFound(f"Port {port_id} is not attached")
             _release(session, self.cloud.config, port)
 
@@ -178,10 +170,48 @@ class NeutronPorts:
 
 # -- helpers -------------------------------------------------------------------------------
 
+def is_nic_of(instance_ids: list[str]):
+    """The condition on Port that makes a port a NIC of one of these servers.
+
+    A port names its server in device_id, with a ``compute:`` device owner.
+    That counts when compute plugged the port into that server, or when the
+    port is of the server's project (``openstack port create --device``);
+    another project's port naming the server is not its NIC, as Nova only
+    takes ports of the instance's project.  Every question about a server's
+    ports (views, os-interface, metadata, the guest's NICs, release) asks
+    through this."""
+    server_project = (sa.select(Instance.project_id).where(Instance.id == Port.device_id)
+                      .scalar_subquery())
+    return sa.and_(Port.device_id.in_(instance_ids), Port.device_owner.like("compute:%"),
+                   sa.or_(Port.plugged_server_id == Port.device_id,
+                          Port.project_id == server_project))
+
+
 def _ports_of(session, instance_id: str) -> list[Port]:
-    return list(session.scalars(sa.select(Port).where(
-        Port.device_id == instance_id, Port.device_owner.like("compute:%"))
-        .order_by(Port.created_at, Port.id)))
+    return list(session.scalars(sa.select(Port).where(is_nic_of([instance_id]))
+                                .order_by(Port.created_at, Port.id)))
+
+
+def _plug(session, config, port: Port, instance, host: str) -> None:
+    """Bind a port to the server and remember that compute did it."""
+    ports.update_port(session, config, port, {
+        "device_id": instance.id, "device_owner": COMPUTE_OWNER, "binding:host_id": host})
+    port.plugged_server_id = instance.id
+
+
+def _new_port(session, config, instance, host: str, network_id: str,
+              fixed_ip: str | None = None, groups: list[str] | None = None) -> Port:
+    """A port compute makes for the server: of the server's project (whoever
+    asked, as Nova makes them), deleted with the server."""
+    values = {"project_id": instance.project_id, "network_id": network_id,
+              "device_id": instance.id, "device_owner": COMPUTE_OWNER,
+              "binding:host_id": host, "security_groups": groups}
+    if fixed_ip:
+        values["fixed_ips"] = [{"ip_address": fixed_ip}]
+    port = ports.create_port(session, config, values)
+    port.compute_managed = True
+    port.plugged_server_id = instance.id
+    return port
 
 
 def _release(session, config, port: Port) -> None:
@@ -191,6 +221,7 @@ def _release(session, config, port: Port) -> None:
     else:
         ports.update_port(session, config, port, {"device_id": "", "device_owner": "",
                                                   "binding:host_id": ""})
+        port.plugged_server_id = None
 
 
 def _address(address: str, kind: str, mac: str) -> dict:
@@ -248,9 +279,9 @@ def _available_networks(session, project_id: str) -> list[Network]:
         .order_by(Network.created_at, Network.id).limit(2)))
 
 
-def _auto_network(session, ctx) -> Network | None:
+def _auto_network(session, project_id: str) -> Network | None:
     """The only available network; none when there is none; 409 when several."""
-    candidates = _available_networks(session, ctx.project_id)
+    candidates = _available_networks(session, project_id)
     if len(candidates) > 1:
         raise Conflict("Multiple possible networks found, use a Network ID to be more "
                        "specific.")
@@ -267,8 +298,13 @@ def _requests(session, instance, requested) -> list[dict]:
     return requested
 
 
-def _group_id(session, project_id: str, name_or_id: str) -> str | None:
-    return session.scalar(sa.select(SecurityGroup.id).where(
+def _group(session, project_id: str, name_or_id: str) -> SecurityGroup | None:
+    return session.scalar(sa.select(SecurityGroup).where(
         SecurityGroup.project_id == project_id,
         sa.or_(SecurityGroup.id == name_or_id, SecurityGroup.name == name_or_id))
         .order_by(SecurityGroup.created_at).limit(1))
+
+
+def _group_id(session, project_id: str, name_or_id: str) -> str | None:
+    group = _group(session, project_id, name_or_id)
+    return group.id if group is not None else None

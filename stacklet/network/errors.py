@@ -56,6 +56,7 @@ SubnetInUse = neutron_error(errors.Conflict, "SubnetInUse")
 SubnetPoolInUse = neutron_error(errors.Conflict, "SubnetPoolInUse")
 PortInUse = neutron_error(errors.Conflict, "PortInUse")
 ServicePortInUse = neutron_error(errors.Conflict, "ServicePortInUse")
+DeviceIDNotOwnedByTenant = neutron_error(errors.Conflict, "DeviceIDNotOwnedByTenant")
 IpAddressAlreadyAllocated = neutron_error(errors.Conflict, "IpAddressAlreadyAllocated")
 IpAddressGenerationFailure = neutron_error(errors.Conflict, "IpAddressGenerationFailure")
 MacAddressInUse = neutron_error(errors.Conflict, "MacAddressInUse")
@@ -111,4 +112,3 @@ ExternalGatewayForFloatingIPNotFound = neutron_error(errors.NotFound,
 RouterInterfaceInUseByRoute = neutron_error(errors.Conflict, "RouterInterfaceInUseByRoute")
 RouterExternalGatewayInUseByFloatingIp = neutron_error(
     errors.Conflict, "RouterExternalGatewayInUseByFloatingIp")
-ServicePortInUse = neutron_error(errors.Conflict, "ServicePortInUse")

@@ -198,6 +198,12 @@ class Port(StandardAttributes, Base):
     # a port the user made and handed to a server (only unbound), as Nova's
     # preserve_on_delete tells them apart.
     compute_managed: Mapped[bool] = mapped_column(default=False)
+    # The server the compute service plugged the port into (at its create, a
+    # move or an os-interface attach).  A port names its server in device_id,
+    # which its owner may write; one of another project than the server's is
+    # that server's NIC only while device_id is still this server
+    # (compute_ports.is_nic_of).
+    plugged_server_id: Mapped[str | None] = mapped_column(sa.String(255))
 
     fixed_ips: Mapped[list[IPAllocation]] = relationship(
         cascade="all, delete-orphan", lazy="selectin",

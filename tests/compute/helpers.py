@@ -74,6 +74,15 @@ def qemu_pids(server_id: str) -> list[int]:
     return pids
 
 
+def receive_until(websocket, expected: bytes, timeout: float = 30) -> bytes:
+    """What a (websockets) client receives until ``expected`` has come."""
+    received = b""
+    deadline = time.monotonic() + timeout
+    while expected not in received:
+        received += websocket.recv(timeout=max(deadline - time.monotonic(), 0.1))
+    return received
+
+
 def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 

@@ -8,15 +8,22 @@ server is deleted at the end, and the test checks that nothing is left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import uvicorn
+import websockets.sync.client
 from starlette.testclient import TestClient
 
 from stacklet.app import create_app
@@ -34,9 +41,19 @@ NANO_FLAVOR = "42"   # m1.nano: 128 MiB, 1 GiB disk
 
 
 @pytest.fixture
-def config_overrides():
+def listener():
+    """A loopback socket bound before Stacklet starts, so that its address is the
+    public URL (the one console URLs name); the console test serves it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock
+
+
+@pytest.fixture
+def config_overrides(listener):
+    host, port = listener.getsockname()
     return {("compute", "driver"): "qemu", ("compute", "accel"): "tcg",
-            ("compute", "shutdown_timeout"): 20.0}
+            ("compute", "shutdown_timeout"): 20.0, ("api", "public_url"): f"http://{host}:{port}"}
 
 
 @pytest.fixture(autouse=True)
@@ -116,6 +133,9 @@ def test_a_guest_boots_runs_its_lifecycle_and_leaves_nothing(api, admin, cloud, 
     # The hostname comes from the metadata service, read by the guest at boot.
     wait_for_console(admin, server_id, r"lifecycle-vm login:")
     assert console(admin, server_id, length=1).count("\n") == 0
+    # A server with no key and no user data boots without complaints on its
+    # console (the metadata service's 404s for them are not errors).
+    assert "wget" not in console(admin, server_id)
 
     act(admin, server_id, {"pause": None}, "PAUSED")
     act(admin, server_id, {"unpause": None}, "ACTIVE")
@@ -150,6 +170,74 @@ def test_a_guest_boots_runs_its_lifecycle_and_leaves_nothing(api, admin, cloud, 
 
     diagnostics = admin.get(f"/servers/{server_id}/diagnostics")
     assert diagnostics.status_code == 200, diagnostics.text
+    delete(admin, cloud, server_id)
+
+
+@pytest.mark.parametrize("config_overrides", [{
+    ("compute", "driver"): "qemu", ("compute", "accel"): "tcg",
+    # Long enough for a slow TCG boot on a busy machine: only a guest that
+    # never hears the button (as before) waits it out.
+    ("compute", "shutdown_timeout"): 60.0}])
+def test_a_guest_stopped_in_its_first_seconds_powers_itself_off(api, admin, cloud, guest):
+    """The power button pressed while the guest still boots is not lost: it is
+    pressed again until the guest's handler is up, which powers off even
+    before init runs (PID 1 is then a shell that poweroff cannot signal)."""
+    image_id = upload(api, admin.token, guest.disk, "raw")
+    server_id = boot(admin, image_id, "early-stop")["id"]
+    started = time.monotonic()
+    act(admin, server_id, {"os-stop": None}, "SHUTOFF")
+    output = console(admin, server_id)
+    # The guest powered itself off: QEMU forced off prints nothing of the kind.
+    assert "reboot: Power down" in output, output
+    assert time.monotonic() - started < 60
+    delete(admin, cloud, server_id)
+
+
+@contextlib.contextmanager
+def serving(app, listener: socket.socket):
+    """The app on a real HTTP listener (uvicorn, as `stacklet up` runs it), for
+    clients that speak websockets over the network."""
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive()
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def remote_console(compute, server_id: str, protocol: str, console_type: str) -> str:
+    body = {"remote_console": {"protocol": protocol, "type": console_type}}
+    response = compute.post(f"/servers/{server_id}/remote-consoles", body, "2.6")
+    assert response.status_code == 200, response.text
+    return response.json()["remote_console"]["url"]
+
+
+def test_the_serial_and_vnc_consoles_open_through_the_urls_of_the_api(api, admin, cloud,
+                                                                       guest, listener):
+    image_id = upload(api, admin.token, guest.disk, "raw")
+    server_id = boot(admin, image_id, "console-vm")["id"]
+    prompts = wait_for_console(admin, server_id, r"console-vm login:").count("login:")
+    with serving(api.client.app, listener):
+        serial_url = remote_console(admin, server_id, "serial", "serial")
+        with websockets.sync.client.connect(serial_url, open_timeout=30) as serial:
+            serial.send(b"\r")   # getty asks again
+            helpers.receive_until(serial, b"console-vm login:")
+        # What the guest writes while someone is connected goes to its log too.
+        assert console(admin, server_id).count("login:") > prompts
+
+        page_url = remote_console(admin, server_id, "vnc", "novnc")
+        with urllib.request.urlopen(page_url, timeout=30) as page:
+            assert b"noVNC" in page.read()
+        websocket_path = parse_qs(urlsplit(page_url).query)["path"][0]
+        with websockets.sync.client.connect(f"ws://{urlsplit(page_url).netloc}/{websocket_path}",
+                                            subprotocols=["binary"], open_timeout=30) as vnc:
+            assert vnc.subprotocol == "binary"
+            assert vnc.recv(timeout=30) == b"RFB 003.008\n"
     delete(admin, cloud, server_id)
 
 

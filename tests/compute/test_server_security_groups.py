@@ -29,3 +29,14 @@ def test_unknown_group_at_boot_is_refused(api, alice):
     image_id = active_image(api, alice.token)
     refused = boot(alice, image_id, expect=400, security_groups=[{"name": "nope"}])
     assert "nope" in refused["badRequest"]["message"]
+
+
+def test_a_group_asked_for_by_id_is_shown_by_name(api, alice):
+    """`openstack server create --security-group <id>`: server show lists the
+    group's name, as Nova does, not the id that was typed."""
+    image_id = active_image(api, alice.token)
+    group = api.post("/network/v2.0/security-groups", token=alice.token,
+                     json={"security_group": {"name": "ssh"}}).json()["security_group"]
+    server_id = boot(alice, image_id, security_groups=[{"name": group["id"]}])["server"]["id"]
+    shown = alice.get(f"/servers/{server_id}").json()["server"]
+    assert shown["security_groups"] == [{"name": "ssh"}]

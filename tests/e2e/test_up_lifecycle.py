@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import signal
 import stat
+import subprocess
+import sys
 import time
 
 import pytest
 import yaml
 
-from tests.e2e.conftest import OpenStackCLI, StackletServer, token_status
+from tests.e2e.conftest import (
+    OpenStackCLI,
+    StackletServer,
+    clean_environment,
+    token_status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -71,6 +78,31 @@ def test_status_reports_the_listener_and_the_identity_api(server: StackletServer
     assert "not answering" in stopped.stdout
     identity = [line for line in stopped.stdout.splitlines() if "identity-api" in line]
     assert identity and "stopped" in identity[0], stopped.stdout
+
+
+def test_a_command_on_another_data_dir_says_where_the_running_cloud_is(
+        server: StackletServer, tmp_path):
+    """`scripts/quickstart --data-dir X`, then `stacklet status` or `stacklet image
+    build` without it: they name the cloud that answers and how to reach it."""
+    def stacklet(*args: str, **environment) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "stacklet", *args],
+                              env=clean_environment() | environment, capture_output=True,
+                              text=True, timeout=60)
+
+    elsewhere = str(tmp_path / "elsewhere")
+    for lost in (stacklet("status", "--data-dir", elsewhere),
+                 stacklet("image", "build", STACKLET_DATA_DIR=elsewhere)):
+        assert lost.returncode == 1
+        said = lost.stdout + lost.stderr
+        assert f"A cloud is answering on {server.url} with data dir {server.data_dir}" in said
+        assert f"--data-dir {server.data_dir}" in said
+        assert f"export STACKLET_DATA_DIR={server.data_dir}" in said
+    found = stacklet("status", STACKLET_DATA_DIR=str(server.data_dir))
+    assert found.returncode == 0 and f"{server.url} (answering)" in found.stdout
+    assert f"export STACKLET_DATA_DIR={server.data_dir}" in server.output()
+
+    server.stop()   # a stopped cloud is no longer offered
+    assert str(server.data_dir) not in stacklet("status", "--data-dir", elsewhere).stdout
 
 
 def test_sigint_stops_within_seconds(server: StackletServer):

@@ -1,6 +1,7 @@
-"""Real virtual machines, end to end: `stacklet up` with the QEMU driver (its
-default where QEMU is installed), stacklet-tiny built by `stacklet image build`,
-and a user's session with the real `openstack` CLI and `ssh`."""
+"""Real virtual machines, end to end: `stacklet up` on an empty data dir with
+the QEMU driver (its default where QEMU is installed), which makes DevStack's
+networks and the stacklet-tiny image by itself, and a new user's session with
+the real `openstack` CLI, `ssh` and a websocket client, with nothing prepared."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets.sync.client
 
-from tests.compute.helpers import qemu_pids
+from tests.compute.helpers import qemu_pids, receive_until
 from tests.e2e.conftest import OpenStackCLI, StackletServer
 
 pytestmark = pytest.mark.e2e
@@ -49,10 +52,39 @@ def ssh(key: Path, console_log: str, command: str) -> str:
         time.sleep(2)
 
 
-def test_a_users_session_with_real_guests(server: StackletServer, tmp_path: Path):
+@pytest.fixture
+def server(tmp_path: Path):
+    """A new cloud as `stacklet up` makes it, first run included."""
+    stacklet = StackletServer(tmp_path / "data", first_run=True)
+    stacklet.start()
+    yield stacklet
+    stacklet.stop()
+
+
+def wait_for_output(server: StackletServer, text: str, seconds: float = 600) -> str:
+    deadline = time.monotonic() + seconds
+    while text not in server.output():
+        assert time.monotonic() < deadline, f"{text!r} never printed:\n{server.output()}"
+        time.sleep(1)
+    return server.output()
+
+
+def test_a_new_users_session_with_real_guests(server: StackletServer, tmp_path: Path):
+    cli = OpenStackCLI(server.clouds_yaml)
+    # Without any admin step: the public network is there for a router...
+    assert "first run: network public (172.24.4.0/24, external, flat)" in wait_for_output(
+        server, "first run: network private (10.0.0.0/26) and router1 to public")
+    cli.run("router", "create", "r1")
+    cli.run("router", "set", "--external-gateway", "public", "r1")
+    assert cli.json("router", "show", "r1")["external_gateway_info"]["network_id"] == \
+        cli.json("network", "show", "public")["id"]
+    # ... and the image, built while the APIs already answered.
+    output = wait_for_output(server, "first run: image stacklet-tiny ready")
+    image_id = re.search(r"image stacklet-tiny ready \(([0-9a-f-]+)\)", output)[1]
+    # `stacklet image build` finds the same build there and adds nothing.
     built = server.stacklet("image", "build")
     assert built.returncode == 0, built.stderr
-    cli = OpenStackCLI(server.clouds_yaml)
+    assert built.stdout.strip() == image_id
     assert cli.json("hypervisor", "list")[0]["Hypervisor Type"] in ("QEMU", "KVM")
     status = server.stacklet("status").stdout
     assert re.search(r" up \(QEMU(, TCG emulation| with KVM)\) ", status), status
@@ -60,19 +92,27 @@ def test_a_users_session_with_real_guests(server: StackletServer, tmp_path: Path
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     cli.run("keypair", "create", "--public-key", f"{key}.pub", "mykey")
-    cli.run("network", "create", "net1")
-    cli.run("subnet", "create", "--network", "net1", "--subnet-range", "10.0.0.0/24", "sub1")
     script = tmp_path / "hello.sh"
     script.write_text("#!/bin/sh\necho user-data-ran-$(hostname)\n")
 
     vm1 = cli.json("server", "create", "--image", "stacklet-tiny", "--flavor", "m1.nano",
-                   "--key-name", "mykey", "--network", "net1", "--user-data", str(script),
+                   "--key-name", "mykey", "--network", "private", "--user-data", str(script),
                    "--wait", "vm1")
     assert vm1["status"] == "ACTIVE"
+    (address,) = vm1["addresses"]["private"]
+    assert re.fullmatch(r"10\.0\.0\.\d+", address), vm1["addresses"]
     # The hostname and the script came from the metadata service.
     log = wait_for_console(cli, "vm1", "vm1 login:")
     assert "user-data-ran-vm1" in log
     assert ssh(key, log, "hostname").strip() == "vm1"
+    # Its remote consoles: the serial one in a websocket client, noVNC's page.
+    serial_url = cli.json("console", "url", "show", "--serial", "vm1")["url"]
+    with websockets.sync.client.connect(serial_url, open_timeout=30) as serial:
+        serial.send(b"\r")   # getty asks again
+        receive_until(serial, b"vm1 login:")
+    with urllib.request.urlopen(cli.json("console", "url", "show", "vm1")["url"],
+                                timeout=30) as novnc:
+        assert b"noVNC" in novnc.read()
 
     cli.run("server", "stop", "vm1")
     wait_for_status(cli, "vm1", "SHUTOFF")
@@ -85,7 +125,7 @@ def test_a_users_session_with_real_guests(server: StackletServer, tmp_path: Path
     cli.run("server", "image", "create", "--name", "snap1", "--wait", "vm1")
     assert cli.json("image", "show", "snap1")["status"] == "active"
     vm2 = cli.json("server", "create", "--image", "snap1", "--flavor", "m1.nano",
-                   "--key-name", "mykey", "--network", "net1", "--wait", "vm2")
+                   "--key-name", "mykey", "--network", "private", "--wait", "vm2")
     assert vm2["status"] == "ACTIVE"
     wait_for_console(cli, "vm2", "vm2 login:")
 

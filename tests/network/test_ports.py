@@ -442,3 +442,26 @@ def test_subnet_service_types_choose_where_addresses_come_from(admin):
     none = admin.post("/ports", {"port": {"network_id": only_special["id"]}})
     assert none.status_code == 409
     assert neutron_error(none)["type"] == "IpAddressGenerationFailureNoMatchingSubnet"
+
+
+def test_only_an_admin_names_another_projects_router_as_a_device(admin, alice, bob, net):
+    router = alice.create("router", name="alices")
+    bobs_network = bob.create("network")
+    claim = {"device_id": router["id"], "device_owner": "network:router_interface"}
+    refused = bob.post("/ports", {"port": {"network_id": bobs_network["id"], **claim}})
+    assert refused.status_code == 409, refused.text
+    assert neutron_error(refused) == {
+        "type": "DeviceIDNotOwnedByTenant", "detail": "",
+        "message": f"The following device_id {router['id']} is not owned by your tenant "
+                   "or matches another tenants router."}
+    port = bob.create("port", network_id=bobs_network["id"])
+    assert bob.put(f"/ports/{port['id']}", {"port": claim}).status_code == 409
+    # Their own router, a device that is no router or server, or an admin: as asked.
+    network, _ = net
+    mine = alice.post("/ports", {"port": {"network_id": network["id"], **claim}})
+    assert mine.status_code == 201, mine.text
+    other_tool = bob.put(f"/ports/{port['id']}", {"port": {
+        "device_id": "appliance-7", "device_owner": "network:router_interface"}})
+    assert other_tool.status_code == 200, other_tool.text
+    by_admin = admin.put(f"/ports/{port['id']}", {"port": claim})
+    assert by_admin.status_code == 200, by_admin.text

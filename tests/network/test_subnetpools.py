@@ -101,6 +101,21 @@ def test_update_adds_prefixes_but_never_removes_and_delete_waits_for_subnets(ali
     assert alice.get(path).status_code == 404
 
 
+def test_another_projects_pool_gives_no_subnet_but_a_shared_one_does(admin, alice, bob):
+    private = alice.create("subnetpool", prefixes=["10.70.0.0/16"], default_prefixlen=24)
+    network = bob.create("network")
+    refused = bob.post("/subnets", {"subnet": {"network_id": network["id"], "ip_version": 4,
+                                               "subnetpool_id": private["id"]}})
+    assert refused.status_code == 404
+    assert neutron_error(refused)["type"] == "SubnetPoolNotFound"
+    assert bob.get(f"/subnets?network_id={network['id']}").json()["subnets"] == []
+    shared = admin.create("subnetpool", prefixes=["10.80.0.0/16"], default_prefixlen=24,
+                          shared=True)
+    subnet = bob.create("subnet", network_id=network["id"], ip_version=4,
+                        subnetpool_id=shared["id"])
+    assert subnet["cidr"] == "10.80.0.0/24"
+
+
 def test_an_integer_beyond_its_column_is_invalid_input(alice):
     pool = alice.create("subnetpool", name="q", prefixes=["10.11.0.0/16"])
     for value in (2**31, 2**63, 10**40, "9" * 400):

@@ -8,6 +8,7 @@ from stacklet.common.microversions import MicroversionSpec, Version
 from stacklet.compute.api import (
     aggregates,
     availability_zones,
+    console_auth_tokens,
     extensions,
     flavor_access,
     flavor_extra_specs,
@@ -26,6 +27,7 @@ from stacklet.compute.api import (
     networks,
     quota_classes,
     quota_sets,
+    remote_consoles,
     security_groups,
     server_actions,
     server_diagnostics,
@@ -48,7 +50,8 @@ HANDLER_MODULES = [versions, extensions, flavors, flavor_extra_specs, flavor_acc
                    networks, servers, server_actions, server_security_groups, server_metadata,
                    server_tags, ips, instance_actions, server_groups, interfaces,
                    volume_attachments, server_diagnostics, server_external_events, images,
-                   security_groups, floating_ips, server_password]
+                   security_groups, floating_ips, server_password, remote_consoles,
+                   console_auth_tokens]
 
 # The newest microversion whose behaviour changes are all implemented.
 MIN_VERSION = Version(2, 1)

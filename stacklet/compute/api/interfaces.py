@@ -61,7 +61,7 @@ def attach_interface(req: ApiRequest):
         servers.check_state("attach_interface", server, PLUGGABLE)
     fixed_ip = body["fixed_ips"][0]["ip_address"] if body.get("fixed_ips") else None
     interface = req.cloud.ports.attach_interface(
-        req.ctx, server.id, server.host, net_id=net_id, port_id=port_id, fixed_ip=fixed_ip,
+        req.ctx, server, net_id=net_id, port_id=port_id, fixed_ip=fixed_ip,
         tag=body.get("tag"))
     return {"interfaceAttachment": _view(req, interface)}
 

@@ -227,8 +227,11 @@ def list_server_groups(req: ApiRequest):
     with req.cloud.db.session() as session:
         server = authorized_server(req, session, _RULE + "list")
     neutron = Neutron(req)
-    group_ids = dict.fromkeys(group_id for port in neutron.server_ports(server.id)
-                              for group_id in port["security_groups"])
-    groups = [_find_group(neutron, group_id) for group_id in group_ids]
-    names = _groups_by_id(groups)
-    return {"security_groups": [_group_view(group, names) for group in groups]}
+    group_ids = list(dict.fromkeys(group_id for port in neutron.server_ports(server.id)
+                                   for group_id in port["security_groups"]))
+    # As Nova: the groups the caller can see; a port an admin plugged in may be
+    # on groups of another project.
+    visible = _groups_by_id(neutron.get("/security-groups", id=group_ids)["security_groups"]
+                            if group_ids else [])
+    return {"security_groups": [_group_view(visible[group_id], visible)
+                                for group_id in group_ids if group_id in visible]}

@@ -68,6 +68,9 @@ class GuestState:
 
 class ComputeDriver(Protocol):
     name: str
+    # The remote consoles (Nova's protocols: "serial", "vnc") the driver's
+    # guests offer, each through console_socket.
+    consoles: tuple[str, ...]
 
     def host_resources(self) -> HostResources: ...
 
@@ -106,6 +109,11 @@ class ComputeDriver(Protocol):
     def unrescue(self, instance_id: str) -> None: ...
 
     def console_output(self, instance_id: str, lines: int | None) -> str: ...
+
+    def console_socket(self, instance_id: str, protocol: str) -> Path:
+        """The unix socket on this host where a running guest serves its ``protocol``
+        console (a byte stream: the serial port, or VNC's RFB), for the console
+        proxy to relay a websocket to; DriverError when the guest does not run."""
 
     def set_admin_password(self, instance_id: str, password: str) -> None: ...
 

@@ -21,6 +21,7 @@ from stacklet.compute.driver import (
     GuestSpec,
     GuestState,
     HostResources,
+    NotSupported,
     tail_lines,
 )
 from stacklet.compute.models import FakeGuest
@@ -44,6 +45,9 @@ def boot_console(spec: GuestSpec) -> str:
 
 class FakeDriver:
     name = "fake"
+    # Nothing runs, so there is no console to reach: the API answers as Nova
+    # does for a driver without consoles (501).
+    consoles: tuple[str, ...] = ()
 
     def __init__(self, host: str, db):
         self.host = host
@@ -134,6 +138,9 @@ class FakeDriver:
         with self.db.session() as session:
             guest = session.get(FakeGuest, instance_id)
             return tail_lines(guest.console if guest else "", lines)
+
+    def console_socket(self, instance_id: str, protocol: str) -> Path:
+        raise NotSupported("The fake driver runs no guest, so it has no console.")
 
     def set_admin_password(self, instance_id: str, password: str) -> None:
         self._set(instance_id, states.RUNNING, admin_password_set=True)

@@ -11,7 +11,10 @@ it), ``disk`` (a qcow2 overlay on the cached image), ``disk.eph0``,
 ``disk.swap``, ``disk.config`` (the config drive), ``disk.rescue``,
 ``console.log``, ``qemu.pid`` and ``state.save`` (a suspended guest's
 memory).  Its sockets live in a short runtime directory (a unix socket path
-must stay under 108 bytes): ``qmp.sock`` and ``metadata.sock``.
+must stay under 108 bytes): ``qmp.sock``, ``metadata.sock``, and the two remote
+consoles: ``serial.sock`` (the serial port, whose output QEMU also appends to
+``console.log``) and ``vnc.sock`` (the VGA screen over RFB).  No console
+listens on a TCP port: Stacklet's console proxy is the only way in.
 
 Until the network data plane exists, a guest's one NIC is QEMU user
 networking (slirp) restricted to the guest: DHCP gives it 169.254.0.15,
@@ -31,7 +34,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +53,7 @@ from stacklet.compute.driver import (
 )
 from stacklet.compute.driver.accel import choose_accel, qemu_version
 from stacklet.compute.driver.accel import default_cache_dir as accel_cache_dir
+from stacklet.running import runtime_base
 
 LOG = logging.getLogger(__name__)
 
@@ -77,9 +80,7 @@ def runtime_dir(data_dir: Path) -> Path:
     """A short directory for this data dir's sockets, one per data dir, that only
     this user can enter (refused when another user made it first in /tmp)."""
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
-    base = Path("/run/stacklet") if os.geteuid() == 0 else Path(
-        os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"stacklet-{os.geteuid()}"
-    return private_dir(private_dir(base) / digest)
+    return private_dir(private_dir(runtime_base()) / digest)
 
 
 @dataclasses.dataclass
@@ -112,10 +113,13 @@ class GuestFiles:
         self.saved_state = self.dir / "state.save"
         self.qmp = self.sockets / "qmp.sock"
         self.metadata = self.sockets / "metadata.sock"
+        self.serial = self.sockets / "serial.sock"
+        self.vnc = self.sockets / "vnc.sock"
 
 
 class QemuDriver:
     name = "qemu"
+    consoles = ("serial", "vnc")
 
     def __init__(self, host: str, cloud, metadata=None, probe_kernel=None):
         """``metadata`` serves each guest's metadata socket (listen/close);
@@ -324,6 +328,10 @@ class QemuDriver:
             text = ""
         return tail_lines(text.replace("\r\n", "\n"), lines)
 
+    def console_socket(self, instance_id: str, protocol: str) -> Path:
+        files = self._running(instance_id)
+        return {"serial": files.serial, "vnc": files.vnc}[protocol]
+
     def set_admin_password(self, instance_id: str, password: str) -> None:
         raise NotSupported("Setting the admin password needs a guest agent, which QEMU "
                            "guests of Stacklet do not run.")
@@ -391,7 +399,7 @@ class QemuDriver:
         its saved state when ``incoming``)."""
         spec = record.guest_spec
         files.sockets.mkdir(parents=True, exist_ok=True)
-        files.qmp.unlink(missing_ok=True)
+        self._remove_sockets(files)
         if not _port_is_free(record.ssh_port):
             record.ssh_port = _free_port()
             self._write_record(files, record)
@@ -428,11 +436,15 @@ class QemuDriver:
             QEMU_BINARY, "-name", f"guest={spec.instance_id},process=stacklet-{spec.instance_id}",
             "-machine", f"pc,accel={self.accel}", "-cpu", cpu, "-smp", str(spec.vcpus),
             "-m", str(spec.memory_mb), "-nodefaults", "-no-user-config",
-            "-display", "none", "-vga", "none", "-S", "-daemonize",
+            "-display", "none", "-S", "-daemonize",
             "-pidfile", str(files.pidfile),
             "-qmp", f"unix:{files.qmp},server=on,wait=off",
-            "-chardev", f"file,id=console,path={_option_value(files.console)},append=on",
+            # The serial port is a socket for the console proxy; QEMU writes the
+            # same bytes to console.log whether or not anyone is connected.
+            "-chardev", f"socket,id=console,path={_option_value(files.serial)},server=on,"
+            f"wait=off,logfile={_option_value(files.console)},logappend=on",
             "-serial", "chardev:console",
+            "-vga", "std", "-vnc", f"unix:{_option_value(files.vnc)}",
             "-device", "virtio-rng-pci",
         ]
         drives: list[tuple[Path, str, bool]] = []
@@ -540,13 +552,18 @@ class QemuDriver:
             return
         status = self._run_state(files)
         if status == "running":
-            try:
-                qmp.execute(files.qmp, "system_powerdown")
-            except DriverError as exc:
-                LOG.warning("power button of %s: %s", files.dir.name, exc)
-            if _wait_for_exit(pid, self.shutdown_timeout):
-                self._forget_process(files)
-                return
+            # Pressed again every few seconds, as Nova's libvirt driver does: a
+            # guest still booting has no ACPI handler yet and loses the first.
+            deadline = time.monotonic() + self.shutdown_timeout
+            while time.monotonic() < deadline:
+                try:
+                    qmp.execute(files.qmp, "system_powerdown")
+                except DriverError as exc:
+                    LOG.warning("power button of %s: %s", files.dir.name, exc)
+                if _wait_for_exit(pid, min(POWER_BUTTON_INTERVAL,
+                                           deadline - time.monotonic())):
+                    self._forget_process(files)
+                    return
             LOG.warning("guest %s ignored the power button for %.0f s: forcing it off",
                         files.dir.name, self.shutdown_timeout)
         self._kill(files)
@@ -566,7 +583,13 @@ class QemuDriver:
 
     def _forget_process(self, files: GuestFiles) -> None:
         files.pidfile.unlink(missing_ok=True)
-        files.qmp.unlink(missing_ok=True)
+        self._remove_sockets(files)
+
+    @staticmethod
+    def _remove_sockets(files: GuestFiles) -> None:
+        """The sockets a QEMU process listened on (a new one binds them afresh)."""
+        for path in (files.qmp, files.serial, files.vnc):
+            path.unlink(missing_ok=True)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -657,6 +680,10 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+# Seconds between presses of the power button while a guest has not powered off.
+POWER_BUTTON_INTERVAL = 3
 
 
 def _wait_for_exit(pid: int, seconds: float) -> bool:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from stacklet.common.api import ApiRequest, RouteTable
+from stacklet.common.context import RequestContext
 from stacklet.common.timeutils import parse_expiry
 from stacklet.common.validation import validate
-from stacklet.identity import assignment, credentials, schemas
+from stacklet.identity import assignment, credentials, delegation, schemas
 from stacklet.identity.api.views import collection, matches_filters
 from stacklet.identity.models import AccessRule, ApplicationCredential
 
 routes = RouteTable()
 
 
-def _owned_by(user_id: str) -> dict:
-    return {"target.user.id": user_id}
+def _authorize_on_owner(req: ApiRequest, rule: str) -> RequestContext:
+    """The caller, allowed ``rule`` on the application credentials or access rules of
+    the user in the path; never with a trust-scoped token (see delegation.py)."""
+    ctx = req.authorize(rule, {"target.user.id": req.path["user_id"]})
+    delegation.check_may_see_application_credentials(ctx)
+    return ctx
 
 
 def application_credential_view(req: ApiRequest, session, app_cred: ApplicationCredential,
@@ -40,7 +45,7 @@ def application_credential_view(req: ApiRequest, session, app_cred: ApplicationC
 @routes.route("/v3/users/{user_id}/application_credentials", "GET")
 def list_application_credentials(req: ApiRequest):
     user_id = req.path["user_id"]
-    req.authorize("identity:list_application_credentials", _owned_by(user_id))
+    _authorize_on_owner(req, "identity:list_application_credentials")
     with req.cloud.db.session() as session:
         views = [application_credential_view(req, session, a)
                  for a in credentials.list_application_credentials(session, user_id)]
@@ -51,7 +56,7 @@ def list_application_credentials(req: ApiRequest):
 @routes.route("/v3/users/{user_id}/application_credentials", "POST", status=201)
 def create_application_credential(req: ApiRequest):
     user_id = req.path["user_id"]
-    ctx = req.authorize("identity:create_application_credential", _owned_by(user_id))
+    ctx = _authorize_on_owner(req, "identity:create_application_credential")
     data = validate(schemas.application_credential_create,
                     req.json_body())["application_credential"]
     expires_at = parse_expiry(data.get("expires_at"))
@@ -59,7 +64,7 @@ def create_application_credential(req: ApiRequest):
     # Hashed before the transaction: bcrypt must not hold the write lock.
     secret_hash = req.cloud.hash_password(secret)
     with req.cloud.db.transaction() as session:
-        credentials.check_may_manage(session, ctx)
+        delegation.check_may_change_application_credentials(session, ctx)
         app_cred = credentials.create_application_credential(
             session, user_id=user_id, project_id=ctx.project_id, name=data["name"],
             description=data.get("description"), secret_hash=secret_hash,
@@ -73,7 +78,7 @@ def create_application_credential(req: ApiRequest):
 @routes.route("/v3/users/{user_id}/application_credentials/{app_cred_id}", "GET")
 def show_application_credential(req: ApiRequest):
     user_id = req.path["user_id"]
-    req.authorize("identity:get_application_credential", _owned_by(user_id))
+    _authorize_on_owner(req, "identity:get_application_credential")
     with req.cloud.db.session() as session:
         app_cred = credentials.get_application_credential(session, user_id,
                                                           req.path["app_cred_id"])
@@ -84,9 +89,9 @@ def show_application_credential(req: ApiRequest):
               status=204)
 def delete_application_credential(req: ApiRequest):
     user_id = req.path["user_id"]
-    ctx = req.authorize("identity:delete_application_credential", _owned_by(user_id))
+    ctx = _authorize_on_owner(req, "identity:delete_application_credential")
     with req.cloud.db.transaction() as session:
-        credentials.check_may_manage(session, ctx)
+        delegation.check_may_change_application_credentials(session, ctx)
         credentials.delete_application_credential(session, user_id, req.path["app_cred_id"])
 
 
@@ -98,7 +103,7 @@ def access_rule_view(req: ApiRequest, rule: AccessRule) -> dict:
 @routes.route("/v3/users/{user_id}/access_rules", "GET")
 def list_access_rules(req: ApiRequest):
     user_id = req.path["user_id"]
-    req.authorize("identity:list_access_rules", _owned_by(user_id))
+    _authorize_on_owner(req, "identity:list_access_rules")
     with req.cloud.db.session() as session:
         views = [access_rule_view(req, rule)
                  for rule in credentials.list_access_rules(session, user_id)]
@@ -110,7 +115,7 @@ def list_access_rules(req: ApiRequest):
 @routes.route("/v3/users/{user_id}/access_rules/{access_rule_id}", "GET")
 def show_access_rule(req: ApiRequest):
     user_id = req.path["user_id"]
-    req.authorize("identity:get_access_rule", _owned_by(user_id))
+    _authorize_on_owner(req, "identity:get_access_rule")
     with req.cloud.db.session() as session:
         rule = credentials.get_access_rule(session, user_id, req.path["access_rule_id"])
         return {"access_rule": access_rule_view(req, rule)}
@@ -119,6 +124,6 @@ def show_access_rule(req: ApiRequest):
 @routes.route("/v3/users/{user_id}/access_rules/{access_rule_id}", "DELETE", status=204)
 def delete_access_rule(req: ApiRequest):
     user_id = req.path["user_id"]
-    req.authorize("identity:delete_access_rule", _owned_by(user_id))
+    _authorize_on_owner(req, "identity:delete_access_rule")
     with req.cloud.db.transaction() as session:
         credentials.delete_access_rule(session, user_id, req.path["access_rule_id"])

@@ -13,6 +13,7 @@ from stacklet.identity.api.projects import project_view
 from stacklet.identity.api.views import collection, entity_links
 from stacklet.identity.authentication import TokenIssuer
 from stacklet.identity.models import SYSTEM_TARGET, Domain
+from stacklet.identity.passwords import configured_rounds
 from stacklet.identity.tokens import ValidatedToken
 
 routes = RouteTable()
@@ -76,7 +77,8 @@ def _subject(req: ApiRequest) -> ValidatedToken:
 @routes.route("/v3/auth/tokens", "POST", status=201)
 def issue_token(req: ApiRequest):
     with req.cloud.db.session() as session:
-        issuer = TokenIssuer(req.cloud.tokens, req.cloud.password_rules)
+        issuer = TokenIssuer(req.cloud.tokens, req.cloud.password_rules,
+                             configured_rounds(req.cloud.config))
         token_id, token = issuer.issue(session, req.json_body())
     with_catalog = "nocatalog" not in req.query
     return JSONResponse(token_body(req, token, with_catalog=with_catalog), status_code=201,

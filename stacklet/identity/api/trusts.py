@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from stacklet.common.api import ApiRequest, RouteTable
+from stacklet.common.context import RequestContext
 from stacklet.common.errors import Forbidden, NotFound
 from stacklet.common.timeutils import isotime
 from stacklet.common.validation import validate
-from stacklet.identity import schemas, trusts
+from stacklet.identity import delegation, schemas, trusts
 from stacklet.identity.api.views import collection, entity_links
 from stacklet.identity.models import Role, Trust
 
@@ -38,12 +39,18 @@ def trust_view(req: ApiRequest, trust: Trust, roles: list[Role] | None) -> dict:
     return view
 
 
+def _authorize(req: ApiRequest, rule: str) -> RequestContext:
+    """The caller, allowed ``rule``; never with an application credential's token
+    (see delegation.py)."""
+    ctx = req.authorize(rule)
+    delegation.check_may_use_trusts(ctx)
+    return ctx
+
+
 @routes.route(TRUSTS, "POST", status=201)
 def create_trust(req: ApiRequest):
-    ctx = req.authorize("identity:create_trust")
+    ctx = _authorize(req, "identity:create_trust")
     data = validate(schemas.trust_create, req.json_body())["trust"]
-    if ctx.trust_id is not None:
-        raise Forbidden("A trust-scoped token cannot create another trust.")
     with req.cloud.db.transaction() as session:
         trust = trusts.create_trust(session, ctx, data)
         return {"trust": trust_view(req, trust, trusts.trust_roles(session, trust))}
@@ -54,6 +61,7 @@ def list_trusts(req: ApiRequest):
     trustor = req.query.get("trustor_user_id")
     trustee = req.query.get("trustee_user_id")
     ctx = req.ctx
+    delegation.check_may_use_trusts(ctx)
     if not req.cloud.policy.allowed(ctx, "identity:list_trusts"):
         # Without the list-all right a user lists only trusts they are party to.
         if ctx.user_id not in (trustor, trustee):
@@ -66,7 +74,7 @@ def list_trusts(req: ApiRequest):
 
 @routes.route(TRUSTS + "/{trust_id}", "GET")
 def show_trust(req: ApiRequest):
-    ctx = req.authorize("identity:get_trust")
+    ctx = _authorize(req, "identity:get_trust")
     with req.cloud.db.session() as session:
         trust = trusts.visible_trust(session, ctx, req.path["trust_id"])
         return {"trust": trust_view(req, trust, trusts.trust_roles(session, trust))}
@@ -74,14 +82,14 @@ def show_trust(req: ApiRequest):
 
 @routes.route(TRUSTS + "/{trust_id}", "DELETE", status=204)
 def delete_trust(req: ApiRequest):
-    ctx = req.authorize("identity:delete_trust")
+    ctx = _authorize(req, "identity:delete_trust")
     with req.cloud.db.transaction() as session:
         trusts.delete_trust(session, ctx, req.path["trust_id"])
 
 
 @routes.route(TRUSTS + "/{trust_id}/roles", "GET")
 def list_trust_roles(req: ApiRequest):
-    ctx = req.authorize("identity:list_roles_for_trust")
+    ctx = _authorize(req, "identity:list_roles_for_trust")
     with req.cloud.db.session() as session:
         trust = trusts.visible_trust(session, ctx, req.path["trust_id"])
         return collection(req, "roles", (_role_view(req, r)
@@ -89,7 +97,7 @@ def list_trust_roles(req: ApiRequest):
 
 
 def _delegated_role(req: ApiRequest) -> Role:
-    ctx = req.authorize("identity:get_role_for_trust")
+    ctx = _authorize(req, "identity:get_role_for_trust")
     with req.cloud.db.session() as session:
         trust = trusts.visible_trust(session, ctx, req.path["trust_id"])
         for role in trusts.trust_roles(session, trust):

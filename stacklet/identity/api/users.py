@@ -18,6 +18,7 @@ from stacklet.identity.api.views import (
     update_body,
 )
 from stacklet.identity.models import User
+from stacklet.identity.passwords import configured_rounds
 from stacklet.identity.tokens import isotime
 
 routes = RouteTable()
@@ -115,7 +116,8 @@ def change_password(req: ApiRequest):
         user_id = req.path["user_id"]
     data = validate(schemas.password_change, req.json_body())["user"]
     users.check_original_password(req.cloud.db, req.cloud.password_rules, user_id,
-                                  data["original_password"])
+                                  data["original_password"],
+                                  rounds=configured_rounds(req.cloud.config))
     password = users.prepare_password(req.cloud.hash_password, req.cloud.password_rules,
                                       data["password"])
     with req.cloud.db.transaction() as session:

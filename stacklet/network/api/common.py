@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from stacklet.common.api import ApiRequest
+from stacklet.network.attributes import Attr, parse_body
 from stacklet.network.errors import BadRequest, PolicyNotAuthorized, RevisionNumberConstraintFailed
 from stacklet.network.policy import RULES
 
@@ -106,6 +107,24 @@ def given_attributes(body, resource: str) -> dict:
     """The attributes the caller set themselves, whose attribute rules must allow it."""
     item = body.get(resource) if isinstance(body, dict) else None
     return dict(item) if isinstance(item, dict) else {}
+
+
+def values_to_create(req: ApiRequest, body, resource: str,
+                     attributes: dict[str, Attr]) -> dict:
+    """The checked attributes of one new resource, with the project that owns it:
+    the caller's, unless the body names one in ``project_id`` or ``tenant_id``.
+
+    Only an admin may name another project (Neutron's create rules, 403
+    ``rule:create_<resource>``): anyone else would make resources, and spend
+    quota, in a project they are not a member of.  This holds whatever an
+    operator's policy says of ``create_<resource>``.
+    """
+    values = parse_body(body, resource, attributes)
+    project_id = values.get("project_id") or req.ctx.project_id
+    if project_id != req.ctx.project_id and not req.ctx.is_admin:
+        raise deny(f"create_{resource}")
+    values["project_id"] = project_id
+    return values
 
 
 def create_one_or_many(req: ApiRequest, singular: str, plural: str,

@@ -14,6 +14,7 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
 from stacklet.network.api.networks import network_visible
 from stacklet.network.api.ports import port_visible
@@ -95,8 +96,7 @@ def create_floatingip(req: ApiRequest):
     ctx = req.ctx
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "floatingip", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
+        values = values_to_create(req, body, "floatingip", ATTRIBUTES)
         authorize(req, "create", "floatingip", {**values, "tenant_id": values["project_id"]},
                   given_attributes(body, "floatingip"))
         network, _ = network_visible(req, session, values["floating_network_id"])

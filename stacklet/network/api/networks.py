@@ -14,6 +14,7 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
 from stacklet.network.attributes import (
     Attr,
@@ -90,6 +91,19 @@ def network_visible(req: ApiRequest, session, network_id: str, *, for_update: bo
     return network, view
 
 
+def network_to_hold(req: ApiRequest, session, network_id: str, project_id: str):
+    """The network a new port or subnet of ``project_id`` goes on.
+
+    As Neutron's network ownership check: a non-admin puts ports and subnets
+    only on their project's networks and shared ones.  Another project's
+    external network is visible to all, yet its addresses are taken through
+    routers and floating IPs only; it answers 404, as one not seen does."""
+    network, _ = network_visible(req, session, network_id)
+    if not (req.ctx.is_admin or network.shared or network.project_id == project_id):
+        raise NetworkNotFound(f"Network {network_id} could not be found.")
+    return network
+
+
 @routes.route("/v2.0/networks", "GET")
 def list_networks(req: ApiRequest):
     ctx = req.ctx
@@ -109,12 +123,10 @@ def show_network(req: ApiRequest):
 
 @routes.route("/v2.0/networks", "POST", status=201)
 def create_network(req: ApiRequest):
-    ctx = req.ctx
     config = req.cloud.config
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "network", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
+        values = values_to_create(req, body, "network", ATTRIBUTES)
         authorize(req, "create", "network", {**values, "tenant_id": values["project_id"]},
                   given_attributes(body, "network"))
         network = networks.create(session, config, values)

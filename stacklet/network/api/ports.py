@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.network import networks, ports
+from stacklet.network import devices, networks, ports
 from stacklet.network.api.common import (
     authorize,
     can_get,
@@ -17,7 +17,9 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
+from stacklet.network.api.networks import network_to_hold
 from stacklet.network.attributes import (
     Attr,
     Invalid,
@@ -36,7 +38,7 @@ from stacklet.network.attributes import (
     string,
     uuid_string,
 )
-from stacklet.network.errors import BadRequest, NetworkNotFound, PortNotFound
+from stacklet.network.errors import BadRequest, PortNotFound
 from stacklet.network.listing import Resource, list_page, standard_filters, standard_sort_keys
 from stacklet.network.models import IPAllocation, Network, Port, PortSecurityGroup
 
@@ -172,14 +174,6 @@ def _dns_domain(req: ApiRequest) -> str:
     return req.cloud.config.get("network", "dns_domain")
 
 
-def _network_for(req: ApiRequest, session, network_id: str):
-    network = networks.get(session, network_id)
-    view = networks.views(session, [network])[0]
-    if not can_get(req, "network", view):
-        raise NetworkNotFound(f"Network {network_id} could not be found.")
-    return network
-
-
 def port_visible(req: ApiRequest, session, port_id: str, *, for_update: bool = False):
     """The port, its view and its policy target; 404 when the caller may not see it."""
     port = ports.get(session, port_id, for_update=for_update)
@@ -212,15 +206,14 @@ def show_port(req: ApiRequest):
 
 @routes.route("/v2.0/ports", "POST", status=201)
 def create_port(req: ApiRequest):
-    ctx = req.ctx
     config = req.cloud.config
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "port", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
-        network = _network_for(req, session, values["network_id"])
+        values = values_to_create(req, body, "port", ATTRIBUTES)
+        network = network_to_hold(req, session, values["network_id"], values["project_id"])
         target = ports.policy_target({**values, "tenant_id": values["project_id"]}, network)
         authorize(req, "create", "port", target, _attribute_rules(body))
+        devices.check_named_device(session, req.ctx, values)
         port = ports.create_port(session, config, values)
         view = ports.views(session, [port], _dns_domain(req))[0]
         return shape(req, "port", view, ports.policy_target(view, network))
@@ -235,6 +228,7 @@ def update_port(req: ApiRequest):
         port, _, target = port_visible(req, session, req.path["port_id"], for_update=True)
         values = parse_body(req.body, "port", ATTRIBUTES, update=True)
         authorize(req, "update", "port", target, _attribute_rules(req.body))
+        devices.check_named_device(session, req.ctx, values, port)
         check_revision(req, port)
         ports.update_port(session, req.cloud.config, port, values)
         view = ports.views(session, [port], _dns_domain(req))[0]

@@ -16,6 +16,7 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
 from stacklet.network.api.networks import network_visible
 from stacklet.network.api.ports import port_visible
@@ -150,13 +151,11 @@ def show_router(req: ApiRequest):
 
 @routes.route("/v2.0/routers", "POST", status=201)
 def create_router(req: ApiRequest):
-    ctx = req.ctx
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "router", ATTRIBUTES)
+        values = values_to_create(req, body, "router", ATTRIBUTES)
         if values.get("flavor_id"):
             raise BadRequest("Router flavors are not supported.")
-        values["project_id"] = values.get("project_id") or ctx.project_id
         authorize(req, "create", "router", {**values, "tenant_id": values["project_id"]},
                   given_attributes(body, "router"))
         network = _gateway_network(req, session, values)

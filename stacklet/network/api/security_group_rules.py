@@ -19,6 +19,7 @@ from stacklet.network.api.common import (
     list_body,
     policy_target,
     shape,
+    values_to_create,
 )
 from stacklet.network.attributes import (
     Attr,
@@ -26,7 +27,6 @@ from stacklet.network.attributes import (
     ip_prefix,
     nullable,
     one_of,
-    parse_body,
     project_attrs,
     string,
 )
@@ -113,12 +113,10 @@ def show_security_group_rule(req: ApiRequest):
 
 @routes.route("/v2.0/security-group-rules", "POST", status=201)
 def create_security_group_rule(req: ApiRequest):
-    ctx = req.ctx
     config = req.cloud.config
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "security_group_rule", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
+        values = values_to_create(req, body, "security_group_rule", ATTRIBUTES)
         group = _visible_group(req, session, values["security_group_id"])
         if values["remote_group_id"] is not None:
             _visible_group(req, session, values["remote_group_id"])

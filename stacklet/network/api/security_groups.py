@@ -14,6 +14,7 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
 from stacklet.network.attributes import (
     Attr,
@@ -93,12 +94,10 @@ def show_security_group(req: ApiRequest):
 
 @routes.route("/v2.0/security-groups", "POST", status=201)
 def create_security_group(req: ApiRequest):
-    ctx = req.ctx
     config = req.cloud.config
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "security_group", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
+        values = values_to_create(req, body, "security_group", ATTRIBUTES)
         authorize(req, "create", "security_group",
                   {**values, "tenant_id": values["project_id"]},
                   given_attributes(body, "security_group"))

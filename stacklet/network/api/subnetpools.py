@@ -14,6 +14,7 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
 from stacklet.network.attributes import (
     Attr,
@@ -91,11 +92,9 @@ def show_subnetpool(req: ApiRequest):
 
 @routes.route("/v2.0/subnetpools", "POST", status=201)
 def create_subnetpool(req: ApiRequest):
-    ctx = req.ctx
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "subnetpool", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
+        values = values_to_create(req, body, "subnetpool", ATTRIBUTES)
         authorize(req, "create", "subnetpool", {**values, "tenant_id": values["project_id"]},
                   given_attributes(body, "subnetpool"))
         pool = subnetpools.create(session, req.cloud.config, values)

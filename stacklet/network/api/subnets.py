@@ -16,7 +16,10 @@ from stacklet.network.api.common import (
     given_attributes,
     list_body,
     shape,
+    values_to_create,
 )
+from stacklet.network.api.networks import network_to_hold
+from stacklet.network.api.subnetpools import pool_visible
 from stacklet.network.attributes import (
     Attr,
     Invalid,
@@ -34,7 +37,7 @@ from stacklet.network.attributes import (
     string,
     uuid_string,
 )
-from stacklet.network.errors import NetworkNotFound, SubnetNotFound
+from stacklet.network.errors import SubnetNotFound
 from stacklet.network.listing import Resource, list_page, standard_filters, standard_sort_keys
 from stacklet.network.models import Network, Subnet
 from stacklet.network.standard import bump_revision
@@ -93,13 +96,6 @@ RESOURCE = Resource(
                "gateway_ip": Subnet.gateway_ip, "enable_dhcp": Subnet.enable_dhcp})
 
 
-def _network_for(req: ApiRequest, session, network_id: str) -> Network:
-    network = networks.get(session, network_id)
-    if not can_get(req, "network", networks.views(session, [network])[0]):
-        raise NetworkNotFound(f"Network {network_id} could not be found.")
-    return network
-
-
 def subnet_visible(req: ApiRequest, session, subnet_id: str, *, for_update: bool = False):
     """The subnet, its view and policy target; 404 when the caller may not see it."""
     subnet = subnets.get(session, subnet_id, for_update=for_update)
@@ -131,16 +127,17 @@ def show_subnet(req: ApiRequest):
 
 @routes.route("/v2.0/subnets", "POST", status=201)
 def create_subnet(req: ApiRequest):
-    ctx = req.ctx
     config = req.cloud.config
 
     def create(body: dict) -> dict:
-        values = parse_body(body, "subnet", ATTRIBUTES)
-        values["project_id"] = values.get("project_id") or ctx.project_id
-        network = _network_for(req, session, values["network_id"])
+        values = values_to_create(req, body, "subnet", ATTRIBUTES)
+        network = network_to_hold(req, session, values["network_id"], values["project_id"])
         target = subnets.policy_target({**values, "tenant_id": values["project_id"]},
                                        network)
         authorize(req, "create", "subnet", target, given_attributes(body, "subnet"))
+        if values.get("subnetpool_id"):
+            # Prefixes come only from a pool the caller may see: its own, or a shared one.
+            pool_visible(req, session, values["subnetpool_id"])
         subnet = subnets.create(session, config, network, values)
         view = subnets.views(session, [subnet])[0]
         return shape(req, "subnet", view, subnets.policy_target(view, network))
