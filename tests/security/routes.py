@@ -85,6 +85,7 @@ PARAMS = {
     "os-security-groups/{group_id}": "security_group",
     "os-security-group-rules/{rule_id}": "security_group_rule",
     "os-floating-ips/{floating_id}": "floatingip",
+    "os-console-auth-tokens/{console_token}": "console_token",
     # network
     "networks/{network_id}": "network",
     "network-ip-availabilities/{network_id}": "network",
@@ -129,6 +130,8 @@ CROSS_PROJECT = {
 NOTHING_TO_SHOW = {
     "compute GET /v2.1/servers/{server_id}/os-volume_attachments/{volume_id}":
         "no block storage yet: no server has a volume",
+    "compute GET /v2.1/os-console-auth-tokens/{console_token}":
+        "the fake driver offers no console, so no token exists to show",
     "compute GET /v2.1/os-hosts/{host_name}/reboot":
         "the fake driver has no host power management: 501 to the admin",
     "compute GET /v2.1/os-hosts/{host_name}/shutdown": "the same",
@@ -194,6 +197,8 @@ BODIES = {
     "compute PUT /v2.1/servers/{server_id}/metadata": {"metadata": {META_KEY: "b"}},
     "compute PUT /v2.1/servers/{server_id}/metadata/{key}": {"meta": {META_KEY: "b"}},
     "compute PUT /v2.1/servers/{server_id}/tags": {"tags": ["b-was-here"]},
+    "compute POST /v2.1/servers/{server_id}/remote-consoles": {"remote_console": {
+        "protocol": "vnc", "type": "novnc"}},
     "compute POST /v2.1/servers/{server_id}/os-volume_attachments": {
         "volumeAttachment": {"volumeId": "00000000-0000-4000-8000-000000000000"}},
     "compute PUT /v2.1/servers/{server_id}/os-volume_attachments/{volume_id}": {
@@ -235,12 +240,32 @@ ACTION_BODIES = {
     "reboot": {"type": "HARD"},
     "rebuild": lambda world: {"imageRef": world.a["image"][0]},
     "resize": {"flavorRef": "2"},
+    "os-getVNCConsole": {"type": "novnc"},
+    "os-getSerialConsole": {"type": "serial"},
+    "os-getSPICEConsole": {"type": "spice-html5"},
+    "os-getRDPConsole": {"type": "rdp-html5"},
 }
 
-# Routes whose answer to everyone, A and the admin included, is this status.
+# Routes (or server actions) whose answer to everyone, A and the admin
+# included, is this status: it tells nothing of A's.
 SAME_FOR_EVERYONE = {
     "image HEAD /v2/images/{image_id}/file": (405, "Glance refuses HEAD on image data"),
+    "compute GET /v2.1/os-console-auth-tokens/{console_token}":
+        (400, "the route exists from microversion 2.31 on (at latest: admin only, 403)"),
+    "compute POST /v2.1/servers/{server_id}/action os-getRDPConsole":
+        (400, "Nova refuses RDP consoles before looking at the server: their Hyper-V "
+              "driver is gone"),
 }
+
+
+def same_for_everyone(cell: "Cell") -> tuple[int, ...]:
+    """The status a cell answers everyone, if it is one of SAME_FOR_EVERYONE."""
+    action = f" {next(iter(cell.body))}" if cell.route.endswith("/action") and \
+        isinstance(cell.body, dict) and cell.body else ""
+    for key in (cell.route + action, cell.route):
+        if key in SAME_FOR_EVERYONE:
+            return SAME_FOR_EVERYONE[key][:1]
+    return ()
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 PARAMETER = re.compile(r"^\{(\w+)(?::\w+)?\}$")

@@ -69,8 +69,9 @@ def tries(world: World) -> list[Try]:
         Try("a port of B's bound to A's server", "POST", f"{NET}/ports",
             {"port": {"network_id": b.network, "device_id": a.server,
                       "device_owner": "compute:nova"}},
-            # Neutron's DeviceIDNotOwnedByTenant; A's server is unchanged (the snapshot).
-            expect=(409,)),
+            # Neutron's DeviceIDNotOwnedByTenant (a reader: 403 before that);
+            # A's server is unchanged (the snapshot).
+            expect=REFUSED + (409,)),
         Try("a subnet on A's network", "POST", f"{NET}/subnets",
             {"subnet": {"network_id": a.network, "cidr": "10.9.0.0/24", "ip_version": 4}}),
         Try("a subnet from A's subnet pool", "POST", f"{NET}/subnets",

@@ -335,6 +335,9 @@ def _compute(admin: Caller, a_member: Caller, b_member: Caller, a: dict, b: dict
                      ["interfaceAttachments"][0]["port_id"])
     a["network_label"] = ["a-net"]
     a["volume"] = [str(uuid.uuid4())]   # no block storage yet: any volume id will do
+    # The fake driver offers no console (501), so no real token exists for A's
+    # server; the route is admin-only and answers B before looking anyway.
+    a["console_token"] = ["a" * 64]
     admin.ok("PUT", f"{v21}/os-quota-sets/{a_member.project_id}", {"quota_set": {
         "instances": 9}})
 
