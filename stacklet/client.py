@@ -28,12 +28,12 @@ class CloudClient:
         except (OSError, KeyError, TypeError) as exc:
             raise ClientError(f"no cloud {cloud!r} in {clouds_yaml} (has `stacklet up` run "
                               f"on this data dir?): {exc}") from exc
-        self.token, self.catalog = self._authenticate(entry["auth"])
+        self.token, self.project_id, self.catalog = self._authenticate(entry["auth"])
         self.auth_url = entry["auth"]["auth_url"]
         self.interface = entry.get("interface", "public")
         self.region = entry.get("region_name")
 
-    def _authenticate(self, auth: dict) -> tuple[str, list]:
+    def _authenticate(self, auth: dict) -> tuple[str, str, list]:
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
             "name": auth["username"], "password": auth["password"],
             "domain": {"name": auth["user_domain_name"]}}}},
@@ -41,7 +41,8 @@ class CloudClient:
                                   "domain": {"name": auth["project_domain_name"]}}}}}
         url = auth["auth_url"].rstrip("/") + "/auth/tokens"
         with _open("POST", url, json.dumps(body).encode(), token=None) as response:
-            return response.headers["X-Subject-Token"], json.load(response)["token"]["catalog"]
+            token = json.load(response)["token"]
+            return response.headers["X-Subject-Token"], token["project"]["id"], token["catalog"]
 
     def endpoint(self, service_type: str) -> str:
         for service in self.catalog:

@@ -23,6 +23,7 @@ import json
 import secrets
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Callable
@@ -170,20 +171,37 @@ def _network_id(client: CloudClient, name: str) -> str:
 
 
 def _create_networks(admin: CloudClient, cidr: str, progress: Progress) -> None:
-    """``public`` in the admin project, as DevStack makes it, and admin's ``private``."""
-    public_cidr = ipaddress.ip_network(cidr)
-    public = admin.json("network", "POST", "/v2.0/networks", {"network": {
-        "name": "public", "router:external": True, "provider:network_type": "flat",
-        "provider:physical_network": "public"}})["network"]
-    admin.json("network", "POST", "/v2.0/subnets", {"subnet": {
-        "name": "public-subnet", "network_id": public["id"], "ip_version": 4,
-        "cidr": str(public_cidr), "gateway_ip": str(public_cidr[1]), "enable_dhcp": False}})
-    progress(f"first run: network public ({public_cidr}, external, flat)")
-    _create_private_network(admin, public["id"], progress)
+    """``public`` in the admin project, as DevStack makes it, and admin's ``private``.
+    A cloud that already has them (one made before first runs existed) keeps its own."""
+    existing = _named(admin, "public", **{"router:external": "true"})
+    if existing:
+        public_id = existing[0]["id"]
+        progress("first run: the external network public exists already: using it")
+    else:
+        public_cidr = ipaddress.ip_network(cidr)
+        public_id = admin.json("network", "POST", "/v2.0/networks", {"network": {
+            "name": "public", "router:external": True, "provider:network_type": "flat",
+            "provider:physical_network": "public"}})["network"]["id"]
+        admin.json("network", "POST", "/v2.0/subnets", {"subnet": {
+            "name": "public-subnet", "network_id": public_id, "ip_version": 4,
+            "cidr": str(public_cidr), "gateway_ip": str(public_cidr[1]),
+            "enable_dhcp": False}})
+        progress(f"first run: network public ({public_cidr}, external, flat)")
+    _create_private_network(admin, public_id, progress)
+
+
+def _named(client: CloudClient, name: str, **filters: str) -> list[dict]:
+    """The networks of this name the client's project sees (with more filters)."""
+    query = urllib.parse.urlencode({"name": name, **filters})
+    return client.json("network", "GET", f"/v2.0/networks?{query}")["networks"]
 
 
 def _create_private_network(client: CloudClient, public_id: str, progress: Progress) -> None:
-    """``private`` (10.0.0.0/26) and ``router1`` to ``public``, in the client's project."""
+    """``private`` (10.0.0.0/26) and ``router1`` to ``public``, in the client's
+    project, unless it has a ``private`` network already."""
+    if _named(client, "private", project_id=client.project_id):
+        progress("first run: a private network exists already: left as it is")
+        return
     private = client.json("network", "POST", "/v2.0/networks",
                           {"network": {"name": "private"}})["network"]
     subnet = client.json("network", "POST", "/v2.0/subnets", {"subnet": {
@@ -198,6 +216,9 @@ def _create_private_network(client: CloudClient, public_id: str, progress: Progr
 
 def _create_demo(admin: CloudClient, data_dir: Path, write_clouds: Callable[[], None],
                  progress: Progress) -> None:
+    if admin.json("identity", "GET", "/v3/projects?name=demo")["projects"]:
+        raise FirstRunError("a project named demo exists already, so --demo would not "
+                            "know its user's password: leave --demo out")
     password_file = data_dir / DEMO_PASSWORD_FILE
     password = secrets.token_urlsafe(18)
     project = admin.json("identity", "POST", "/v3/projects", {"project": {

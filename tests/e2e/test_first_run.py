@@ -56,6 +56,29 @@ def test_the_default_networks_and_demo_are_made_once(tmp_path):
         server.stop()
 
 
+def test_a_cloud_made_before_first_runs_keeps_its_public_network(tmp_path):
+    """An upgrade: the admin had made `public` by hand; the first run joins it."""
+    server = StackletServer(tmp_path / "data", up_args=("--compute-driver", "fake"))
+    server.start()
+    admin = OpenStackCLI(server.clouds_yaml)
+    public = admin.json("network", "create", "--external", "public")
+    admin.run("subnet", "create", "--network", "public", "--subnet-range", "192.0.2.0/28",
+              "--no-dhcp", "public-subnet")
+    server.stop()
+    server = StackletServer(tmp_path / "data", first_run=True, port=server.port, up_args=(
+        "--compute-driver", "fake", "--no-guest-image"))
+    server.start()
+    try:
+        wait_for_output(server, "first run: network private (10.0.0.0/26) and router1")
+        assert "the external network public exists already: using it" in server.output()
+        assert [n["ID"] for n in admin.json("network", "list", "--name", "public")] == [
+            public["id"]]
+        router = admin.json("router", "show", "router1")
+        assert router["external_gateway_info"]["network_id"] == public["id"]
+    finally:
+        server.stop()
+
+
 def test_a_public_network_that_clashes_with_a_host_route_is_refused(tmp_path):
     """Say the host is on a LAN that DevStack's public range overlaps."""
     lan = next((route for _, route in first_run._host_routes(Path("/proc/net/route"))
