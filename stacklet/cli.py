@@ -105,6 +105,7 @@ def prepare(config: Config, admin_password: str | None) -> str:
     """Create the data dir, migrate the database, bootstrap identity, write the
     client files.  Returns the admin password in force."""
     from stacklet.cloud import Cloud
+    from stacklet.db import DatabaseCharsetError
     from stacklet.identity.bootstrap import bootstrap
 
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -114,7 +115,10 @@ def prepare(config: Config, admin_password: str | None) -> str:
     cloud = Cloud(config)
     try:
         print(f"stacklet: migrating the database ({cloud.db.describe()})", flush=True)
-        cloud.db.migrate()
+        try:
+            cloud.db.migrate()
+        except DatabaseCharsetError as exc:
+            raise SystemExit(f"stacklet: {exc}") from None
         cloud.keys.initialize()
         cloud.credential_keys.initialize()
         print("stacklet: bootstrapping identity", flush=True)

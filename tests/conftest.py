@@ -1,8 +1,8 @@
 """Fixtures: a fresh Stacklet (database, keys, bootstrap) per test, driven over HTTP.
 
 Set STACKLET_TEST_DATABASE_URL to a PostgreSQL (or MariaDB) server URL to run
-every test against that database instead of SQLite; each test then gets a
-database of its own, cloned from a migrated template.
+every test against that database instead of SQLite; each test process then
+has a database of its own, emptied before each test.
 """
 
 from __future__ import annotations
@@ -24,24 +24,50 @@ ADMIN_PASSWORD = "s3cret-admin"
 SERVER_DB = os.environ.get("STACKLET_TEST_DATABASE_URL")
 
 
+# One database per test process, emptied before each test: migrating a new
+# database for every test took most of the MariaDB phase's time.
+_WORKER_DATABASE = f"stacklet_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+_worker_database_made = False
+
+
 def _fresh_database_url(tmp_path: Path) -> str:
+    global _worker_database_made
     if not SERVER_DB:
         return f"sqlite:///{tmp_path / 'stacklet.db'}"
-    name = f"stacklet_test_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(SERVER_DB, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return sa.engine.make_url(SERVER_DB).set(database=name).render_as_string(hide_password=False)
+    url = sa.engine.make_url(SERVER_DB).set(database=_WORKER_DATABASE)
+    if _worker_database_made:
+        _empty_database(url)
+    else:
+        # Made plainly (MariaDB then makes it latin1): `prepare` must switch it
+        # to utf8mb4 itself, as on an operator's new database.
+        engine = sa.create_engine(SERVER_DB, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {_WORKER_DATABASE}"))
+            connection.execute(sa.text(f"CREATE DATABASE {_WORKER_DATABASE}"))
+        engine.dispose()
+        _worker_database_made = True
+    return url.render_as_string(hide_password=False)
 
 
-def _drop_database(url: str) -> None:
-    if not SERVER_DB:
-        return
-    name = sa.engine.make_url(url).database
-    engine = sa.create_engine(SERVER_DB, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+def _empty_database(url: sa.engine.URL) -> None:
+    """Every row gone and every counter back at 1, the schema kept."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = [name for name in sa.inspect(connection).get_table_names()
+                  if name != "alembic_version"]
+        if connection.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            connection.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
+            for name in tables:
+                connection.execute(sa.text(f"DELETE FROM `{name}`"))
+            counted = connection.scalars(sa.text(
+                "SELECT table_name FROM information_schema.tables WHERE "
+                "table_schema = DATABASE() AND auto_increment > 1")).all()
+            for name in counted:
+                connection.execute(sa.text(f"ALTER TABLE `{name}` AUTO_INCREMENT = 1"))
+            connection.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
     engine.dispose()
 
 
@@ -155,7 +181,6 @@ def stacklet_config(tmp_path: Path, config_overrides: dict):
     }, environ={})
     prepare(config, ADMIN_PASSWORD)
     yield config
-    _drop_database(url)
 
 
 @pytest.fixture

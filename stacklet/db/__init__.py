@@ -51,6 +51,32 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+class DatabaseCharsetError(RuntimeError):
+    """A MySQL/MariaDB database whose tables cannot hold every character."""
+
+
+def _use_utf8mb4(connection: sa.Connection) -> None:
+    """MySQL and MariaDB create databases in latin1 unless told otherwise, and
+    their "utf8" holds no character beyond the BMP: a name with an emoji or a
+    rarer CJK character would then fail in the database (a 500) instead of
+    being stored.  An empty database is switched to utf8mb4 before the first
+    table is made; one whose tables were made otherwise is refused with how to
+    convert it."""
+    charset = connection.scalar(sa.text("SELECT @@character_set_database"))
+    if charset == "utf8mb4":
+        return
+    if sa.inspect(connection).get_table_names():
+        name = connection.scalar(sa.text("SELECT DATABASE()"))
+        raise DatabaseCharsetError(
+            f"the database {name} uses the {charset} character set, which cannot hold every "
+            "character users may give: convert it and each of its tables to utf8mb4 "
+            f"(ALTER DATABASE {name} CHARACTER SET utf8mb4; ALTER TABLE <each table> "
+            "CONVERT TO CHARACTER SET utf8mb4), or start from a database created with "
+            "CHARACTER SET utf8mb4")
+    connection.execute(sa.text(
+        "ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"))
+
+
 @contextlib.contextmanager
 def savepoint(session: orm.Session) -> Iterator[None]:
     """A nested transaction around an insert that a concurrent transaction may
@@ -96,6 +122,8 @@ class Database:
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
+            if connection.dialect.name in ("mysql", "mariadb"):
+                _use_utf8mb4(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -279,13 +279,15 @@ def test_protected_image_cannot_be_deleted(owner, small_payload):
 # -- visibility -------------------------------------------------------------------------
 
 def test_member_may_not_publish(owner, admin, disk, small_payload):
+    # openstacksdk sends these requests with an empty Accept header, which Glance
+    # answers in plain text: the CLI shows the status and its reason.
     message = owner.fails("image", "create", *RAW, "--file", str(small_payload), "--public",
                           "e2e-not-public")
-    assert "403" in message and "publicize_image" in message, message
+    assert "403" in message and "Forbidden" in message, message
     assert admin.json("image", "list", "--name", "e2e-not-public") == []
 
     message = owner.fails("image", "set", "--public", disk["id"])
-    assert "403" in message and "publicize_image" in message, message
+    assert "403" in message and "Forbidden" in message, message
     assert owner.json("image", "show", disk["id"])["visibility"] == "shared"
 
 
@@ -439,7 +441,7 @@ def test_quotas_from_keystone_limits_answer_413(admin, quota_user, members, payl
     create_image(quota_user, "e2e-quota-1", file=payload)
     message = quota_user.fails("image", "create", *RAW, "--file", str(small_payload),
                                "e2e-quota-2")
-    assert "413" in message and "image_size_total" in message, message
+    assert "413" in message and "Request Entity Too Large" in message, message
     def own_images() -> list[str]:
         return sorted(name for name in listed_names(quota_user) if name.startswith("e2e-quota"))
 

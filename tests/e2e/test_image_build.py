@@ -35,4 +35,4 @@ def test_image_build_without_a_cloud_says_what_to_do(tmp_path):
     stacklet = StackletServer(tmp_path / "never-started")
     result = stacklet.stacklet("image", "build")
     assert result.returncode == 1
-    assert "run `stacklet up` on this data dir first" in result.stderr
+    assert f"no cloud was set up in {tmp_path / 'never-started'}" in result.stderr
