@@ -19,6 +19,7 @@ from stacklet import config as config_module
 from stacklet.app import create_app
 from stacklet.cli import prepare
 from stacklet.cloud import Cloud
+from stacklet.db import Database
 
 ADMIN_PASSWORD = "s3cret-admin"
 SERVER_DB = os.environ.get("STACKLET_TEST_DATABASE_URL")
@@ -27,30 +28,56 @@ SERVER_DB = os.environ.get("STACKLET_TEST_DATABASE_URL")
 # One database per test process, emptied before each test: migrating a new
 # database for every test took most of the MariaDB phase's time.
 _WORKER_DATABASE = f"stacklet_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-_worker_database_made = False
+# The rows the migrations themselves write (Glance's built-in metadef resource
+# types...), put back after each emptying: {table: rows}, once it is made.
+_migration_rows: dict[sa.Table, list[dict]] | None = None
 
 
 def _fresh_database_url(tmp_path: Path) -> str:
-    global _worker_database_made
+    global _migration_rows
     if not SERVER_DB:
         return f"sqlite:///{tmp_path / 'stacklet.db'}"
     url = sa.engine.make_url(SERVER_DB).set(database=_WORKER_DATABASE)
-    if _worker_database_made:
-        _empty_database(url)
-    else:
-        # Made plainly (MariaDB then makes it latin1): `prepare` must switch it
+    if _migration_rows is None:
+        # Made plainly (MariaDB then makes it latin1): migrating must switch it
         # to utf8mb4 itself, as on an operator's new database.
         engine = sa.create_engine(SERVER_DB, isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             connection.execute(sa.text(f"DROP DATABASE IF EXISTS {_WORKER_DATABASE}"))
             connection.execute(sa.text(f"CREATE DATABASE {_WORKER_DATABASE}"))
         engine.dispose()
-        _worker_database_made = True
+        _migration_rows = _migrate_and_keep_its_rows(url)
+    else:
+        _empty_database(url, _migration_rows)
     return url.render_as_string(hide_password=False)
 
 
-def _empty_database(url: sa.engine.URL) -> None:
-    """Every row gone and every counter back at 1, the schema kept."""
+def _migrate_and_keep_its_rows(url: sa.engine.URL) -> dict[sa.Table, list[dict]]:
+    database = Database(url.render_as_string(hide_password=False))
+    database.migrate()
+    metadata = sa.MetaData()
+    metadata.reflect(database.engine)
+    kept = {}
+    with database.engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            key = list(table.primary_key.columns)
+            rows = [dict(row._mapping) for row in
+                    connection.execute(table.select().order_by(*key))]
+            if not rows or table.name == "alembic_version":
+                continue
+            # A counter key is left to the database, which counts again from 1
+            # in the same order: explicit values would leave its counter behind.
+            if len(key) == 1 and isinstance(key[0].type, sa.Integer):
+                rows = [{name: value for name, value in row.items() if name != key[0].name}
+                        for row in rows]
+            kept[table] = rows
+    database.dispose()
+    return kept
+
+
+def _empty_database(url: sa.engine.URL, migration_rows: dict[sa.Table, list[dict]]) -> None:
+    """Every row gone and every counter back at 1, the schema kept, and the rows
+    the migrations wrote back in place."""
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         tables = [name for name in sa.inspect(connection).get_table_names()
@@ -68,6 +95,8 @@ def _empty_database(url: sa.engine.URL) -> None:
             for name in counted:
                 connection.execute(sa.text(f"ALTER TABLE `{name}` AUTO_INCREMENT = 1"))
             connection.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
+        for table, rows in migration_rows.items():
+            connection.execute(table.insert(), rows)
     engine.dispose()
 
 
