@@ -273,7 +273,8 @@ async def _read_json(request: Request) -> Any:
         raise _too_deep()
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.BadRequest(f"Malformed request body: it is not valid JSON ({exc}).")
-    _check_json_shape(body)
+    if _may_be_misshapen(raw):
+        _check_json_shape(body)
     return body
 
 
@@ -303,6 +304,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
 # No OpenStack request body comes near this depth; past it, schema validation
 # and the database's JSON encoder would recurse as deep.
 MAX_JSON_DEPTH = 64
+
+
+def _may_be_misshapen(raw: bytes) -> bool:
+    """Whether a body needs _check_json_shape's walk, which every request would
+    otherwise pay: a lone surrogate comes as a \\u escape or as UTF-8 bytes led by
+    0xED (which json.loads lets through), and deep nesting needs its brackets."""
+    return (b"\\ud" in raw or b"\\uD" in raw or b"\xed" in raw
+            or raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH)
 
 
 def _check_json_shape(body: Any) -> None:
