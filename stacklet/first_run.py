@@ -141,7 +141,8 @@ def _run(data_dir: Path, url: str, options: FirstRunOptions, progress: Progress,
             _create_networks(admin, options.public_cidr, progress)
             if options.demo:
                 demo = CloudClient(data_dir / "clouds.yaml", "stacklet-demo")
-                _create_private_network(demo, _network_id(admin, "public"), progress)
+                public = _named(admin, "public", **{"router:external": "true"})
+                _create_private_network(demo, public[0]["id"], progress)
             steps.mark("networks")
         if options.guest_image and not steps.done("guest-image"):
             _upload_guest_image(data_dir, progress)
@@ -161,13 +162,6 @@ def _wait_for(url: str, seconds: float = 120) -> None:
             if time.monotonic() > deadline:
                 raise FirstRunError(f"the API on {url} did not answer within {seconds:.0f} s")
             time.sleep(0.2)
-
-
-def _network_id(client: CloudClient, name: str) -> str:
-    found = client.json("network", "GET", f"/v2.0/networks?name={name}")["networks"]
-    if not found:
-        raise FirstRunError(f"no network {name!r}")
-    return found[0]["id"]
 
 
 def _create_networks(admin: CloudClient, cidr: str, progress: Progress) -> None:

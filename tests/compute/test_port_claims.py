@@ -15,7 +15,7 @@ from stacklet.compute.metadata import documents_for
 from tests.compute.conftest import Compute
 from tests.compute.helpers import active_image, boot_active, wait_for_status
 from tests.compute.test_network_integration import make_network, network_of
-from tests.network.conftest import Network, neutron_error
+from tests.network.conftest import neutron_error
 
 
 @pytest.fixture
