@@ -249,6 +249,37 @@ OPTIONS: list[Option] = [
            "Prefix of generated port MACs (the first three octets are kept).", str),
     Option("network", "dns_domain", "openstacklocal",
            "Domain for the hostnames of ports (dns-integration).", str),
+    # The data plane: what the network agents of this host build (stacklet.network.agent).
+    Option("network", "dataplane", "auto",
+           "Run the network agents (bridges, VXLAN, DHCP, routers, security groups): "
+           "on, off, or auto (on when Stacklet runs as root and nft, dnsmasq and ip are "
+           "installed; otherwise guests get QEMU user networking).", str),
+    Option("network", "bridge_mappings", "public:br-ex",
+           "Physical networks carried by a host bridge (physnet:bridge, comma-separated); "
+           "a missing bridge is created, as DevStack creates br-ex.", str),
+    Option("network", "physical_interface_mappings", "",
+           "Physical networks carried by a host interface (physnet:interface, "
+           "comma-separated): flat networks on the interface, VLANs on sub-interfaces.", str),
+    Option("network", "vxlan_local_ip", "",
+           "This host's VXLAN endpoint address (empty: VXLAN stays on this host).", str),
+    Option("network", "external_gateway_on_host", True,
+           "The host holds the gateway address of each external subnet on its mapped "
+           "bridge (172.24.4.1 on br-ex), so it reaches floating IPs, as DevStack does.",
+           _bool),
+    Option("network", "external_masquerade", True,
+           "Masquerade traffic from external subnets leaving the host (guests reach "
+           "beyond the host through its routes).", _bool),
+    Option("network", "enable_isolated_metadata", False,
+           "Serve metadata from the DHCP namespace of networks without a router.", _bool),
+    Option("network", "resync_interval", 30.0,
+           "Seconds between the agents' full reconciliations of the host against the "
+           "database (they also act at once when told of a change).", float),
+    Option("compute", "metadata_listen", "127.0.0.1:8775",
+           "Where the metadata service answers the network's metadata proxies "
+           "(requests signed with the shared secret in DIR/metadata-proxy-secret).", str),
+    Option("compute", "vif_plugging_timeout", 300.0,
+           "Seconds a guest waits for its ports to be wired (network-vif-plugged) "
+           "before its boot fails, as Nova's option.", float),
 ]
 
 OPTIONS_BY_KEY = {(o.section, o.name): o for o in OPTIONS}
