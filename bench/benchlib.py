@@ -113,10 +113,11 @@ def start_stacklet(data_dir: Path, *, log: Path, workers: int,
     port = free_port()
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("STACKLET_")} | (settings or {})
-    # What a bench measures it makes itself: no first-run networks or image.
+    # What a bench measures it makes itself: no first-run networks or image;
+    # and no data plane unless it asks (a later --dataplane in UP_ARGS wins).
     args = [sys.executable, "-m", "stacklet", "up", "--data-dir", str(data_dir),
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--no-default-networks", "--no-guest-image", *up_args]
+            "--no-default-networks", "--no-guest-image", "--dataplane", "off", *up_args]
     if admin_password is not None:
         args += ["--admin-password", admin_password]
     process = start_process(args, log=log, env=env)

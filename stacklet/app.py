@@ -20,6 +20,7 @@ from stacklet.common.requestid import RequestIdMiddleware
 from stacklet.compute import console_proxy, consoles
 from stacklet.compute.runtime import ComputeRuntime
 from stacklet.db import utcnow
+from stacklet.network.agent.runtime import NetworkRuntime
 from stacklet.services import SERVICES
 
 LOG = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ def create_app(cloud: Cloud) -> Starlette:
                     LOG.exception("could not record heartbeat")
 
         task = asyncio.create_task(heartbeat())
+        # The network agents first: guests the compute agent re-adopts or builds
+        # find their ports wired.
+        network = cloud.network_agents = NetworkRuntime(cloud)
+        await network.start()
         compute = ComputeRuntime(cloud)
         await compute.start()
         try:
@@ -76,6 +81,7 @@ def create_app(cloud: Cloud) -> Starlette:
         finally:
             task.cancel()
             await compute.stop()
+            await network.stop()
             await asyncio.to_thread(record_heartbeat, cloud, service_names, stopped=True)
 
     routes = [Route("/", root)]

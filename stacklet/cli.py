@@ -18,6 +18,7 @@ from stacklet import config as config_module
 from stacklet import first_run, running
 from stacklet.common.private_files import NotPrivate, secure_data_dir, write_private
 from stacklet.compute.driver import DRIVER_NAMES, QEMU_BINARY, qemu_installed
+from stacklet.network.agent.settings import dataplane_wanted
 from stacklet.config import Config
 
 LOG = logging.getLogger("stacklet")
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--fake-hosts", type=_positive_int, metavar="N",
                     help="with the fake driver, run N compute hosts in this process "
                     "(default: [compute] fake_hosts)")
+    up.add_argument("--dataplane", choices=("auto", "on", "off"),
+                    help="run the network agents: bridges, VXLAN, DHCP, routers, security "
+                    "groups (default: [network] dataplane, auto: when root)")
     first = up.add_argument_group(
         "first run", "what a new data dir gets, as in DevStack (each once: what you delete "
         "afterwards stays deleted)")
@@ -70,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="show what runs and where")
     _add_data_dir(status)
+
+    cleanup = commands.add_parser(
+        "cleanup", help="remove everything the network agents of the data dir's cloud made "
+        "on this host (bridges, taps, namespaces, dnsmasq, nftables tables); run it with "
+        "the cloud stopped")
+    _add_data_dir(cleanup)
 
     identity = commands.add_parser("identity", help="identity administration")
     identity_commands = identity.add_subparsers(dest="identity_command", required=True)
@@ -92,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_up(args)
     if args.command == "status":
         return cmd_status(args)
+    if args.command == "cleanup":
+        return cmd_cleanup(args)
     if args.command == "identity" and args.identity_command == "rotate-keys":
         return cmd_rotate_keys(args)
     if args.command == "image" and args.image_command == "build":
@@ -222,10 +234,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     flags = {("api", "bind"): args.bind, ("api", "public_url"): args.public_url,
              ("database", "url"): args.database_url,
              ("compute", "driver"): args.compute_driver,
-             ("compute", "fake_hosts"): args.fake_hosts}
+             ("compute", "fake_hosts"): args.fake_hosts,
+             ("network", "dataplane"): args.dataplane}
     config = config_module.load(args.data_dir,
                                 overrides=flags | {("api", "workers"): args.workers})
     check_compute_options(config)
+    dataplane, why_not = dataplane_wanted(config)
     level = config.get("logging", "level").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic narrates every migration step at INFO; `prepare` says what it does.
@@ -245,6 +259,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"  export OS_CLIENT_CONFIG_FILE={clouds_yaml} OS_CLOUD=stacklet  "
           "# then: openstack token issue")
     print(f"  or: source {config.data_dir / 'openrc'}")
+    if dataplane:
+        print("  network: bridges, VXLAN, DHCP, routers and security groups on this host "
+              "(`stacklet cleanup` removes them once stopped)")
+    else:
+        print(f"  network: no data plane ({why_not}): guests get QEMU user networking "
+              "(169.254.0.15, SSH through a loopback port)")
     if config.data_dir != config_module.default_data_dir():
         print(f"  export STACKLET_DATA_DIR={config.data_dir}  "
               "# for the other stacklet commands (or pass them --data-dir)")
@@ -290,6 +310,25 @@ def check_compute_options(config: Config) -> None:
                          "quickstart does), or use --compute-driver fake")
     if config.get("compute", "fake_hosts") < 1:
         raise SystemExit("stacklet: [compute] fake_hosts must be at least 1")
+
+
+# -- cleanup -------------------------------------------------------------------
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from stacklet.network.agent.cleanup import remove_everything
+
+    config = config_module.load(args.data_dir)
+    if running.is_running(config.data_dir):
+        raise SystemExit(f"stacklet: the cloud of {config.data_dir} is running: stop it "
+                         "first (its agents would rebuild what cleanup removes)")
+    if os.geteuid() != 0:
+        raise SystemExit("stacklet: cleanup changes the host's network: run it as root")
+    removed = remove_everything(config)
+    for line in removed:
+        print(f"removed {line}")
+    print(f"stacklet: removed {len(removed)} thing(s) the network agents made"
+          if removed else "stacklet: nothing of this cloud's network was left on this host")
+    return 0
 
 
 # -- status --------------------------------------------------------------------

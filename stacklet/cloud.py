@@ -44,6 +44,9 @@ class Cloud:
         # Drivers of this machine's compute hosts, for what the API reads from a
         # host itself (console logs, diagnostics); made on first use.
         self.local_drivers: dict = {}
+        # This host's network agents (stacklet.network.agent.runtime), once the
+        # app's lifespan started them: what compute asks why a port is not wired.
+        self.network_agents = None
         self.policy = PolicyEnforcer(
             config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
 

@@ -65,6 +65,12 @@ def running_clouds() -> list[dict]:
     return found
 
 
+def is_running(data_dir: Path) -> bool:
+    """Whether this user serves the cloud of ``data_dir`` now."""
+    resolved = str(Path(data_dir).resolve())
+    return any(cloud["data_dir"] == resolved for cloud in running_clouds())
+
+
 def where_to_look(data_dir: Path) -> str:
     """What to tell a user whose command found no cloud in ``data_dir``."""
     lines = [f"no cloud was set up in {data_dir} (the data dir comes from --data-dir, "

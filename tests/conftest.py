@@ -206,6 +206,8 @@ def stacklet_config(tmp_path: Path, config_overrides: dict):
         ("identity", "password_hash_rounds"): 4,
         # Servers are rows: the QEMU driver has tests of its own.
         ("compute", "driver"): "fake",
+        # Ports are rows: the data plane's tests (marked dataplane) turn it on.
+        ("network", "dataplane"): "off",
         **config_overrides,
     }, environ={})
     prepare(config, ADMIN_PASSWORD)

@@ -159,7 +159,8 @@ class ServiceAPI:
                  microversions: MicroversionSpec | None = None,
                  error_headers: Callable[[errors.APIError, Request], dict] | None = None,
                  error_media: Callable[[dict, errors.APIError, Request], Response] | None = None,
-                 redirect_slashes: bool = True):
+                 redirect_slashes: bool = True,
+                 after_change: Callable[[], None] | None = None):
         self.name = name
         self.service_type = service_type
         self.prefix = prefix
@@ -174,6 +175,9 @@ class ServiceAPI:
         # Starlette answers a path with a stray trailing slash by redirecting to
         # the path without it; a service whose upstream answers 404 turns that off.
         self.redirect_slashes = redirect_slashes
+        # Called after each request that changed something (a write answered
+        # with success): the network service wakes its agents with it.
+        self.after_change = after_change
         self._routes: list[Route] = []
         # What the handler modules declared, for the tests that walk every
         # route of every service (fuzzing, cross-project isolation).
@@ -203,6 +207,8 @@ class ServiceAPI:
                 else:
                     result = await run_in_threadpool(handler, req)
                 response = _to_response(result, status)
+                if self.after_change and request.method not in ("GET", "HEAD"):
+                    self.after_change()
             except errors.APIError as exc:
                 response = self.error_response(exc, request)
             except IntegrityError:

@@ -16,6 +16,11 @@ from stacklet.network.errors import AgentNotFound
 from stacklet.network.models import Agent
 
 AGENT_DOWN_TIME = datetime.timedelta(seconds=75)
+# Neutron's agent types.
+LINUX_BRIDGE_AGENT = "Linux bridge agent"
+DHCP_AGENT = "DHCP agent"
+L3_AGENT = "L3 agent"
+METADATA_AGENT = "Metadata agent"
 AGENT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"   # Neutron shows agent times without a zone
 
 

@@ -16,15 +16,18 @@ own port; that alone never makes it the server's NIC.
 from __future__ import annotations
 
 import ipaddress
+import time
 
 import sqlalchemy as sa
 
 from stacklet.common.errors import BadRequest, Conflict, NotFound
+from stacklet.compute.driver import DriverError
 from stacklet.compute.models import Instance
 from stacklet.network import host_state, networks, ports, security_groups
 from stacklet.network.models import FloatingIP, IPAllocation, Network, Port, SecurityGroup, Subnet
 
 COMPUTE_OWNER = "compute:nova"
+WIRED_POLL_SECONDS = 0.1
 
 
 class NeutronPorts:
@@ -71,7 +74,28 @@ class NeutronPorts:
             session.flush()
             documents = ports.views(session, bound)
         host_state.wake_host(self.cloud.bus, host)
+        self.wait_wired([document["id"] for document in documents])
         return documents
+
+    def wait_wired(self, port_ids: list[str]) -> None:
+        """Return once the host's L2 agent has wired these ports (they are ACTIVE:
+        Nova's network-vif-plugged); a DriverError after [compute]
+        vif_plugging_timeout, with the agent's reason when it gave one."""
+        timeout = self.cloud.config.get("compute", "vif_plugging_timeout")
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.cloud.db.session() as session:
+                waiting = list(session.scalars(sa.select(Port.id).where(
+                    Port.id.in_(port_ids), Port.status != "ACTIVE").order_by(Port.id)))
+            if not waiting:
+                return
+            if time.monotonic() >= deadline:
+                faults = getattr(self.cloud.network_agents, "port_faults", {})
+                reasons = "; ".join(f"port {port_id}: {faults.get(port_id) or 'not wired'}"
+                                    for port_id in waiting)
+                raise DriverError(f"Virtual Interface creation failed: {reasons} after "
+                                  f"{timeout:.0f} s (is the network agent running?)")
+            time.sleep(WIRED_POLL_SECONDS)
 
     def _plug_requested(self, session, instance, host: str) -> list[Port]:
         """Make or bind the ports the server's create asked for, on its groups."""
@@ -96,6 +120,7 @@ class NeutronPorts:
         with self.cloud.db.transaction() as session:
             for port in _ports_of(session, instance.id):
                 _release(session, self.cloud.config, port)
+        host_state.wake_host(self.cloud.bus, instance.host or "")
 
     # -- what the compute API shows ------------------------------------------------
 
@@ -143,7 +168,9 @@ class NeutronPorts:
                                          f"available for project '{instance.project_id}'.")
                 port = _new_port(session, config, instance, host, network.id, fixed_ip)
             session.flush()
-            return _interface(port, tag)
+            interface = _interface(port, tag)
+        host_state.wake_host(self.cloud.bus, host)
+        return interface
 
     def detach_interface(self, instance_id: str, port_id: str) -> None:
         with self.cloud.db.transaction() as session:
@@ -151,7 +178,9 @@ class NeutronPorts:
                                                          is_nic_of([instance_id])))
             if port is None:
                 raise NotFound(f"Port {port_id} is not attached")
+            host = port.binding_host_id
             _release(session, self.cloud.config, port)
+        host_state.wake_host(self.cloud.bus, host)
 
     def networks(self, ctx) -> list[dict]:
         with self.cloud.db.session() as session:
@@ -234,6 +263,7 @@ def _interface(port: Port, tag: str | None = None) -> dict:
             "port_state": port.status,
             "fixed_ips": [{"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
                           for ip in port.fixed_ips],
+            "mtu": sa.orm.object_session(port).get(Network, port.network_id).mtu,
             "tag": tag}
 
 

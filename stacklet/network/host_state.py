@@ -42,7 +42,9 @@ def topic(host: str) -> str:
 
 
 def wake_host(bus, host: str) -> None:
-    """Tell the host's agents their state changed (they re-read it)."""
+    """Tell the host's agents their state changed (they re-read it).  On one
+    machine every change of the network API wakes this host's agents; what did
+    not change costs them a read of the database and no work on the host."""
     if host:
         bus.cast(topic(host), "sync")
 
@@ -94,7 +96,14 @@ def security_groups(session, group_ids: list[str]) -> dict[str, dict]:
     return found
 
 
+DHCP_OWNER = "network:dhcp"
+
+
 def dhcp_networks(session) -> list[dict]:
+    """Each network with a DHCP-enabled subnet: its subnets, a host entry per
+    port address (``port_id``, MAC, address, hostname, device owner, extra
+    DHCP options) and its own DHCP port (``dhcp_port``: a port document with
+    ``binding_host_id``, None until the server made it)."""
     subnets = list(session.scalars(sa.select(Subnet).where(Subnet.enable_dhcp)
                                    .order_by(Subnet.network_id, Subnet.id)))
     network_ids = sorted({subnet.network_id for subnet in subnets})
@@ -103,7 +112,9 @@ def dhcp_networks(session) -> list[dict]:
     ports = session.scalars(sa.select(Port).where(Port.network_id.in_(network_ids))
                             .order_by(Port.id))
     documents = {network_id: {"id": network_id, "mtu": networks[network_id].mtu,
-                              **_segment(networks[network_id]), "subnets": [], "hosts": []}
+                              "dns_domain": networks[network_id].dns_domain,
+                              **_segment(networks[network_id]), "subnets": [], "hosts": [],
+                              "dhcp_port": None}
                  for network_id in network_ids}
     for subnet in subnets:
         documents[subnet.network_id]["subnets"].append({
@@ -111,32 +122,62 @@ def dhcp_networks(session) -> list[dict]:
             "gateway_ip": subnet.gateway_ip, "dns_nameservers": subnet.dns_nameservers,
             "host_routes": subnet.host_routes, "ipv6_address_mode": subnet.ipv6_address_mode})
     for port in ports:
+        document = documents[port.network_id]
+        if port.device_owner == DHCP_OWNER and document["dhcp_port"] is None:
+            document["dhcp_port"] = {**_port_document(port, networks[port.network_id]),
+                                     "binding_host_id": port.binding_host_id}
         for ip in port.fixed_ips:
-            documents[port.network_id]["hosts"].append({
+            document["hosts"].append({
+                "port_id": port.id, "device_owner": port.device_owner,
                 "mac_address": port.mac_address, "ip_address": ip.ip_address,
-                "hostname": port.dns_name or f"host-{ip.ip_address.replace('.', '-')}",
+                "hostname": port.dns_name or f"host-{_dashed(ip.ip_address)}",
                 "extra_dhcp_opts": port.extra_dhcp_opts})
     return list(documents.values())
 
 
+def _dashed(address: str) -> str:
+    """An address as a host name label, as Neutron names ports without a dns_name."""
+    return address.replace(".", "-").replace(":", "-")
+
+
 def host_routers(session, host: str) -> list[dict]:
+    """The routers the host serves; each port document also has the
+    ``subnets`` of its addresses (id, cidr, gateway_ip), each floating IP its
+    ``id`` and ``floating_network_id``."""
     routers = list(session.scalars(sa.select(Router).where(Router.host == host)
                                    .order_by(Router.id)))
     documents = []
     for router in routers:
-        ports = session.execute(
+        ports = list(session.execute(
             sa.select(RouterPort.port_type, Port, Network)
             .join(Port, Port.id == RouterPort.port_id)
             .join(Network, Network.id == Port.network_id)
-            .where(RouterPort.router_id == router.id).order_by(Port.id))
+            .where(RouterPort.router_id == router.id).order_by(Port.id)))
+        subnet_ids = {ip.subnet_id for _, port, _ in ports for ip in port.fixed_ips}
+        subnets = {s.id: {"id": s.id, "cidr": s.cidr, "gateway_ip": s.gateway_ip}
+                   for s in session.scalars(sa.select(Subnet).where(Subnet.id.in_(subnet_ids)))}
         floating = session.scalars(sa.select(FloatingIP).where(
             FloatingIP.router_id == router.id).order_by(FloatingIP.id))
         documents.append({
             "id": router.id, "admin_state_up": router.admin_state_up,
             "enable_snat": router.enable_snat, "routes": router.routes,
-            "ports": [{"port_type": kind, **_port_document(port, network)}
+            "ports": [{"port_type": kind, **_port_document(port, network),
+                       "subnets": [subnets[ip.subnet_id] for ip in port.fixed_ips]}
                       for kind, port, network in ports],
-            "floating_ips": [{"floating_ip_address": f.floating_ip_address,
+            "floating_ips": [{"id": f.id, "floating_ip_address": f.floating_ip_address,
+                              "floating_network_id": f.floating_network_id,
                               "fixed_ip_address": f.fixed_ip_address}
                              for f in floating if f.fixed_ip_address]})
     return documents
+
+
+def metadata_instance(session, network_ids: list[str], address: str) -> tuple[str, str] | None:
+    """The server (instance id, project id) whose port on one of NETWORK_IDS
+    holds ADDRESS: who a metadata request from that address is for."""
+    row = session.execute(
+        sa.select(Port.device_id, Port.project_id)
+        .join(IPAllocation, IPAllocation.port_id == Port.id)
+        .where(Port.network_id.in_(network_ids), IPAllocation.ip_address == address,
+               Port.device_owner.startswith("compute:"), Port.device_id != "")
+        .limit(1)).first()
+    return (row.device_id, row.project_id) if row else None

@@ -36,7 +36,9 @@ from stacklet.network.errors import (
     SecurityGroupNotFound,
     ServicePortInUse,
 )
+from stacklet.network.agents import LINUX_BRIDGE_AGENT, alive_condition
 from stacklet.network.models import (
+    Agent,
     FloatingIP,
     IPAllocation,
     Network,
@@ -267,12 +269,18 @@ def _merge_dhcp_options(current: list[dict], changes: list[dict]) -> list[dict]:
     return list(merged.values())
 
 
-def _bind(port: Port, host: str) -> None:
+def _bind(session, port: Port, host: str) -> None:
+    """Bind the port to a host.  Where an L2 agent runs, the port stays DOWN
+    until the agent has wired it and says so; a host without one (the fake
+    compute driver, a host without the data plane) has nothing more to do."""
     port.binding_host_id = host
     if host:
         port.binding_vif_type = VIF_TYPE_BOUND
         port.binding_vif_details = dict(VIF_DETAILS_BOUND)
-        port.status = "ACTIVE"
+        wired_by_agent = session.scalar(sa.select(Agent.id).where(
+            Agent.agent_type == LINUX_BRIDGE_AGENT, Agent.host == host,
+            alive_condition(True)).limit(1))
+        port.status = "DOWN" if wired_by_agent else "ACTIVE"
     else:
         port.binding_vif_type = VIF_TYPE_UNBOUND
         port.binding_vif_details = {}
@@ -332,7 +340,7 @@ def create_port(session, config, values: dict) -> Port:
         extra_dhcp_opts=_merge_dhcp_options([], values.get("extra_dhcp_opts") or []),
         binding_vnic_type=values.get("binding:vnic_type") or "normal",
         binding_profile=values.get("binding:profile") or {})
-    _bind(port, values.get("binding:host_id") or "")
+    _bind(session, port, values.get("binding:host_id") or "")
     session.add(port)
     session.flush()
     _set_groups(session, port, group_ids)
@@ -385,8 +393,8 @@ def update_port(session, config, port: Port, values: dict) -> None:
         port.binding_vnic_type = values["binding:vnic_type"]
     if "binding:profile" in values:
         port.binding_profile = values["binding:profile"] or {}
-    if "binding:host_id" in values:
-        _bind(port, values["binding:host_id"] or "")
+    if "binding:host_id" in values and (values["binding:host_id"] or "") != port.binding_host_id:
+        _bind(session, port, values["binding:host_id"] or "")
     if values.get("fixed_ips") is not None:
         _replace_fixed_ips(session, port, values["fixed_ips"])
     bump_revision(port)

@@ -15,6 +15,7 @@ import socket
 import sqlalchemy as sa
 
 from stacklet.network import ports, quotas, tags
+from stacklet.network.agents import L3_AGENT
 from stacklet.network.errors import (
     BadRequest,
     ExternalNetworkInUse,
@@ -47,7 +48,6 @@ ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
 FLOATING_IP = "network:floatingip"
 MAX_ROUTES = 30   # Neutron's max_routes
-L3_AGENT = "L3 agent"
 
 
 def router_error(message: str) -> BadRequest:

@@ -46,13 +46,16 @@ class StackletServer:
     """`stacklet up` on one data dir and a free loopback port, as a subprocess;
     UP_ARGS are further flags of `stacklet up`, given again on every start.
     Without FIRST_RUN it makes none of DevStack's first-run networks and image:
-    each test makes what it tests."""
+    each test makes what it tests.  Without DATAPLANE it runs no network agents."""
 
     def __init__(self, data_dir: Path, port: int | None = None, up_args: tuple[str, ...] = (),
-                 first_run: bool = False):
+                 first_run: bool = False, dataplane: bool = False):
         self.data_dir = data_dir
         self.up_args = up_args if first_run else (
             "--no-default-networks", "--no-guest-image", *up_args)
+        # The data plane's own tests turn it on; the others test the API and
+        # guests on QEMU user networking, and leave the host's network alone.
+        self.up_args += ("--dataplane", "on" if dataplane else "off")
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"{data_dir.name}-stacklet.log"

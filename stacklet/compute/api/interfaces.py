@@ -6,10 +6,11 @@ module checks the server and shapes Nova's view."""
 from __future__ import annotations
 
 from stacklet.common.api import ApiRequest, RouteTable
-from stacklet.common.errors import BadRequest, NotFound
+from stacklet.common.errors import BadRequest, Conflict, NotFound
 from stacklet.common.validation import validate
 from stacklet.compute import servers, states
 from stacklet.compute.api.server_lookup import authorized_server
+from stacklet.compute.driver import DriverError, local_driver
 from stacklet.compute.subresource_schemas import INTERFACE_ATTACH
 
 routes = RouteTable()
@@ -63,7 +64,23 @@ def attach_interface(req: ApiRequest):
     interface = req.cloud.ports.attach_interface(
         req.ctx, server, net_id=net_id, port_id=port_id, fixed_ip=fixed_ip,
         tag=body.get("tag"))
+    if server.host:
+        _plug_into_guest(req, server, interface)
     return {"interfaceAttachment": _view(req, interface)}
+
+
+def _plug_into_guest(req: ApiRequest, server, interface: dict) -> None:
+    """Once the network has wired the port on the server's host, the guest gets
+    its NIC (hot-plugged into a running guest); if either fails, the port is
+    given back and the attach refused, as Nova's InterfaceAttachFailed."""
+    try:
+        req.cloud.ports.wait_wired([interface["port_id"]])
+        local_driver(req.cloud, server.host).attach_interface(
+            server.id, interface["port_id"], interface["mac_addr"])
+    except DriverError as exc:
+        req.cloud.ports.detach_interface(server.id, interface["port_id"])
+        raise Conflict(f"Failed to attach network adapter device to {server.id}: "
+                       f"{exc}") from None
 
 
 @routes.route(_COLLECTION + "/{port_id}", "DELETE", status=202)
@@ -72,4 +89,14 @@ def detach_interface(req: ApiRequest):
         server = authorized_server(req, session, _RULE + "delete")
         servers.check_not_locked(req.ctx, server)
         servers.check_state("detach_interface", server, PLUGGABLE)
-    req.cloud.ports.detach_interface(server.id, req.path["port_id"])
+    port_id = req.path["port_id"]
+    if not any(interface["port_id"] == port_id
+               for interface in req.cloud.ports.interfaces(server.id)):
+        raise NotFound(f"Port {port_id} is not attached")
+    if server.host:
+        try:
+            local_driver(req.cloud, server.host).detach_interface(server.id, port_id)
+        except DriverError as exc:
+            raise Conflict(f"Failed to detach network adapter device from {server.id}: "
+                           f"{exc}") from None
+    req.cloud.ports.detach_interface(server.id, port_id)

@@ -21,6 +21,7 @@ from stacklet.network.api import (
     tags,
     versions,
 )
+from stacklet.network import host_state
 from stacklet.network.errors import neutron_type
 
 # tags first: its /v2.0/{collection}/{id}/tags must win over any resource's
@@ -39,7 +40,8 @@ def create_api(cloud) -> ServiceAPI:
     # Neutron answers 404 to a path with a trailing slash or an empty id.
     api = ServiceAPI("network", "/network", cloud, service_type="network",
                      error_body=error_body, authenticator=cloud.tokens,
-                     redirect_slashes=False)
+                     redirect_slashes=False,
+                     after_change=lambda: host_state.wake_host(cloud.bus, cloud.host))
     for module in HANDLER_MODULES:
         api.include(module.routes)
     return api

@@ -1,0 +1,198 @@
+"""Running this host's network agents inside a Stacklet process.
+
+As the compute services, the agents run in one process per host: the one
+holding ``DIR/network.lock``.  They reconcile the host against the database
+(the truth) on start, whenever a change wakes them over the bus
+(``network.<host>``), and every ``[network] resync_interval`` seconds, so a
+lost message or a restart loses nothing.  One reconciliation runs at a
+time, in a worker thread (netlink, nft and dnsmasq calls block); a wake-up
+arriving meanwhile runs one more after it.
+
+Each pass: DHCP ports made for networks that need one, then the L2 agent
+(bridges, VXLAN, taps, security groups), then the DHCP and L3 agents (which
+plug their namespaces into the bridges the L2 agent made), then what they
+report written back: ports ACTIVE or DOWN, floating IPs ACTIVE or DOWN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+
+import sqlalchemy as sa
+
+from stacklet.compute.background import Background
+from stacklet.network import agents, host_state
+from stacklet.network.agent.settings import DataplaneSettings, Status, dataplane_wanted
+from stacklet.network.models import FloatingIP, Port
+
+LOG = logging.getLogger(__name__)
+LOCK_RETRY_SECONDS = 3
+REPORT_INTERVAL = 10.0
+
+# Neutron's agent types and binaries, as `openstack network agent list` shows them.
+AGENT_KINDS = {
+    "l2": (agents.LINUX_BRIDGE_AGENT, "neutron-linuxbridge-agent"),
+    "dhcp": (agents.DHCP_AGENT, "neutron-dhcp-agent"),
+    "l3": (agents.L3_AGENT, "neutron-l3-agent"),
+    "metadata": (agents.METADATA_AGENT, "neutron-metadata-agent"),
+}
+
+
+class NetworkRuntime:
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.settings: DataplaneSettings | None = None
+        self.l2 = self.dhcp = self.l3 = self.metadata = None
+        # Why each port that is not ACTIVE is not: what a failed boot's fault says.
+        self.port_faults: dict[str, str] = {}
+        self._background = Background()
+        self._lock_fd: int | None = None
+        self._syncing = False
+        self._sync_again = False
+        self._started = False
+
+    @property
+    def running(self) -> bool:
+        return self.l2 is not None
+
+    async def start(self) -> None:
+        wanted, reason = dataplane_wanted(self.cloud.config)
+        if not wanted:
+            LOG.warning("network data plane off (%s): guests get QEMU user networking; "
+                        "run Stacklet as root with nftables, dnsmasq-base and iproute2 "
+                        "installed for bridges, DHCP, routers and security groups", reason)
+            return
+        if not self._take_lock():
+            self._background.start(self._wait_for_lock())
+            return
+        await self._start_agents()
+
+    async def _wait_for_lock(self) -> None:
+        while not self._take_lock():
+            await asyncio.sleep(LOCK_RETRY_SECONDS)
+        LOG.info("this process now runs the network agents")
+        await self._start_agents()
+
+    async def _start_agents(self) -> None:
+        # Imported here: a host without the data plane never loads pyroute2.
+        from stacklet.network.agent.dhcp import DhcpAgent
+        from stacklet.network.agent.l2 import L2Agent
+        from stacklet.network.agent.l3 import L3Agent
+        from stacklet.network.agent.metadata_proxy import MetadataProxy
+
+        loop = asyncio.get_running_loop()
+        host = self.cloud.host
+        self.settings = settings = DataplaneSettings.from_config(self.cloud.config, host)
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.metadata = MetadataProxy(settings, loop, self._metadata_lookup)
+        self.l2 = L2Agent(settings)
+        self.dhcp = DhcpAgent(settings, self.metadata)
+        self.l3 = L3Agent(settings, self.metadata)
+        await asyncio.to_thread(self._report, True)
+        self.cloud.bus.consume(host_state.topic(host), self._on_message, loop)
+        await self.sync()
+        self._started = True
+        self._background.every(self.cloud.config.get("network", "resync_interval"), self.sync)
+        self._background.every(REPORT_INTERVAL, self._report)
+        LOG.info("network: L2, DHCP, L3 and metadata agents running on %s", host)
+
+    async def stop(self) -> None:
+        """Stop reconciling; what the agents built stays (guests keep their network)."""
+        self._background.cancel()
+        if self.running:
+            self.cloud.bus.stop_consuming(host_state.topic(self.cloud.host))
+            await asyncio.to_thread(self.metadata.close_all)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- reconciling ------------------------------------------------------------------------
+
+    def _on_message(self, method: str, payload: dict) -> None:
+        self._background.start(self.sync())
+
+    async def sync(self) -> None:
+        if self._syncing:
+            self._sync_again = True
+            return
+        self._syncing = True
+        try:
+            while True:
+                self._sync_again = False
+                try:
+                    await asyncio.to_thread(self._sync_once)
+                except Exception:  # the next wake-up or resync tries again
+                    LOG.exception("network agents could not reconcile this host")
+                if not self._sync_again:
+                    break
+        finally:
+            self._syncing = False
+
+    def _sync_once(self) -> None:
+        from stacklet.network import dhcp_ports
+
+        host = self.cloud.host
+        with self.cloud.db.transaction() as session:
+            dhcp_ports.ensure_dhcp_ports(session, self.cloud.config, host)
+        with self.cloud.db.session() as session:
+            ports = host_state.host_ports(session, host)
+            group_ids = sorted({group for port in ports for group in port["security_groups"]})
+            groups = host_state.security_groups(session, group_ids)
+            networks = host_state.dhcp_networks(session)
+            routers = host_state.host_routers(session, host)
+        statuses: dict[str, Status] = {}
+        statuses.update(self.l2.sync(ports, groups, {}))
+        statuses.update(self.dhcp.sync(networks))
+        statuses.update(self.l3.sync(routers))
+        self._record(statuses)
+
+    def _record(self, statuses: dict[str, Status]) -> None:
+        """Write what the agents report; only rows whose status changes are written."""
+        for item_id, status in statuses.items():
+            if status.state == "ACTIVE":
+                self.port_faults.pop(item_id, None)
+            else:
+                if self.port_faults.get(item_id) != status.reason:
+                    LOG.warning("network: %s is %s: %s", item_id, status.state, status.reason)
+                self.port_faults[item_id] = status.reason
+        by_state: dict[str, list[str]] = {}
+        for item_id, status in statuses.items():
+            by_state.setdefault(status.state, []).append(item_id)
+        with self.cloud.db.transaction() as session:
+            for state, ids in by_state.items():
+                for table in (Port, FloatingIP):
+                    session.execute(sa.update(table).where(
+                        table.id.in_(ids), table.status != state).values(status=state)
+                        .execution_options(synchronize_session=False))
+
+    # -- what the agents report -----------------------------------------------------------
+
+    def _report(self, start: bool = False) -> None:
+        configurations = {"l2": self.l2.configurations(), "dhcp": self.dhcp.configurations(),
+                          "l3": self.l3.configurations(),
+                          "metadata": {"metadata_proxy_socket": self.settings.metadata_url,
+                                       "log_agent_heartbeats": False}}
+        with self.cloud.db.transaction() as session:
+            for kind, (agent_type, binary) in AGENT_KINDS.items():
+                agents.report_state(session, agent_type, binary, self.cloud.host,
+                                    host_state.topic(self.cloud.host), configurations[kind],
+                                    availability_zone="nova" if kind in ("dhcp", "l3") else None,
+                                    start=start)
+
+    def _metadata_lookup(self, network_ids: list[str], address: str):
+        with self.cloud.db.session() as session:
+            return host_state.metadata_instance(session, network_ids, address)
+
+    def _take_lock(self) -> bool:
+        path = self.cloud.config.data_dir / "network.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
