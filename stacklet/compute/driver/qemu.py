@@ -16,15 +16,20 @@ consoles: ``serial.sock`` (the serial port, whose output QEMU also appends to
 ``console.log``) and ``vnc.sock`` (the VGA screen over RFB).  No console
 listens on a TCP port: Stacklet's console proxy is the only way in.
 
-Until the network data plane exists, a guest's one NIC is QEMU user
-networking (slirp) restricted to the guest: DHCP gives it 169.254.0.15,
-169.254.169.254:80 reaches the metadata service through a socket that only
-this guest's QEMU connects to (so the socket names the asker), and a port on
-the host's loopback forwards to its SSH server.
+Where the host runs the network data plane, a guest has one virtio-net NIC
+per port, each on the TAP the L2 agent made for it (``tap<port_id[:11]>``,
+in the network's bridge): DHCP, routing and metadata come from the network,
+and os-interface attach/detach hot-plugs NICs over QMP.  Where it does not
+(Stacklet not root, tools missing, ``[network] dataplane = off``), a guest's
+one NIC is QEMU user networking (slirp) restricted to the guest: DHCP gives
+it 169.254.0.15, 169.254.169.254:80 reaches the metadata service through a
+socket that only this guest's QEMU connects to (so the socket names the
+asker), and a port on the host's loopback forwards to its SSH server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -36,6 +41,8 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+
+from qemu.qmp import ExecuteError
 
 from stacklet.common.private_files import NotPrivate, private_dir
 from stacklet.compute import states
@@ -53,6 +60,7 @@ from stacklet.compute.driver import (
 )
 from stacklet.compute.driver.accel import choose_accel, qemu_version
 from stacklet.compute.driver.accel import default_cache_dir as accel_cache_dir
+from stacklet.network.agent.settings import dataplane_wanted
 from stacklet.running import runtime_base
 
 LOG = logging.getLogger(__name__)
@@ -67,7 +75,12 @@ METADATA_ADDRESS = "169.254.169.254"
 DEFAULT_KERNEL_CMDLINE = "root=/dev/vda console=tty0 console=ttyS0"
 # Nova's per-NIC diagnostics, each as rx_ and tx_.
 NIC_FIGURES = ("octets", "errors", "drop", "packets", "rate")
+# A tap's counters, as (Nova's figure, the kernel's statistics file).
+TAP_FIGURES = (("octets", "bytes"), ("packets", "packets"), ("errors", "errors"),
+               ("drop", "dropped"))
 QUIT_SECONDS = 10.0
+# How long a guest has to release a NIC being unplugged (ACPI hot-unplug).
+UNPLUG_SECONDS = 20.0
 SAVE_SECONDS = 120.0
 # QMP run states, as Nova's power states.
 RUN_STATES = {"running": states.RUNNING, "paused": states.PAUSED_POWER,
@@ -89,8 +102,8 @@ class GuestRecord:
     and rescue, read at every (re)start."""
 
     spec: dict
-    mac: str                   # of the first NIC, fixed for the guest's life
-    ssh_port: int
+    mac: str                   # of the user-networking NIC, fixed for the guest's life
+    ssh_port: int              # (user networking) the host's loopback port to its SSH
     rescue_image_id: str | None = None
 
     @property
@@ -143,6 +156,10 @@ class QemuDriver:
                                   probe_kernel or (lambda: None))
         self.shutdown_timeout = cloud.config.get("compute", "shutdown_timeout")
         self.console_limit = cloud.config.get("compute", "console_log_kb") * 1024
+        self.tap_networking, reason = dataplane_wanted(cloud.config)
+        if not self.tap_networking:
+            LOG.info("guests get QEMU user networking (no network data plane: %s)", reason)
+        self.vhost = _vhost_net_works()
         # Guests outlive Stacklet: the ones found here (after a restart) get their
         # metadata sockets served again, whatever their state.
         for instance_id in self._guest_ids():
@@ -348,11 +365,45 @@ class QemuDriver:
                            "service.")
 
     def attach_interface(self, instance_id: str, port_id: str, mac: str) -> None:
-        """Nothing to do at once: each start gives the guest a NIC per port the
-        server has then (hotplug waits for the network data plane)."""
+        """A running guest on taps gets the port's NIC hot-plugged; otherwise each
+        start gives the guest a NIC per port the server has then."""
+        files = self._files(instance_id)
+        if not self.tap_networking or self._pid(files) is None:
+            return
+        port = next((port for port in self._ports(instance_id) if port["port_id"] == port_id),
+                    {"port_id": port_id, "mac": mac, "mtu": None})
+        netdev, device = self._tap_nic(port)
+
+        async def plug(client) -> None:
+            if device["id"] in await _peripherals(client):
+                return   # a repeated attach: plugged already
+            await _unless_done(client.execute("netdev_add", netdev))
+            await client.execute("device_add", device)
+        qmp.session(files.qmp, plug)
 
     def detach_interface(self, instance_id: str, port_id: str) -> None:
-        """As attach_interface: the NIC goes at the guest's next start."""
+        """A running guest on taps is asked to release the port's NIC (ACPI
+        hot-unplug) and its tap is closed even if the guest does not answer;
+        otherwise the NIC goes at the guest's next start."""
+        files = self._files(instance_id)
+        if not self.tap_networking or self._pid(files) is None:
+            return
+        netdev_id, device_id = _nic_ids(port_id)
+
+        async def unplug(client) -> bool:
+            released = True
+            if device_id in await _peripherals(client):
+                with client.listener("DEVICE_DELETED") as listener:
+                    await _unless_done(client.execute("device_del", {"id": device_id}))
+                    released = await _device_deleted(listener, device_id, UNPLUG_SECONDS)
+            # Deleting the backend closes the tap at once: a NIC the guest keeps
+            # has no link and carries nothing.
+            await _unless_done(client.execute("netdev_del", {"id": netdev_id}))
+            return released
+        if not qmp.session(files.qmp, unplug, timeout=UNPLUG_SECONDS + 30):
+            LOG.warning("guest %s did not release the NIC of port %s within %.0f s: its "
+                        "link is down, and it is gone at the next start",
+                        instance_id, port_id, UNPLUG_SECONDS)
 
     def diagnostics(self, instance_id: str) -> dict:
         files = self._files(instance_id)
@@ -364,20 +415,16 @@ class QemuDriver:
         if pid is not None:
             disk_stats = qmp.execute(files.qmp, "query-blockstats")
         uptime, cpu_ns, rss_mb = _process_figures(pid)
-        macs = [record.mac] + [port["mac"] for port in self._extra_nics(record)]
+        nics = self._nic_details(record, running=pid is not None)
         return {
             "state": states.POWER_STATE_NAMES.get(power, "pending"), "driver": "libvirt",
             "hypervisor": self.accel, "hypervisor_os": "linux", "uptime": uptime,
             "config_drive": spec.config_drive, "num_cpus": spec.vcpus,
-            "num_nics": len(macs), "num_disks": len(disk_stats),
+            "num_nics": len(nics), "num_disks": len(disk_stats),
             "memory_details": {"maximum": spec.memory_mb, "used": min(rss_mb, spec.memory_mb)},
             "cpu_details": [{"id": cpu, "time": cpu_ns // spec.vcpus, "utilisation": None}
                             for cpu in range(spec.vcpus)],
-            # User networking keeps no counters QEMU can report: unknown (null).
-            "nic_details": [{"mac_address": mac, **{f"{way}_{figure}": None
-                                                    for way in ("rx", "tx")
-                                                    for figure in NIC_FIGURES}}
-                            for mac in macs],
+            "nic_details": nics,
             "disk_details": [{"read_bytes": item["stats"]["rd_bytes"],
                               "read_requests": item["stats"]["rd_operations"],
                               "write_bytes": item["stats"]["wr_bytes"],
@@ -386,6 +433,25 @@ class QemuDriver:
                               + item["stats"].get("failed_wr_operations", 0)}
                              for item in disk_stats],
         }
+
+    def _nic_details(self, record: GuestRecord, running: bool) -> list[dict]:
+        """Each NIC's MAC and counters.  On taps, the tap's counters seen from the
+        guest (what the tap sends the guest receives), as libvirt reports them to
+        Nova; user networking keeps none QEMU can report: unknown (null)."""
+        unknown = {f"{way}_{figure}": None for way in ("rx", "tx") for figure in NIC_FIGURES}
+        if not self.tap_networking:
+            macs = [record.mac] + [port["mac"] for port in self._extra_nics(record)]
+            return [{"mac_address": mac, **unknown} for mac in macs]
+        details = []
+        for port in self._ports(record.spec["instance_id"]):
+            figures = dict(unknown)
+            statistics = Path("/sys/class/net", tap_name(port["port_id"]), "statistics")
+            if running and statistics.is_dir():
+                for figure, counter in TAP_FIGURES:
+                    figures[f"rx_{figure}"] = int((statistics / f"tx_{counter}").read_text())
+                    figures[f"tx_{figure}"] = int((statistics / f"rx_{counter}").read_text())
+            details.append({"mac_address": port["mac"], **figures})
+        return details
 
     def housekeeping(self) -> None:
         """Keep every console log within its bound."""
@@ -400,15 +466,12 @@ class QemuDriver:
         spec = record.guest_spec
         files.sockets.mkdir(parents=True, exist_ok=True)
         self._remove_sockets(files)
-        if not _port_is_free(record.ssh_port):
-            record.ssh_port = _free_port()
-            self._write_record(files, record)
-        self._serve_metadata(spec.instance_id, files)
+        nics, reached = self._nics(files, record)
         self._trim_console(files)
         with open(files.console, "ab") as console:
-            console.write(f"[stacklet] starting {spec.name}: SSH from this host at "
-                          f"127.0.0.1:{record.ssh_port} ({self.accel.upper()})\r\n".encode())
-        command = self._command(files, record)
+            console.write(f"[stacklet] starting {spec.name}: {reached} "
+                          f"({self.accel.upper()})\r\n".encode())
+        command = self._command(files, record) + nics
         if incoming:
             command += ["-incoming", "defer"]
         try:
@@ -466,8 +529,27 @@ class QemuDriver:
             iso, _ = self.images.fetch(spec.image_id)
             command += ["-drive", f"file={_option_value(iso)},if=none,id=cdrom,format=raw,"
                         "media=cdrom,readonly=on", "-device", "ide-cd,drive=cdrom,bootindex=0"]
-        command += self._kernel_boot(spec)
-        command += [
+        return command + self._kernel_boot(spec)
+
+    def _nics(self, files: GuestFiles, record: GuestRecord) -> tuple[list[str], str]:
+        """QEMU's arguments for the guest's NICs, and how the guest is reached (for
+        the console's start line)."""
+        if self.tap_networking:
+            ports = self._ports(record.spec["instance_id"])
+            nics = ", ".join(f"{port['mac']} on {tap_name(port['port_id'])}" for port in ports)
+            return self._tap_nics(ports), f"NICs {nics or 'none'}"
+        if not _port_is_free(record.ssh_port):
+            record.ssh_port = _free_port()
+            self._write_record(files, record)
+        self._serve_metadata(record.spec["instance_id"], files)
+        return (self._user_nics(files, record),
+                f"SSH from this host at 127.0.0.1:{record.ssh_port}")
+
+    def _user_nics(self, files: GuestFiles, record: GuestRecord) -> list[str]:
+        """The fallback without a data plane (see the module docstring): a slirp
+        NIC for metadata and SSH, and a NIC with nothing behind it per other port."""
+        spec = record.guest_spec
+        command = [
             "-netdev", f"user,id=net0,net={GUEST_NETWORK},host={GUEST_GATEWAY},"
             f"dns={GUEST_DNS},dhcpstart={GUEST_ADDRESS},restrict=on,"
             f"hostname={spec.hostname},"
@@ -480,6 +562,31 @@ class QemuDriver:
             command += ["-netdev", f"user,id={name},restrict=on",
                         "-device", f"virtio-net-pci,netdev={name},id={name},mac={port['mac']}"]
         return command
+
+    def _tap_nics(self, ports: list[dict]) -> list[str]:
+        """A virtio-net NIC per port, in the ports' order, each on its port's tap."""
+        command = []
+        for port in ports:
+            netdev, device = self._tap_nic(port)
+            command += ["-netdev", _options("type", netdev), "-device", _options("driver", device)]
+        return command
+
+    def _tap_nic(self, port: dict) -> tuple[dict, dict]:
+        """The port's netdev and NIC, as QMP's netdev_add and device_add take them.
+        The L2 agent made the tap (persistent, in the network's bridge, with the
+        port's firewall): QEMU only opens it, and runs no script."""
+        tap = tap_name(port["port_id"])
+        if not Path("/sys/class/net", tap).exists():
+            raise DriverError(f"port {port['port_id']} is not wired on this host: is the "
+                              "network agent running?")
+        netdev_id, device_id = _nic_ids(port["port_id"])
+        netdev = {"type": "tap", "id": netdev_id, "ifname": tap, "script": "no",
+                  "downscript": "no", "vhost": self.vhost}
+        device = {"driver": "virtio-net-pci", "id": device_id, "netdev": netdev_id,
+                  "mac": port["mac"]}
+        if port.get("mtu"):
+            device["host_mtu"] = port["mtu"]
+        return netdev, device
 
     def _kernel_boot(self, spec: GuestSpec) -> list[str]:
         """-kernel/-initrd/-append for images naming a kernel (as cirros' UEC ones do)."""
@@ -521,8 +628,8 @@ class QemuDriver:
         write_config_drive(documents.config_drive_files(), destination)
 
     def _ports(self, instance_id: str) -> list[dict]:
-        """The server's ports now, as {port_id, mac}, oldest first."""
-        return [{"port_id": port["port_id"], "mac": port["mac_addr"]}
+        """The server's ports now, as {port_id, mac, mtu}, oldest first."""
+        return [{"port_id": port["port_id"], "mac": port["mac_addr"], "mtu": port.get("mtu")}
                 for port in self.cloud.ports.interfaces(instance_id)]
 
     def _first_mac(self, instance_id: str) -> str:
@@ -540,7 +647,8 @@ class QemuDriver:
                 if port["mac"] != record.mac]
 
     def _serve_metadata(self, instance_id: str, files: GuestFiles) -> None:
-        if self.metadata is not None:
+        """(User networking) the socket behind the guest's guestfwd to 169.254.169.254."""
+        if self.metadata is not None and not self.tap_networking:
             files.sockets.mkdir(parents=True, exist_ok=True)
             self.metadata.listen(instance_id, files.metadata)
 
@@ -662,6 +770,68 @@ class QemuDriver:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+def tap_name(port_id: str) -> str:
+    """The tap the L2 agent makes for a port (Neutron's Linux bridge name)."""
+    return f"tap{port_id[:11]}"
+
+
+def _nic_ids(port_id: str) -> tuple[str, str]:
+    """QEMU's ids of a port's netdev and NIC."""
+    return f"net-{port_id[:11]}", f"nic-{port_id[:11]}"
+
+
+def _options(kind: str, fields: dict) -> str:
+    """QMP arguments as a -netdev/-device option string (KIND's value first)."""
+    def value(item) -> str:
+        if isinstance(item, bool):
+            return "on" if item else "off"
+        return str(item).replace(",", ",,")
+    return ",".join([fields[kind]] + [f"{key}={value(item)}" for key, item in fields.items()
+                                      if key != kind])
+
+
+def _vhost_net_works() -> bool:
+    """Whether the kernel's virtio-net backend can be opened: without it (no
+    vhost_net module, as in many VMs and containers) QEMU moves the packets."""
+    try:
+        os.close(os.open("/dev/vhost-net", os.O_RDWR))
+    except OSError:
+        return False
+    return True
+
+
+async def _peripherals(client) -> set[str]:
+    """The ids of the devices given to the guest (-device, device_add)."""
+    children = await client.execute("qom-list", {"path": "/machine/peripheral"})
+    return {child["name"] for child in children}
+
+
+# What QEMU answers a step of a hot-plug repeated (a half-done attach or a
+# detach the guest has not answered, tried again): done already, or under way.
+ALREADY_DONE = ("Duplicate ID", "is already in the process of unplug")
+
+
+async def _unless_done(command) -> None:
+    try:
+        await command
+    except ExecuteError as exc:
+        if exc.error_class != "DeviceNotFound" and not any(
+                answer in str(exc) for answer in ALREADY_DONE):
+            raise
+
+
+async def _device_deleted(listener, device_id: str, seconds: float) -> bool:
+    async def heard() -> None:
+        async for event in listener:
+            if event["data"].get("device") == device_id:
+                return
+    try:
+        await asyncio.wait_for(heard(), seconds)
+    except asyncio.TimeoutError:
+        return False
+    return True
+
 
 def _is_installer(spec: GuestSpec) -> bool:
     return spec.image_properties.get("disk_format") == "iso"
