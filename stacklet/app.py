@@ -70,12 +70,13 @@ def create_app(cloud: Cloud) -> Starlette:
                     LOG.exception("could not record heartbeat")
 
         task = asyncio.create_task(heartbeat())
-        # The network agents first: guests the compute agent re-adopts or builds
-        # find their ports wired.
-        network = cloud.network_agents = NetworkRuntime(cloud)
-        await network.start()
+        # Compute first: its metadata service's address is where the network's
+        # metadata proxies send guests.  A guest it builds meanwhile waits for
+        # its ports to be wired.
         compute = ComputeRuntime(cloud)
         await compute.start()
+        network = cloud.network_agents = NetworkRuntime(cloud)
+        await network.start()
         try:
             yield
         finally:

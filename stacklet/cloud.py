@@ -47,6 +47,9 @@ class Cloud:
         # This host's network agents (stacklet.network.agent.runtime), once the
         # app's lifespan started them: what compute asks why a port is not wired.
         self.network_agents = None
+        # Where the compute metadata service answers the network's proxies, once
+        # it listens (a test's port 0 becomes a real one).
+        self.metadata_url: str | None = None
         self.policy = PolicyEnforcer(
             config.policy_file, [rule for s in SERVICES for rule in s.policy_rules()])
 

@@ -208,6 +208,8 @@ def stacklet_config(tmp_path: Path, config_overrides: dict):
         ("compute", "driver"): "fake",
         # Ports are rows: the data plane's tests (marked dataplane) turn it on.
         ("network", "dataplane"): "off",
+        # Each test cloud's signed metadata listener on a port of its own.
+        ("compute", "metadata_listen"): "127.0.0.1:0",
         **config_overrides,
     }, environ={})
     prepare(config, ADMIN_PASSWORD)

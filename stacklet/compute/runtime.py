@@ -18,6 +18,7 @@ from stacklet.compute.agent import ComputeAgent
 from stacklet.compute.conductor import Conductor
 from stacklet.compute.driver import load_driver, resolve_driver_name
 from stacklet.compute.metadata_server import MetadataServer
+from stacklet.network.agent.settings import metadata_secret
 
 LOG = logging.getLogger(__name__)
 LOCK_RETRY_SECONDS = 3
@@ -62,8 +63,8 @@ class ComputeRuntime:
         from stacklet.compute import action_tasks, lifecycle  # noqa: F401
 
         driver_name = resolve_driver_name(self.cloud.config.get("compute", "driver"))
-        if driver_name == "qemu":
-            self.metadata = MetadataServer(self.cloud.db, asyncio.get_running_loop())
+        self.metadata = MetadataServer(self.cloud.db, asyncio.get_running_loop())
+        await self._listen_signed_metadata()
         # Loading probes the host (QEMU's version, a KVM test boot): not on the loop.
         drivers = await asyncio.to_thread(lambda: {
             host: load_driver(driver_name, host, self.cloud, self.metadata)
@@ -75,6 +76,22 @@ class ComputeRuntime:
         if driver_name == "qemu":
             driver_name += f" ({next(iter(drivers.values())).accel.upper()})"
         LOG.info("compute: conductor and %d %s host(s) running", len(drivers), driver_name)
+
+    async def _listen_signed_metadata(self) -> None:
+        """The listener the network's metadata proxies forward guests' requests
+        to; a host that cannot bind it runs on (guests then get no metadata
+        over the network) and says why."""
+        listen = self.cloud.config.get("compute", "metadata_listen")
+        host, _, port = listen.rpartition(":")
+        secret = metadata_secret(self.cloud.config.data_dir)
+        try:
+            bound = await asyncio.to_thread(self.metadata.listen_signed, host or "127.0.0.1",
+                                            int(port), secret)
+            self.cloud.metadata_url = f"http://{host or '127.0.0.1'}:{bound}"
+        except (OSError, ValueError) as error:
+            LOG.error("compute: the metadata service cannot listen on %s (%s): guests on "
+                      "the network data plane get no metadata; set [compute] "
+                      "metadata_listen to a free address:port", listen, error)
 
     def _take_lock(self) -> bool:
         path = self.cloud.config.data_dir / "compute.lock"

@@ -20,6 +20,8 @@ a lost message loses nothing:
 
 from __future__ import annotations
 
+import ipaddress
+
 import sqlalchemy as sa
 
 from stacklet.network.models import (
@@ -31,6 +33,7 @@ from stacklet.network.models import (
     Router,
     RouterPort,
     SecurityGroup,
+    SecurityGroupRule,
     Subnet,
 )
 
@@ -74,6 +77,13 @@ def host_ports(session, host: str) -> list[dict]:
 
 
 def security_groups(session, group_ids: list[str]) -> dict[str, dict]:
+    """The groups, and the groups their rules name as remote (whose members the
+    rules let in), each with its rules and its members' addresses: fixed IPs
+    and allowed address pairs, as Neutron counts them."""
+    group_ids = set(group_ids)
+    group_ids |= set(session.scalars(sa.select(SecurityGroupRule.remote_group_id).where(
+        SecurityGroupRule.security_group_id.in_(group_ids),
+        SecurityGroupRule.remote_group_id.is_not(None))))
     groups = session.scalars(sa.select(SecurityGroup).where(SecurityGroup.id.in_(group_ids)))
     found = {}
     for group in groups:
@@ -93,6 +103,17 @@ def security_groups(session, group_ids: list[str]) -> dict[str, dict]:
         .order_by(IPAllocation.ip_address))
     for group_id, address in members:
         found[group_id]["members"].append(address)
+    pairs = session.execute(
+        sa.select(PortSecurityGroup.security_group_id, Port.allowed_address_pairs)
+        .join(Port, Port.id == PortSecurityGroup.port_id)
+        .where(PortSecurityGroup.security_group_id.in_(group_ids)))
+    for group_id, port_pairs in pairs:
+        # A pair naming one address makes it a member; a pair naming a whole
+        # prefix does not (the remote-group sets hold addresses).
+        prefixes = (ipaddress.ip_network(pair["ip_address"], strict=False)
+                    for pair in port_pairs or [])
+        found[group_id]["members"] += [str(prefix.network_address) for prefix in prefixes
+                                       if prefix.num_addresses == 1]
     return found
 
 

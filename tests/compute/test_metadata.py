@@ -19,7 +19,7 @@ import pytest
 from stacklet.compute.config_drive import write_config_drive
 from stacklet.compute.driver import DriverError
 from stacklet.compute.metadata import documents_for
-from stacklet.compute.metadata_server import MetadataServer
+from stacklet.compute.metadata_server import MetadataServer, sign
 from stacklet.compute.models import Instance
 from tests.compute.helpers import active_image, boot_active, wait_for_status
 from tests.compute.test_network_integration import make_network, network_of
@@ -334,6 +334,44 @@ def test_the_guest_posts_its_password_once(api, alice, image_id, metadata_server
     assert alice.delete(f"/servers/{server['id']}/os-server-password").status_code == 204
     assert post(b"new-one") == 200
     assert get(path, "/openstack/2012-08-10/password")[0] == 404
+
+
+def tcp_get(port: int, target: str, headers: dict) -> tuple[int, bytes]:
+    """A metadata proxy's request to the signed listener."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as connection:
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        connection.sendall(f"GET {target} HTTP/1.1\r\n{lines}\r\n".encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_the_signed_listener_answers_only_signed_requests_of_the_owner(
+        api, alice, image_id, metadata_server):
+    server = boot_bare(alice, image_id)
+    secret = b"shared-secret"
+    port = metadata_server.listen_signed("127.0.0.1", 0, secret)
+    signed = {"X-Instance-ID": server["id"], "X-Tenant-ID": alice.project_id,
+              "X-Instance-ID-Signature": sign(secret, server["id"]),
+              "X-Forwarded-For": "10.0.0.5"}
+    status, body = tcp_get(port, "/openstack/latest/meta_data.json", signed)
+    assert status == 200 and json.loads(body)["uuid"] == server["id"]
+
+    assert tcp_get(port, "/latest/meta-data/hostname", {
+        **signed, "X-Instance-ID-Signature": sign(b"another secret", server["id"])})[0] == 403
+    assert tcp_get(port, "/latest/meta-data/hostname", {
+        **signed, "X-Instance-ID-Signature": "\u00e9" * 64})[0] == 403
+    assert tcp_get(port, "/latest/meta-data/hostname", {
+        **signed, "X-Tenant-ID": "someone-else"})[0] == 403
+    for missing in ("X-Instance-ID", "X-Tenant-ID", "X-Instance-ID-Signature"):
+        headers = {name: value for name, value in signed.items() if name != missing}
+        assert tcp_get(port, "/latest/meta-data/hostname", headers)[0] == 400
+    unknown = "00000000-0000-0000-0000-000000000000"
+    assert tcp_get(port, "/latest/meta-data/hostname", {
+        **signed, "X-Instance-ID": unknown,
+        "X-Instance-ID-Signature": sign(secret, unknown)})[0] == 404
 
 
 # -- the config drive ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ report written back: ports ACTIVE or DOWN, floating IPs ACTIVE or DOWN.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
 import logging
 import os
@@ -85,7 +86,10 @@ class NetworkRuntime:
 
         loop = asyncio.get_running_loop()
         host = self.cloud.host
-        self.settings = settings = DataplaneSettings.from_config(self.cloud.config, host)
+        settings = DataplaneSettings.from_config(self.cloud.config, host)
+        if self.cloud.metadata_url:
+            settings = dataclasses.replace(settings, metadata_url=self.cloud.metadata_url)
+        self.settings = settings
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.metadata = MetadataProxy(settings, loop, self._metadata_lookup)
         self.l2 = L2Agent(settings)
