@@ -1,0 +1,113 @@
+"""The network agents inside a Stacklet process, through the API: what the
+network service's users and operators see of them (ports going ACTIVE when
+wired, the agents listed with heartbeats, DHCP ports, a fault on a port
+that cannot be wired) and what they leave on the host."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+from pyroute2 import IPRoute, netns
+
+from stacklet.network.agent.cleanup import remove_everything
+
+pytestmark = pytest.mark.dataplane
+
+SUFFIX = secrets.token_hex(3)
+
+
+@pytest.fixture
+def config_overrides() -> dict:
+    first_vni = 20000 + secrets.randbelow(10000) * 10
+    return {("network", "dataplane"): "on",
+            # Nothing shared with another test's cloud on this machine.
+            ("network", "vni_ranges"): f"{first_vni}:{first_vni + 9}",
+            ("network", "bridge_mappings"): f"public:brx-{SUFFIX}",
+            ("network", "external_masquerade"): False,
+            ("network", "resync_interval"): 300.0}
+
+
+def wait_for(condition, seconds: float = 15):
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return result
+
+
+def link_names() -> set[str]:
+    with IPRoute() as ipr:
+        return {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+
+
+def port_status(admin, port_id: str) -> str:
+    return admin.get(f"/ports/{port_id}").json()["port"]["status"]
+
+
+def test_ports_go_active_when_the_agents_wired_them(api, admin, stacklet_config: Path):
+    host = api.cloud.host
+    agents = wait_for(lambda: admin.get("/agents").json()["agents"])
+    assert {(agent["agent_type"], agent["host"], agent["alive"]) for agent in agents} == {
+        (kind, host, True) for kind in
+        ("Linux bridge agent", "DHCP agent", "L3 agent", "Metadata agent")}
+
+    network = admin.create("network", name="net")
+    subnet = admin.create("subnet", network_id=network["id"], cidr="10.9.0.0/24",
+                          ip_version=4)
+    # The DHCP agent's port, wired: dnsmasq answers in qdhcp-<network>.
+    dhcp = wait_for(lambda: admin.get(
+        f"/ports?network_id={network['id']}&device_owner=network:dhcp").json()["ports"])[0]
+    assert dhcp["fixed_ips"][0]["subnet_id"] == subnet["id"]
+    wait_for(lambda: port_status(admin, dhcp["id"]) == "ACTIVE")
+    assert f"qdhcp-{network['id']}" in netns.listnetns()
+
+    # A guest's port: DOWN while bound and not wired yet, ACTIVE once its tap is.
+    port = admin.create("port", network_id=network["id"], device_owner="compute:nova",
+                        device_id="server-1", **{"binding:host_id": host})
+    tap = "tap" + port["id"][:11]
+    wait_for(lambda: port_status(admin, port["id"]) == "ACTIVE")
+    assert tap in link_names() and "brq" + network["id"][:11] in link_names()
+
+    # Admin down: the agent takes the tap down and says so.
+    admin.put(f"/ports/{port['id']}", {"port": {"admin_state_up": False}})
+    wait_for(lambda: port_status(admin, port["id"]) == "DOWN")
+
+    # Gone from the database, gone from the host.
+    assert admin.delete(f"/ports/{port['id']}").status_code == 204
+    wait_for(lambda: tap not in link_names())
+    assert admin.delete(f"/networks/{network['id']}").status_code == 204
+    wait_for(lambda: f"qdhcp-{network['id']}" not in netns.listnetns())
+
+
+def test_a_port_on_an_unmapped_physical_network_stays_down(api, admin):
+    network = admin.create("network", name="phys", **{
+        "provider:network_type": "flat", "provider:physical_network": f"nowhere{SUFFIX}"})
+    admin.create("subnet", network_id=network["id"], cidr="10.8.0.0/24", ip_version=4,
+                 enable_dhcp=False)
+    port = admin.create("port", network_id=network["id"], device_owner="compute:nova",
+                        device_id="server-2", **{"binding:host_id": api.cloud.host})
+    runtime = api.cloud.network_agents
+    # The reason is logged and kept for the fault of a boot that waits for it.
+    reason = wait_for(lambda: runtime.port_faults.get(port["id"]))
+    assert "bridge_mappings" in reason
+    assert port_status(admin, port["id"]) == "DOWN"
+
+
+def test_cleanup_removes_what_the_agents_made(api, admin, stacklet_config):
+    network = admin.create("network", name="net")
+    admin.create("subnet", network_id=network["id"], cidr="10.7.0.0/24", ip_version=4)
+    router = admin.create("router", name="r")
+    subnet_id = admin.get(f"/subnets?network_id={network['id']}").json()["subnets"][0]["id"]
+    admin.put(f"/routers/{router['id']}/add_router_interface", {"subnet_id": subnet_id})
+    wait_for(lambda: {f"qdhcp-{network['id']}", f"qrouter-{router['id']}"}
+             <= set(netns.listnetns()))
+    # As `stacklet cleanup` does once the cloud is stopped.
+    api.cloud.network_agents._background.cancel()
+    removed = remove_everything(stacklet_config)
+    assert any(network["id"] in line for line in removed)
+    assert any(router["id"] in line for line in removed)
+    assert not {f"qdhcp-{network['id']}", f"qrouter-{router['id']}"} & set(netns.listnetns())
+    assert "brq" + network["id"][:11] not in link_names()
