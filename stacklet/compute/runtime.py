@@ -79,19 +79,27 @@ class ComputeRuntime:
 
     async def _listen_signed_metadata(self) -> None:
         """The listener the network's metadata proxies forward guests' requests
-        to; a host that cannot bind it runs on (guests then get no metadata
-        over the network) and says why."""
+        to.  When its port is taken (another cloud on this machine), a free
+        port serves instead: this host's proxies are told where it is, and a
+        request must never reach another cloud's metadata service."""
         listen = self.cloud.config.get("compute", "metadata_listen")
         host, _, port = listen.rpartition(":")
+        host = host or "127.0.0.1"
         secret = metadata_secret(self.cloud.config.data_dir)
-        try:
-            bound = await asyncio.to_thread(self.metadata.listen_signed, host or "127.0.0.1",
-                                            int(port), secret)
-            self.cloud.metadata_url = f"http://{host or '127.0.0.1'}:{bound}"
-        except (OSError, ValueError) as error:
-            LOG.error("compute: the metadata service cannot listen on %s (%s): guests on "
-                      "the network data plane get no metadata; set [compute] "
-                      "metadata_listen to a free address:port", listen, error)
+        for attempt in (int(port), 0):
+            try:
+                bound = await asyncio.to_thread(self.metadata.listen_signed, host, attempt,
+                                                secret)
+            except OSError as error:
+                LOG.warning("compute: the metadata service cannot listen on %s (%s)%s",
+                            f"{host}:{attempt}", error,
+                            ": using a free port" if attempt else "")
+                continue
+            self.cloud.metadata_url = f"http://{host}:{bound}"
+            return
+        LOG.error("compute: no metadata service for the network's proxies: guests on the "
+                  "data plane get no metadata; set [compute] metadata_listen to a free "
+                  "address:port")
 
     def _take_lock(self) -> bool:
         path = self.cloud.config.data_dir / "compute.lock"

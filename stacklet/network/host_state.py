@@ -156,6 +156,22 @@ def dhcp_networks(session) -> list[dict]:
     return list(documents.values())
 
 
+def external_networks(session) -> list[dict]:
+    """Each external network with its segment and its subnets' CIDRs and
+    gateways: what the host side of a mapped bridge (br-ex) is made from."""
+    networks = list(session.scalars(sa.select(Network).where(Network.router_external)
+                                    .order_by(Network.id)))
+    subnets = session.scalars(sa.select(Subnet).where(
+        Subnet.network_id.in_([network.id for network in networks])).order_by(Subnet.id))
+    documents = {network.id: {"id": network.id, "mtu": network.mtu, **_segment(network),
+                              "subnets": []} for network in networks}
+    for subnet in subnets:
+        documents[subnet.network_id]["subnets"].append({
+            "cidr": subnet.cidr, "ip_version": subnet.ip_version,
+            "gateway_ip": subnet.gateway_ip})
+    return list(documents.values())
+
+
 def _dashed(address: str) -> str:
     """An address as a host name label, as Neutron names ports without a dns_name."""
     return address.replace(".", "-").replace(":", "-")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 from stacklet.network.agent.dhcp import DhcpAgent
+from stacklet.network.agent.external import ExternalGateway
 from stacklet.network.agent.l2 import L2Agent
 from stacklet.network.agent.l3 import L3Agent
 from stacklet.network.agent.settings import DataplaneSettings
@@ -18,5 +19,6 @@ def remove_everything(config) -> list[str]:
     removed = []
     removed += L3Agent(settings, None).cleanup()
     removed += DhcpAgent(settings, None).cleanup()
+    removed += ExternalGateway(settings).cleanup()
     removed += L2Agent(settings).cleanup()
     return removed

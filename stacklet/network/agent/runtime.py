@@ -46,7 +46,7 @@ class NetworkRuntime:
     def __init__(self, cloud):
         self.cloud = cloud
         self.settings: DataplaneSettings | None = None
-        self.l2 = self.dhcp = self.l3 = self.metadata = None
+        self.l2 = self.external = self.dhcp = self.l3 = self.metadata = None
         # Why each port that is not ACTIVE is not: what a failed boot's fault says.
         self.port_faults: dict[str, str] = {}
         self._background = Background()
@@ -80,6 +80,7 @@ class NetworkRuntime:
     async def _start_agents(self) -> None:
         # Imported here: a host without the data plane never loads pyroute2.
         from stacklet.network.agent.dhcp import DhcpAgent
+        from stacklet.network.agent.external import ExternalGateway
         from stacklet.network.agent.l2 import L2Agent
         from stacklet.network.agent.l3 import L3Agent
         from stacklet.network.agent.metadata_proxy import MetadataProxy
@@ -93,6 +94,7 @@ class NetworkRuntime:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.metadata = MetadataProxy(settings, loop, self._metadata_lookup)
         self.l2 = L2Agent(settings)
+        self.external = ExternalGateway(settings)
         self.dhcp = DhcpAgent(settings, self.metadata)
         self.l3 = L3Agent(settings, self.metadata)
         await asyncio.to_thread(self._report, True)
@@ -145,10 +147,16 @@ class NetworkRuntime:
             ports = host_state.host_ports(session, host)
             group_ids = sorted({group for port in ports for group in port["security_groups"]})
             groups = host_state.security_groups(session, group_ids)
+            external = host_state.external_networks(session)
             networks = host_state.dhcp_networks(session)
             routers = host_state.host_routers(session, host)
         statuses: dict[str, Status] = {}
         statuses.update(self.l2.sync(ports, groups, {}))
+        try:
+            self.external.sync(external)
+        except Exception as error:  # the guests' own networks must still be built
+            LOG.error("network: the host side of the external networks failed (%s): check "
+                      "[network] bridge_mappings and that nftables is installed", error)
         statuses.update(self.dhcp.sync(networks))
         statuses.update(self.l3.sync(routers))
         self._record(statuses)

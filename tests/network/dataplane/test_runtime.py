@@ -13,6 +13,7 @@ import pytest
 from pyroute2 import IPRoute, netns
 
 from stacklet.network.agent.cleanup import remove_everything
+from stacklet.network.driver import nft
 
 pytestmark = pytest.mark.dataplane
 
@@ -28,6 +29,14 @@ def config_overrides() -> dict:
             ("network", "bridge_mappings"): f"public:brx-{SUFFIX}",
             ("network", "external_masquerade"): False,
             ("network", "resync_interval"): 300.0}
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_on_the_host(api, stacklet_config):
+    """What the test's cloud built goes with it (as `stacklet cleanup`)."""
+    yield
+    api.cloud.network_agents._background.cancel()
+    remove_everything(stacklet_config)
 
 
 def wait_for(condition, seconds: float = 15):
@@ -111,3 +120,34 @@ def test_cleanup_removes_what_the_agents_made(api, admin, stacklet_config):
     assert any(router["id"] in line for line in removed)
     assert not {f"qdhcp-{network['id']}", f"qrouter-{router['id']}"} & set(netns.listnetns())
     assert "brq" + network["id"][:11] not in link_names()
+
+
+def host_addresses(bridge: str) -> set[str]:
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=bridge)
+        return {f"{record.get_attr('IFA_ADDRESS')}/{record['prefixlen']}"
+                for record in ipr.get_addr(index=found[0])} if found else set()
+
+
+def test_the_host_holds_the_external_gateway_as_devstack_does(api, admin, stacklet_config):
+    """172.24.4.1 on br-ex: the host reaches floating IPs (the bridge is the
+    test's own, and masquerading is off here: nothing leaves the machine)."""
+    bridge = f"brx-{SUFFIX}"
+    public = admin.create("network", name="public", **{
+        "router:external": True, "provider:network_type": "flat",
+        "provider:physical_network": "public"})
+    subnet = admin.create("subnet", network_id=public["id"], cidr="172.30.77.0/24",
+                          ip_version=4, enable_dhcp=False)
+    wait_for(lambda: "172.30.77.1/24" in host_addresses(bridge))
+    assert not [table for table in nft.tables() if table[1].endswith("_external")
+                and api.cloud.network_agents.settings.tag in table[1]]
+    # The subnet gone: the address goes too, and only it.
+    assert admin.delete(f"/subnets/{subnet['id']}").status_code == 204
+    wait_for(lambda: "172.30.77.1/24" not in host_addresses(bridge))
+    admin.create("subnet", network_id=public["id"], cidr="172.30.78.0/24", ip_version=4,
+                 enable_dhcp=False)
+    wait_for(lambda: "172.30.78.1/24" in host_addresses(bridge))
+    api.cloud.network_agents._background.cancel()
+    removed = remove_everything(stacklet_config)
+    assert f"address 172.30.78.1/24 from {bridge}" in removed
+    assert not host_addresses(bridge)
