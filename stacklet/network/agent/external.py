@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import socket
 
 from pyroute2 import IPRoute
 
@@ -48,6 +49,8 @@ class ExternalGateway:
                     masqueraded.add((subnet["cidr"], bridge))
         if not self.settings.external_gateway_on_host:
             addresses = set()
+        addresses = {(bridge, address) for bridge, address in addresses
+                     if not self._clashes(bridge, address)}
         if not self.settings.external_masquerade:
             masqueraded = set()
         wanted = (frozenset(addresses), frozenset(masqueraded))
@@ -56,6 +59,26 @@ class ExternalGateway:
         self._sync_addresses(addresses)
         self._sync_masquerade(masqueraded)
         self._applied = wanted
+
+    def _clashes(self, bridge: str, address: str) -> bool:
+        """Whether the host already routes part of the subnet elsewhere (its own
+        LAN on the same CIDR): taking the gateway address would cut the host
+        off from it, so it is not taken, and the operator is told."""
+        subnet = ipaddress.ip_interface(address).network
+        with IPRoute() as ipr:
+            bridge_index = next(iter(ipr.link_lookup(ifname=bridge)), None)
+            for route in ipr.get_routes(family=_family(subnet), table=254):
+                destination = route.get_attr("RTA_DST")
+                if destination is None or route.get_attr("RTA_OIF") == bridge_index:
+                    continue
+                routed = ipaddress.ip_network(f"{destination}/{route['dst_len']}")
+                if routed.overlaps(subnet):
+                    LOG.error("network: external subnet %s overlaps this host's route to %s: "
+                              "the host does not take its gateway address on %s (recreate "
+                              "the subnet on a free CIDR, e.g. stacklet up --public-cidr)",
+                              subnet, routed, bridge)
+                    return True
+        return False
 
     def cleanup(self) -> list[str]:
         removed = [f"address {address} from {bridge}" for bridge, address in self._recorded()]
@@ -94,6 +117,10 @@ class ExternalGateway:
             with open("/proc/sys/net/ipv4/ip_forward", "w") as forward:
                 forward.write("1")
         nft.apply(script)
+
+
+def _family(network) -> int:
+    return socket.AF_INET if network.version == 4 else socket.AF_INET6
 
 
 def _change_address(ipr, action: str, bridge: str, address: str) -> None:

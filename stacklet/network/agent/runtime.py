@@ -21,6 +21,7 @@ import dataclasses
 import fcntl
 import logging
 import os
+import threading
 
 import sqlalchemy as sa
 
@@ -50,6 +51,8 @@ class NetworkRuntime:
         # Why each port that is not ACTIVE is not: what a failed boot's fault says.
         self.port_faults: dict[str, str] = {}
         self._background = Background()
+        # Held by the worker thread through each pass: stop waits for it.
+        self._pass_lock = threading.Lock()
         self._lock_fd: int | None = None
         self._syncing = False
         self._sync_again = False
@@ -106,10 +109,12 @@ class NetworkRuntime:
         LOG.info("network: L2, DHCP, L3 and metadata agents running on %s", host)
 
     async def stop(self) -> None:
-        """Stop reconciling; what the agents built stays (guests keep their network)."""
+        """Stop reconciling, once a pass under way has ended; what the agents
+        built stays (guests keep their network)."""
         self._background.cancel()
         if self.running:
             self.cloud.bus.stop_consuming(host_state.topic(self.cloud.host))
+            await asyncio.to_thread(self._wait_for_pass)
             await asyncio.to_thread(self.metadata.close_all)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -137,7 +142,15 @@ class NetworkRuntime:
         finally:
             self._syncing = False
 
+    def _wait_for_pass(self) -> None:
+        with self._pass_lock:
+            pass
+
     def _sync_once(self) -> None:
+        with self._pass_lock:
+            self._reconcile()
+
+    def _reconcile(self) -> None:
         from stacklet.network import dhcp_ports
 
         host = self.cloud.host

@@ -13,6 +13,9 @@ import subprocess
 NFT = "nft"
 
 
+LISTING_ATTEMPTS = 5
+
+
 class NftError(Exception):
     """nft refused a script; the message is nft's own."""
 
@@ -36,15 +39,25 @@ def apply(script: str, namespace: str | None = None) -> None:
     _run(["-f", "-"], namespace, script)
 
 
+def _listing(args: list[str], namespace: str | None) -> list[dict]:
+    """What ``nft -j list ...`` prints.  nft 1.0.6 now and then prints nothing
+    (and succeeds) when another process commits meanwhile: asked again."""
+    for _ in range(LISTING_ATTEMPTS):
+        output = _run(["-j", "list", *args], namespace)
+        if output.strip():
+            return json.loads(output)["nftables"]
+    raise NftError(f"nft -j list {' '.join(args)} printed nothing {LISTING_ATTEMPTS} times")
+
+
 def tables(namespace: str | None = None) -> list[tuple[str, str]]:
     """(family, name) of every table."""
-    found = json.loads(_run(["-j", "list", "tables"], namespace))["nftables"]
-    return [(item["table"]["family"], item["table"]["name"]) for item in found if "table" in item]
+    return [(item["table"]["family"], item["table"]["name"])
+            for item in _listing(["tables"], namespace) if "table" in item]
 
 
 def list_table(family: str, name: str, namespace: str | None = None) -> list[dict]:
     """The table's objects as nft's JSON gives them (chains, rules, sets, maps)."""
-    return json.loads(_run(["-j", "list", "table", family, name], namespace))["nftables"]
+    return _listing(["table", family, name], namespace)
 
 
 def rule_count(family: str, name: str, namespace: str | None = None) -> int:

@@ -32,11 +32,16 @@ def config_overrides() -> dict:
 
 
 @pytest.fixture(autouse=True)
-def nothing_left_on_the_host(api, stacklet_config):
-    """What the test's cloud built goes with it (as `stacklet cleanup`)."""
+def nothing_left_on_the_host(stacklet_config):
+    """What the test's cloud built goes with it, once it stopped (as `stacklet
+    cleanup`)."""
     yield
-    api.cloud.network_agents._background.cancel()
     remove_everything(stacklet_config)
+
+
+def stop_agents(api) -> None:
+    """The cloud's network agents stopped, as when `stacklet up` exits."""
+    api.client.portal.call(api.cloud.network_agents.stop)
 
 
 def wait_for(condition, seconds: float = 15):
@@ -114,7 +119,7 @@ def test_cleanup_removes_what_the_agents_made(api, admin, stacklet_config):
     wait_for(lambda: {f"qdhcp-{network['id']}", f"qrouter-{router['id']}"}
              <= set(netns.listnetns()))
     # As `stacklet cleanup` does once the cloud is stopped.
-    api.cloud.network_agents._background.cancel()
+    stop_agents(api)
     removed = remove_everything(stacklet_config)
     assert any(network["id"] in line for line in removed)
     assert any(router["id"] in line for line in removed)
@@ -147,7 +152,29 @@ def test_the_host_holds_the_external_gateway_as_devstack_does(api, admin, stackl
     admin.create("subnet", network_id=public["id"], cidr="172.30.78.0/24", ip_version=4,
                  enable_dhcp=False)
     wait_for(lambda: "172.30.78.1/24" in host_addresses(bridge))
-    api.cloud.network_agents._background.cancel()
+    stop_agents(api)
     removed = remove_everything(stacklet_config)
     assert f"address 172.30.78.1/24 from {bridge}" in removed
     assert not host_addresses(bridge)
+
+
+def test_an_external_subnet_the_host_routes_elsewhere_is_not_taken(api, admin, caplog):
+    """The host's own LAN on the public CIDR: taking the gateway address would
+    cut the host off from it."""
+    lan = f"lan-{SUFFIX}"
+    with IPRoute() as ipr:
+        ipr.link("add", ifname=lan, kind="bridge")
+        index = ipr.link_lookup(ifname=lan)[0]
+        ipr.link("set", index=index, state="up")
+        ipr.route("add", dst="172.30.90.0/24", oif=index)
+    try:
+        public = admin.create("network", name="public", **{
+            "router:external": True, "provider:network_type": "flat",
+            "provider:physical_network": "public"})
+        admin.create("subnet", network_id=public["id"], cidr="172.30.90.0/24", ip_version=4,
+                     enable_dhcp=False)
+        wait_for(lambda: "overlaps this host's route to 172.30.90.0/24" in caplog.text)
+        assert "172.30.90.1/24" not in host_addresses(f"brx-{SUFFIX}")
+    finally:
+        with IPRoute() as ipr:
+            ipr.link("del", index=ipr.link_lookup(ifname=lan)[0])
