@@ -201,6 +201,12 @@ OPTIONS: list[Option] = [
            "stack on the fullest hosts that fit.", float),
     Option("compute", "default_availability_zone", "nova",
            "Availability zone of compute hosts.", str),
+    Option("compute", "metadata_listen", "127.0.0.1:8775",
+           "Where the metadata service answers the network's metadata proxies "
+           "(requests signed with the shared secret in DIR/metadata-proxy-secret).", str),
+    Option("compute", "vif_plugging_timeout", 300.0,
+           "Seconds a guest waits for its ports to be wired (network-vif-plugged) "
+           "before its boot fails, as Nova's option.", float),
     Option("consoleauth", "token_ttl", 600,
            "Seconds a remote console URL (its token) stays valid, as Nova's option; "
            "it opens the console as often as needed until then.", int),
@@ -274,12 +280,6 @@ OPTIONS: list[Option] = [
     Option("network", "resync_interval", 30.0,
            "Seconds between the agents' full reconciliations of the host against the "
            "database (they also act at once when told of a change).", float),
-    Option("compute", "metadata_listen", "127.0.0.1:8775",
-           "Where the metadata service answers the network's metadata proxies "
-           "(requests signed with the shared secret in DIR/metadata-proxy-secret).", str),
-    Option("compute", "vif_plugging_timeout", 300.0,
-           "Seconds a guest waits for its ports to be wired (network-vif-plugged) "
-           "before its boot fails, as Nova's option.", float),
 ]
 
 OPTIONS_BY_KEY = {(o.section, o.name): o for o in OPTIONS}

@@ -13,6 +13,8 @@ import pytest
 from pyroute2 import IPRoute, netns
 
 from stacklet.network.agent.cleanup import remove_everything
+from tests.compute.conftest import admin_of
+from tests.compute.helpers import active_image, boot, wait_for_status
 from stacklet.network.driver import nft
 
 pytestmark = pytest.mark.dataplane
@@ -20,8 +22,7 @@ pytestmark = pytest.mark.dataplane
 SUFFIX = secrets.token_hex(3)
 
 
-@pytest.fixture
-def config_overrides() -> dict:
+def dataplane_options() -> dict:
     first_vni = 20000 + secrets.randbelow(10000) * 10
     return {("network", "dataplane"): "on",
             # Nothing shared with another test's cloud on this machine.
@@ -29,6 +30,11 @@ def config_overrides() -> dict:
             ("network", "bridge_mappings"): f"public:brx-{SUFFIX}",
             ("network", "external_masquerade"): False,
             ("network", "resync_interval"): 300.0}
+
+
+@pytest.fixture
+def config_overrides() -> dict:
+    return dataplane_options()
 
 
 @pytest.fixture(autouse=True)
@@ -178,3 +184,20 @@ def test_an_external_subnet_the_host_routes_elsewhere_is_not_taken(api, admin, c
     finally:
         with IPRoute() as ipr:
             ipr.link("del", index=ipr.link_lookup(ifname=lan)[0])
+
+
+@pytest.mark.parametrize("config_overrides", [{
+    **dataplane_options(), ("compute", "vif_plugging_timeout"): 2.0}])
+def test_a_boot_whose_port_is_never_wired_fails_with_why(api, admin):
+    """Compute waits for its ports (Nova's network-vif-plugged), then gives up
+    with the agent's reason in the server's fault."""
+    network = admin.create("network", name="phys", **{
+        "provider:network_type": "flat", "provider:physical_network": f"nowhere{SUFFIX}"})
+    admin.create("subnet", network_id=network["id"], cidr="10.6.0.0/24", ip_version=4,
+                 enable_dhcp=False)
+    compute = admin_of(api)
+    image_id = active_image(api, api.admin_token)
+    server = boot(compute, image_id, networks=[{"uuid": network["id"]}])["server"]
+    shown = wait_for_status(compute, server["id"], "ERROR", timeout=30)
+    assert shown["fault"]["message"].startswith("Virtual Interface creation failed: port ")
+    assert f"bridge_mappings = nowhere{SUFFIX}:<bridge>" in shown["fault"]["message"]
