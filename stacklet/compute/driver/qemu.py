@@ -61,6 +61,7 @@ from stacklet.compute.driver import (
 from stacklet.compute.driver.accel import choose_accel, qemu_version
 from stacklet.compute.driver.accel import default_cache_dir as accel_cache_dir
 from stacklet.network.agent.settings import dataplane_wanted
+from stacklet.network.driver.links import tap_name
 from stacklet.running import runtime_base
 
 LOG = logging.getLogger(__name__)
@@ -770,11 +771,6 @@ class QemuDriver:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-def tap_name(port_id: str) -> str:
-    """The tap the L2 agent makes for a port (Neutron's Linux bridge name)."""
-    return f"tap{port_id[:11]}"
-
 
 def _nic_ids(port_id: str) -> tuple[str, str]:
     """QEMU's ids of a port's netdev and NIC."""
