@@ -101,6 +101,10 @@ class NeutronPorts:
         """Make or bind the ports the server's create asked for, on its groups."""
         config = self.cloud.config
         group_names = instance.system_metadata.get("security_groups") or []
+        if group_names == [security_groups.DEFAULT_NAME]:
+            # As Nova: "default" alone is no request; the network service puts
+            # the default group where port security allows a group at all.
+            group_names = []
         groups = [_group_id(session, instance.project_id, name) or
                   security_groups.default_group_id(session, instance.project_id)
                   for name in group_names] or None

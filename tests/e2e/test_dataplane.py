@@ -14,8 +14,11 @@ applying.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -120,7 +123,12 @@ def cloud(tmp_path_factory):
             guests.update(_project_with_guests(cli, project, key))
         yield server, clis, guests
     finally:
+        # Guests outlive `stacklet up` (as Nova's outlive nova-compute): they go
+        # with the test, then everything the agents built.
         server.stop()
+        for pidfile in (data_dir / "instances").glob("*/qemu.pid"):
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pidfile.read_text()), signal.SIGTERM)
         server.stacklet("cleanup")
 
 

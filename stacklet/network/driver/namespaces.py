@@ -82,8 +82,11 @@ def iproute(name: str) -> IPRoute:
 def holds_alias(name: str, alias: str) -> bool:
     """Whether a link of the namespace carries ``alias``: the mark of the
     namespaces this cloud made."""
-    with iproute(name) as ipr:
-        return any(link.get("IFLA_IFALIAS") == alias for link in ipr.get_links())
+    try:
+        with iproute(name) as ipr:
+            return any(link.get("IFLA_IFALIAS") == alias for link in ipr.get_links())
+    except FileNotFoundError:   # removed meanwhile (by another cloud): not ours
+        return False
 
 
 @contextlib.contextmanager
