@@ -115,10 +115,31 @@ COMPUTE_FEATURES = {
 }
 
 # With real QEMU guests (TCG emulation on CI): one host, slower builds, no
-# password setting (that needs a guest agent), and noVNC consoles.
+# password setting (that needs a guest agent), noVNC consoles, and the
+# metadata service the data plane's routers proxy to.
 QEMU_COMPUTE = {"min_compute_nodes": "1", "build_timeout": "300"}
 QEMU_COMPUTE_FEATURES = {"change_password": False, "cold_migration": False,
-                         "vnc_console": True}
+                         "vnc_console": True, "metadata_service": True}
+
+# [validation] with real guests on the data plane: Tempest logs in over SSH
+# to stacklet-tiny (root, dropbear) through a floating IP, with the RSA key
+# Nova generates for the keypair it makes.  The guest boots in seconds: a
+# guest that is not reachable within two minutes will not be.
+QEMU_VALIDATION = {
+    "run_validation": "true",
+    "connect_method": "floating",
+    "auth_method": "keypair",
+    "image_ssh_user": "root",
+    "image_alt_ssh_user": "root",
+    "ssh_key_type": "rsa",
+    "ip_version_for_ssh": "4",
+    "ping_timeout": "120",
+    "connect_timeout": "30",
+    "ssh_timeout": "120",
+}
+
+# [scenario]: stacklet-tiny renews its lease as CirrOS does, with udhcpc.
+SCENARIO = {"dhcp_client": "udhcpc"}
 
 # [network]: scripts/tempest makes the external network "public" (DevStack's
 # name and addresses); each test project gets a network, subnet and router
@@ -129,7 +150,8 @@ NETWORK = {
     "project_network_v6_cidr": "2001:db8::/48",
     "project_network_v6_mask_bits": "64",
     "floating_network_name": "public",
-    # No data plane yet: servers are not reachable over their networks.
+    # Tempest reaches servers through floating IPs only (the host routes to
+    # the public network, not to project networks).
     "project_networks_reachable": "false",
     "build_interval": "1",
     "build_timeout": "60",
@@ -197,8 +219,9 @@ def tempest_config(cloud: dict, image_id: str, image_id_alt: str, public_network
     conf["compute-feature-enabled"] = {
         name: str(value).lower()
         for name, value in {**COMPUTE_FEATURES, **(QEMU_COMPUTE_FEATURES if qemu else {})}.items()}
-    # Servers are not reachable over a network until the network service lands.
-    conf["validation"] = {"run_validation": "false"}
+    # The fake driver's servers have no guest to log in to.
+    conf["validation"] = QEMU_VALIDATION if qemu else {"run_validation": "false"}
+    conf["scenario"] = dict(SCENARIO)
     conf["network"] = {**NETWORK, "public_network_id": public_network_id,
                        "region": cloud.get("region_name", "RegionOne")}
     conf["network-feature-enabled"] = {
