@@ -19,7 +19,11 @@ A rule change rewrites one group chain; a member joining a remote group
 changes one set element; the ruleset grows linearly with ports. Every change
 is one ``nft -f`` transaction computed as the difference from what was
 applied; the first is a whole rebuild (delete and re-create in the same
-transaction, so there is no moment without filtering).
+transaction, so there is no moment without filtering). The ruleset is kept
+in pieces (a port's objects, a group's chains, a remote group's sets), each
+with a fingerprint of the documents it comes from, so a sync renders and
+compares only the pieces whose documents changed: wiring one more port on a
+host with hundreds costs about what wiring the first did.
 """
 
 from __future__ import annotations
@@ -71,6 +75,31 @@ class Ruleset:
         dataclasses.field(default_factory=dict)
     chains: dict[tuple[str, str], tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
+    def merge(self, other: Ruleset) -> None:
+        """Add OTHER's objects; a set both have gets the elements of both
+        (OTHER's own dicts are never changed: they may be applied pieces)."""
+        for key, (declaration, elements) in other.sets.items():
+            self.sets.setdefault(key, (declaration, {}))[1].update(elements)
+        self.chains.update(other.chains)
+
+
+# A piece of the ruleset (the base, one port's objects, one group's chains,
+# the sets of one remote group) with a fingerprint of the documents it is
+# rendered from: a piece whose fingerprint did not change is neither rendered
+# again nor compared with what is in force.
+Piece = tuple[str, Ruleset]
+BASE = ("base", "")
+# The sets and maps of the base that ports add their elements to.
+IFNAME_VMAP = "type ifname : verdict;"
+MARK_VMAP = "type mark : verdict;"
+# What each port may send from, keyed by the port's mark: a few sets shared by
+# all ports, not sets of each port, because nft reads every set's elements
+# (one netlink dump per set) before each transaction that adds a rule or an
+# element: with three sets a port, that alone took 60 ms at 500 ports.
+SOURCE_SETS = {"macs": "type mark . ether_addr;",
+               "v4": "type mark . ether_addr . ipv4_addr; flags interval;",
+               "v6": "type mark . ether_addr . ipv6_addr; flags interval;"}
+
 
 def link_local(mac: str) -> str:
     """The EUI-64 link-local address a guest derives from MAC."""
@@ -86,14 +115,15 @@ def _version(address: str) -> int:
 
 def _interval_elements(sources: list[tuple[str, str]], version: int) -> list[str]:
     """"mac . network" elements of an interval set: an interval set refuses
-    overlapping elements, so each MAC's networks are merged first."""
+    overlapping elements, so each MAC's networks are merged first.  A single
+    address is written as a /32 or /128 too: nft 1.0.6 cannot delete a plain
+    address from a set of concatenated intervals ("No such file or directory")."""
     by_mac: dict[str, list] = {}
     for mac, address in sources:
         network = ipaddress.ip_network(address, strict=False)
         if network.version == version:
             by_mac.setdefault(mac.lower(), []).append(network)
-    return [f"{mac} . {network.network_address if network.prefixlen == network.max_prefixlen else network}"
-            for mac, networks in sorted(by_mac.items())
+    return [f"{mac} . {network}" for mac, networks in sorted(by_mac.items())
             for network in ipaddress.collapse_addresses(networks)]
 
 
@@ -146,8 +176,8 @@ class Firewall:
     def __init__(self, settings: DataplaneSettings):
         self.ports_table = f"bridge stacklet_{settings.tag}_ports"
         self.sg_table = f"inet stacklet_{settings.tag}_sg"
-        self.applied: Ruleset | None = None     # None: rebuild everything next time
-        self.signatures: dict[str, str] = {}    # port id -> what was applied for it
+        self.applied: dict[tuple[str, str], Piece] = {}   # what is in force, by piece
+        self.rebuild = True                     # the next transaction re-creates the tables
         self.indexes: dict[str, int] = {}       # port id -> its 16-bit mark
         self.zones: dict[str, int] = {}         # bridge -> conntrack zone
         self.transactions = 0
@@ -161,24 +191,21 @@ class Firewall:
         filtered = [p for p in ports if p.get("port_security_enabled", True)]
         self._allocate(self.indexes, [p["id"] for p in filtered])
         self._allocate(self.zones, sorted(set(bridges.values())))
-        wanted = self._base(sorted(set(bridges.values())))
-        signatures = {}
-        for port in filtered:
-            signatures[port["id"]] = self._add_port(wanted, port, groups)
-        script = self.script(self.applied, wanted)
-        if not script:
-            return {}
-        affected = [p for p, s in signatures.items() if self.signatures.get(p) != s]
-        try:
-            self.transactions += 1
-            nft.apply(script)
-        except nft.NftError as error:
-            LOG.error("security groups not applied (the previous rules stay in force): %s",
-                      error)
-            self.applied = None
-            return {port: Status("DOWN", f"security group rules refused by nft: {error}")
-                    for port in affected}
-        self.applied, self.signatures = wanted, signatures
+        wanted, depends = self.wanted(filtered, groups, sorted(set(bridges.values())))
+        script = self.script(*self.changes(wanted))
+        if script:
+            try:
+                self.transactions += 1
+                nft.apply(script)
+            except nft.NftError as error:
+                LOG.error("security groups not applied (the previous rules stay in force): %s",
+                          error)
+                self.rebuild = True
+                changed = {key for key, (fingerprint, _) in wanted.items()
+                           if self.applied.get(key, ("",))[0] != fingerprint}
+                return {port: Status("DOWN", f"security group rules refused by nft: {error}")
+                        for port, keys in depends.items() if not changed.isdisjoint(keys)}
+        self.applied, self.rebuild = wanted, False
         return {}
 
     @staticmethod
@@ -191,11 +218,70 @@ class Firewall:
             if key not in numbers:
                 numbers[key] = next(free)
 
+    def wanted(self, ports: list[dict], groups: dict[str, dict], bridges: list[str]
+               ) -> tuple[dict[tuple[str, str], Piece], dict[str, list[tuple[str, str]]]]:
+        """The pieces filtering PORTS (indexes allocated) on BRIDGES, and the
+        pieces each port's rules come from."""
+        wanted: dict[tuple[str, str], Piece] = {}
+        self._piece(wanted, BASE, repr([(b, self.zones[b]) for b in bridges]),
+                    self._base, bridges)
+        remotes_of: dict[str, list[str]] = {}      # group id -> the groups its rules name
+        depends = {}
+        for port in ports:
+            member_of = [g for g in port.get("security_groups", []) if g in groups]
+            stateful = all(groups[g].get("stateful", True) for g in member_of)
+            n = self.indexes[port["id"]]
+            self._piece(wanted, ("port", port["id"]), repr((n, port, member_of, stateful)),
+                        self._port, port, n, member_of, stateful)
+            for group_id in member_of:
+                if group_id not in remotes_of:
+                    rules = groups[group_id]["rules"]
+                    remotes_of[group_id] = sorted({r["remote_group_id"] for r in rules
+                                                   if r.get("remote_group_id")})
+                    self._piece(wanted, ("group", group_id), repr(rules),
+                                self._group, group_id, rules)
+            depends[port["id"]] = [("port", port["id"]),
+                                   *(("group", g) for g in member_of),
+                                   *(("remote", r) for g in member_of for r in remotes_of[g])]
+        for remote in sorted({r for named in remotes_of.values() for r in named}):
+            members = groups.get(remote, {}).get("members", [])   # unknown group: nobody
+            self._piece(wanted, ("remote", remote), repr(members),
+                        self._remote_sets, remote, members)
+        return wanted, depends
+
+    def _piece(self, wanted: dict, key: tuple[str, str], fingerprint: str, render, *args) -> None:
+        """The applied piece KEY if FINGERPRINT is still its own, else one rendered anew."""
+        applied = self.applied.get(key)
+        wanted[key] = applied if applied and applied[0] == fingerprint \
+            else (fingerprint, render(*args))
+
     def _base(self, bridges: list[str]) -> Ruleset:
         p, s = self.ports_table, self.sg_table
         ruleset = Ruleset()
-        ruleset.sets[p, "from_port"] = ("type ifname : verdict;", {})
-        ruleset.sets[p, "to_port"] = ("type ifname : verdict;", {})
+        ruleset.sets[p, "from_port"] = (IFNAME_VMAP, {})
+        ruleset.sets[p, "to_port"] = (IFNAME_VMAP, {})
+        for name, declaration in SOURCE_SETS.items():
+            ruleset.sets[p, name] = (declaration, {})
+        # What a guest may send, the same for every port (its from- chain set
+        # the mark it is looked up by): one copy, not one a port, as nft reads
+        # the anonymous set of each rule like { a, b } as it reads named sets.
+        ruleset.chains[p, "sources"] = (
+            "",
+            "meta mark . ether saddr != @macs drop",
+            "ether type arp meta mark . arp saddr ether != @macs drop",
+            "ether type arp arp saddr ip 0.0.0.0 return",       # address probes (RFC 5227)
+            "ether type arp meta mark . ether saddr . arp saddr ip != @v4 drop",
+            "ether type arp return",
+            *GUEST_MUST_NOT,
+            "ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 "
+            "udp dport 67 return",                               # DHCP discover and request
+            "ether type ip meta mark . ether saddr . ip saddr != @v4 drop",
+            "ether type ip return",
+            "ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, "
+            "mld2-listener-report } return",                     # duplicate address detection
+            "ether type ip6 meta mark . ether saddr . ip6 saddr != @v6 drop",
+            "ether type ip6 return",
+            "drop")                    # other ethertypes (a VLAN tag would carry IP past the groups)
         ruleset.chains[p, "guest_out"] = (
             "type filter hook prerouting priority -200; policy accept;", "iifname vmap @from_port")
         # Before br_netfilter (priority -1) hands the packet to the inet forward hook.
@@ -205,8 +291,10 @@ class Firewall:
         ruleset.sets[s, "zones"] = ("typeof iifname : ct zone;",
                                     {f'"{b}"': str(self.zones[b]) for b in bridges})
         ruleset.sets[s, "stateless"] = ("type mark;", {})
-        ruleset.sets[s, "egress"] = ("type mark : verdict;", {})
-        ruleset.sets[s, "ingress"] = ("type mark : verdict;", {})
+        ruleset.sets[s, "egress"] = (MARK_VMAP, {})
+        ruleset.sets[s, "ingress"] = (MARK_VMAP, {})
+        ruleset.chains[s, "always_egress"] = ("", *ALWAYS_OUT)
+        ruleset.chains[s, "always_ingress"] = ("", *ALWAYS_IN)
         # A conntrack zone per network: two projects' networks on the same CIDR
         # never share a connection entry.
         ruleset.chains[s, "track"] = (
@@ -225,80 +313,76 @@ class Firewall:
             "meta mark and 0xffff vmap @ingress")
         return ruleset
 
-    def _add_port(self, ruleset: Ruleset, port: dict, groups: dict[str, dict]) -> str:
-        """Add PORT's sets, chains and map elements; a digest of what they come from."""
+    def _port(self, port: dict, n: int, member_of: list[str], stateful: bool) -> Ruleset:
+        """PORT's sets and chains, and its elements of the base's maps."""
         p, s = self.ports_table, self.sg_table
-        n, tap, mac = self.indexes[port["id"]], f'"{tap_name(port["id"])}"', port["mac_address"]
+        ruleset = Ruleset()
+        tap, mac = f'"{tap_name(port["id"])}"', port["mac_address"]
         out_mark, in_mark = f"0x{n:04x}0000", f"0x{n:x}"
         # (mac, address or network) the port may send from
         sources = [(mac, ip["ip_address"]) for ip in port["fixed_ips"]] + [(mac, link_local(mac))]
         for pair in port.get("allowed_address_pairs") or []:
             pair_mac = pair.get("mac_address") or mac
             sources += [(pair_mac, pair["ip_address"]), (pair_mac, link_local(pair_mac))]
-        macs = {source_mac for source_mac, _ in sources}
-        v4, v6 = _interval_elements(sources, 4), _interval_elements(sources, 6)
-        ruleset.sets[p, f"p{n}-mac"] = ("type ether_addr;", dict.fromkeys(sorted(macs)))
-        ruleset.sets[p, f"p{n}-v4"] = ("type ether_addr . ipv4_addr; flags interval;",
-                                       dict.fromkeys(v4))
-        ruleset.sets[p, f"p{n}-v6"] = ("type ether_addr . ipv6_addr; flags interval;",
-                                       dict.fromkeys(v6))
-        ruleset.chains[p, f"from-{n}"] = (
-            "", f"meta mark set {out_mark}",
-            f"ether saddr != @p{n}-mac drop",
-            f"ether type arp arp saddr ether != @p{n}-mac drop",
-            "ether type arp arp saddr ip 0.0.0.0 return",       # address probes (RFC 5227)
-            f"ether type arp ether saddr . arp saddr ip != @p{n}-v4 drop",
-            "ether type arp return",
-            *GUEST_MUST_NOT,
-            "ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 "
-            "udp dport 67 return",                               # DHCP discover and request
-            f"ether type ip ether saddr . ip saddr != @p{n}-v4 drop",
-            "ether type ip return",
-            "ether type ip6 ip6 saddr :: icmpv6 type { nd-neighbor-solicit, "
-            "mld2-listener-report } return",                     # duplicate address detection
-            f"ether type ip6 ether saddr . ip6 saddr != @p{n}-v6 drop",
-            "ether type ip6 return",
-            "drop")                    # other ethertypes (a VLAN tag would carry IP past the groups)
+        elements = {"macs": sorted({source_mac for source_mac, _ in sources}),
+                    "v4": _interval_elements(sources, 4), "v6": _interval_elements(sources, 6)}
+        for name, keys in elements.items():
+            ruleset.sets[p, name] = (SOURCE_SETS[name],
+                                     dict.fromkeys(f"{out_mark} . {key}" for key in keys))
+        ruleset.chains[p, f"from-{n}"] = ("", f"meta mark set {out_mark}", "goto sources")
         ruleset.chains[p, f"to-{n}"] = ("", f"meta mark set meta mark and 0xffff0000 or {in_mark}")
-        ruleset.sets[p, "from_port"][1][tap] = f"jump from-{n}"
-        ruleset.sets[p, "to_port"][1][tap] = f"jump to-{n}"
-
-        member_of = [g for g in port.get("security_groups", []) if g in groups]
-        stateful = all(groups[g].get("stateful", True) for g in member_of)
+        ruleset.sets[p, "from_port"] = (IFNAME_VMAP, {tap: f"jump from-{n}"})
+        ruleset.sets[p, "to_port"] = (IFNAME_VMAP, {tap: f"jump to-{n}"})
         check_state = ("ct state invalid drop",) if stateful else ()
-        for direction, always, mark, vmap in (("egress", ALWAYS_OUT, out_mark, "egress"),
-                                              ("ingress", ALWAYS_IN, in_mark, "ingress")):
+        for direction, mark in (("egress", out_mark), ("ingress", in_mark)):
             chain = f"p{n}-{direction}"
-            ruleset.chains[s, chain] = ("", *check_state, *always,
+            ruleset.chains[s, chain] = ("", *check_state, f"jump always_{direction}",
                                         *(f"jump {group_chain(g, direction)}" for g in member_of),
                                         "drop")
-            ruleset.sets[s, vmap][1][mark] = f"jump {chain}"
+            ruleset.sets[s, direction] = (MARK_VMAP, {mark: f"jump {chain}"})
         if not stateful:
-            ruleset.sets[s, "stateless"][1][out_mark] = None
-        remotes = set()
-        for group_id in member_of:
-            remotes |= self._add_group(ruleset, group_id, groups)
-        return hashlib.sha256(repr((n, port, [groups[g] for g in member_of],
-                                    [groups.get(r) for r in sorted(remotes)])).encode()).hexdigest()
+            ruleset.sets[s, "stateless"] = ("type mark;", {out_mark: None})
+        return ruleset
 
-    def _add_group(self, ruleset: Ruleset, group_id: str, groups: dict[str, dict]) -> set[str]:
-        """Add the group's chains and the sets of its remote groups; those groups."""
-        s = self.sg_table
-        rules = groups[group_id]["rules"]
-        remotes = {r["remote_group_id"] for r in rules if r.get("remote_group_id")}
-        if (s, group_chain(group_id, "ingress")) in ruleset.chains:
-            return remotes
+    def _group(self, group_id: str, rules: list[dict]) -> Ruleset:
+        """The group's chain of each direction."""
+        ruleset = Ruleset()
         for direction in ("ingress", "egress"):
             lines = [rule_line(r) for r in rules if r["direction"] == direction]
-            ruleset.chains[s, group_chain(group_id, direction)] = \
+            ruleset.chains[self.sg_table, group_chain(group_id, direction)] = \
                 ("", *sorted(set(line for line in lines if line)))
-        for remote in sorted(remotes):
-            members = groups.get(remote, {}).get("members", [])   # unknown group: nobody
-            for ethertype in ("IPv4", "IPv6"):
-                ruleset.sets[s, group_set(remote, ethertype)] = (
-                    f"type {'ipv4_addr' if ethertype == 'IPv4' else 'ipv6_addr'};",
-                    dict.fromkeys(m for m in members if _version(m) == int(ethertype[-1])))
-        return remotes
+        return ruleset
+
+    def _remote_sets(self, group_id: str, members: list[str]) -> Ruleset:
+        """The addresses of a group some rule names as remote, one set per IP
+        version (told apart by a colon: parsing each address of a large group
+        again whenever one joins cost more than the rest of the sync)."""
+        ruleset = Ruleset()
+        for ethertype, v6 in (("IPv4", False), ("IPv6", True)):
+            ruleset.sets[self.sg_table, group_set(group_id, ethertype)] = (
+                f"type {'ipv6_addr' if v6 else 'ipv4_addr'};",
+                dict.fromkeys(m for m in members if (":" in m) == v6))
+        return ruleset
+
+    def changes(self, wanted: dict[tuple[str, str], Piece]) -> tuple[Ruleset | None, Ruleset]:
+        """What script turns into WANTED: the pieces that differ from the applied
+        ones, merged (None and all of WANTED when the tables are re-created).
+        The base is in both, so the maps ports add elements to stay."""
+        new = Ruleset()
+        if self.rebuild:
+            for _, ruleset in wanted.values():
+                new.merge(ruleset)
+            return None, new
+        old = Ruleset()
+        for key in [*self.applied, *(key for key in wanted if key not in self.applied)]:
+            before, after = self.applied.get(key), wanted.get(key)
+            if before is after and key != BASE:
+                continue
+            if before:
+                old.merge(before[1])
+            if after:
+                new.merge(after[1])
+        return old, new
 
     # The transaction ----------------------------------------------------
 
@@ -347,5 +431,5 @@ class Firewall:
             if (family, name) in nft.tables():
                 nft.apply(f"delete table {table}\n")
                 removed.append(f"nft table {table}")
-        self.applied, self.signatures = None, {}
+        self.applied, self.rebuild = {}, True
         return removed

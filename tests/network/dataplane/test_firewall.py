@@ -109,21 +109,17 @@ def test_a_port_joining_the_remote_group_is_let_in(settings, make_guest):
     assert guest_new.connect("10.0.0.3", 22) == "timeout"
     newcomer["security_groups"] = [friends]
     groups[friends]["members"] = ["10.0.0.4"]
-    before = agent.firewall.script(agent.firewall.applied, _wanted(agent, [server, newcomer],
-                                                                    groups))
+    before = _pending_script(agent, [server, newcomer], groups)
     assert "add element inet" in before and "10.0.0.4" in before
     agent.sync([server, newcomer], groups)
     assert guest_new.connect("10.0.0.3", 22) == "open"
 
 
-def _wanted(agent, ports, groups):
-    """The ruleset the agent would apply (without applying it)."""
+def _pending_script(agent, ports, groups):
+    """The script a sync of PORTS (all filtered already) would apply, not applied."""
     firewall = agent.firewall
-    bridges = {p["id"]: agent.bridges[p["network_id"]] for p in ports}
-    wanted = firewall._base(sorted(set(bridges.values())))
-    for port in ports:
-        firewall._add_port(wanted, port, groups)
-    return wanted
+    bridges = sorted({agent.bridges[p["network_id"]] for p in ports})
+    return firewall.script(*firewall.changes(firewall.wanted(ports, groups, bridges)[0]))
 
 
 def test_a_guest_spoofing_its_ip_or_mac_gets_nothing_through(settings, make_guest):
@@ -237,3 +233,33 @@ def test_stateless_group_needs_rules_both_ways(settings, make_guest):
     groups[sg]["rules"].append(rule("egress", protocol="tcp"))
     agent.sync([client, server], groups)
     assert guest_client.connect("10.0.0.4", 80) == "open"
+
+
+def test_a_port_replaced_or_readdressed_is_filtered_by_its_new_addresses(settings, make_guest):
+    network, sg = network_doc(), group_id()
+    server = port_doc(network, "10.0.0.3", port_security=False)
+    leaving = port_doc(network, "10.0.0.4", groups=[sg])
+    make_guest(leaving)
+    guest_server = make_guest(server)
+    guest_server.serve_tcp(22)
+    groups = {sg: open_group()}
+    agent = L2Agent(settings)
+    agent.sync([server, leaving], groups)
+    # One port leaves as another comes, in one sync: the newcomer takes the
+    # mark the leaving port freed, and the leaving port's addresses go.
+    newcomer = port_doc(network, "10.0.0.5", groups=[sg])
+    guest_new = make_guest(newcomer)
+    assert agent.sync([server, newcomer], groups) == {server["id"]: ACTIVE,
+                                                      newcomer["id"]: ACTIVE}
+    assert guest_new.connect("10.0.0.3", 22) == "open"
+    guest_new.run_script("""
+        from pyroute2 import IPRoute
+        with IPRoute() as ipr:
+            ipr.addr("add", index=ipr.link_lookup(ifname="eth0")[0], address="10.0.0.6",
+                     prefixlen=24)
+        """)
+    assert guest_new.connect("10.0.0.3", 22, source="10.0.0.6") == "timeout"
+    newcomer["fixed_ips"] = [{"subnet_id": "subnet", "ip_address": "10.0.0.6"}]
+    assert agent.sync([server, newcomer], groups)[newcomer["id"]] == ACTIVE
+    assert guest_new.connect("10.0.0.3", 22, source="10.0.0.6") == "open"
+    assert guest_new.connect("10.0.0.3", 22, source="10.0.0.5") == "timeout"
