@@ -264,7 +264,8 @@ def cmd_up(args: argparse.Namespace) -> int:
               "(`stacklet cleanup` removes them once stopped)")
     else:
         print(f"  network: no data plane ({why_not}): guests get QEMU user networking "
-              "(169.254.0.15, SSH through a loopback port)")
+              "(169.254.0.15, SSH through a loopback port); as root, with nftables, "
+              "dnsmasq-base and iproute2, they get bridges, DHCP, routers and security groups")
     if config.data_dir != config_module.default_data_dir():
         print(f"  export STACKLET_DATA_DIR={config.data_dir}  "
               "# for the other stacklet commands (or pass them --data-dir)")

@@ -43,6 +43,12 @@ RESCUE = {"type": ["object", "null"], "properties": {
     "additionalProperties": False}
 CHANGE_PASSWORD = _object({"adminPass": {"type": "string"}}, ("adminPass",))
 RESET_STATE = _object({"state": {"enum": ["active", "error"]}}, ("state",))
+# The multinic actions (until 2.43); a networkId as long as a uuid at most.
+ADD_FIXED_IP = _object({"networkId": {"type": ["string", "number"], "minLength": 1,
+                                      "maxLength": 36}}, ("networkId",))
+REMOVE_FIXED_IP = _object({"address": {"type": "string",
+                                       "oneOf": [{"format": "ipv4"}, {"format": "ipv6"}]}},
+                          ("address",))
 CONSOLE_OUTPUT = {"type": ["object", "null"], "properties": {
     "length": {"type": ["integer", "string", "null"], "pattern": "^-?[0-9]+$",
                "minimum": -1}},

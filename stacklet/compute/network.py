@@ -31,6 +31,22 @@ class PortProvider(Protocol):
     def addresses(self, instance_ids: list[str]) -> dict[str, dict[str, list[dict]]]:
         """Each server's addresses by network name, as Nova's ``addresses``."""
 
+    def security_group_names(self, instance_ids: list[str]) -> dict[str, list[str]]:
+        """The names of the security groups on each server's ports (a server
+        whose ports have none is absent), as Nova shows them."""
+
+    def wait_wired(self, port_ids: list[str]) -> None:
+        """Return once the ports are wired on their host (ACTIVE: Nova's
+        network-vif-plugged); DriverError with the reason after
+        [compute] vif_plugging_timeout."""
+
+    def add_fixed_ip(self, ctx, instance_id: str, network_id: str) -> None:
+        """One more address, on the network, for the server's port there
+        (Nova's addFixedIp)."""
+
+    def remove_fixed_ip(self, instance_id: str, address: str) -> None:
+        """The address off the server's port holding it (Nova's removeFixedIp)."""
+
     def interfaces(self, instance_id: str) -> list[dict]:
         """The server's ports as os-interface shows them: port_id, net_id, mac_addr,
         port_state, fixed_ips (subnet_id, ip_address) and tag.  A server's ports

@@ -121,6 +121,8 @@ RULES = [RuleDefault(name, check) for name, check in [
     (_ACTION + "floating-ips:add", ADMIN_OR_MEMBER),
     (_ACTION + "floating-ips:remove", ADMIN_OR_MEMBER),
     (_ACTION + "floating-ip-pools", ANY),
+    (_ACTION + "multinic:add", ADMIN_OR_MEMBER),
+    (_ACTION + "multinic:remove", ADMIN_OR_MEMBER),
     # flavors
     (_ACTION + "flavor-manage:create", ADMIN),
     (_ACTION + "flavor-manage:update", ADMIN),

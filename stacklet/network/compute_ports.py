@@ -16,6 +16,7 @@ own port; that alone never makes it the server's NIC.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import time
 
 import sqlalchemy as sa
@@ -23,8 +24,16 @@ import sqlalchemy as sa
 from stacklet.common.errors import BadRequest, Conflict, NotFound
 from stacklet.compute.driver import DriverError
 from stacklet.compute.models import Instance
-from stacklet.network import host_state, networks, ports, security_groups
-from stacklet.network.models import FloatingIP, IPAllocation, Network, Port, SecurityGroup, Subnet
+from stacklet.network import host_state, networks, ports, security_groups, subnets
+from stacklet.network.models import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    Subnet,
+)
 
 COMPUTE_OWNER = "compute:nova"
 WIRED_POLL_SECONDS = 0.1
@@ -150,6 +159,22 @@ class NeutronPorts:
                     entries.append(_address(floating, "floating", mac))
         return found
 
+    def security_group_names(self, instance_ids: list[str]) -> dict[str, list[str]]:
+        """The names of the groups on each server's ports, as Nova shows a
+        server's security groups (a server whose ports have none: absent)."""
+        found: dict[str, list[str]] = {}
+        if not instance_ids:
+            return found
+        with self.cloud.db.session() as session:
+            rows = session.execute(
+                sa.select(Port.device_id, SecurityGroup.name).distinct()
+                .join(PortSecurityGroup, PortSecurityGroup.port_id == Port.id)
+                .join(SecurityGroup, SecurityGroup.id == PortSecurityGroup.security_group_id)
+                .where(is_nic_of(instance_ids)).order_by(Port.device_id, SecurityGroup.name))
+            for device_id, name in rows:
+                found.setdefault(device_id, []).append(name)
+        return found
+
     def interfaces(self, instance_id: str) -> list[dict]:
         with self.cloud.db.session() as session:
             return [_interface(port) for port in _ports_of(session, instance_id)]
@@ -184,6 +209,44 @@ class NeutronPorts:
                 raise NotFound(f"Port {port_id} is not attached")
             host = port.binding_host_id
             _release(session, self.cloud.config, port)
+        host_state.wake_host(self.cloud.bus, host)
+
+    def add_fixed_ip(self, ctx, instance_id: str, network_id: str) -> None:
+        """Nova's addFixedIp: one more address, from the first of the network's
+        subnets that has one, on the first of the server's ports on that
+        network that takes it.  NotFound when the caller cannot see the
+        network, it has no subnet or the server no port on it; BadRequest when
+        no address can be added."""
+        with self.cloud.db.transaction() as session:
+            network = session.get(Network, network_id)
+            on_network = [port for port in _ports_of(session, instance_id)
+                          if port.network_id == network_id]
+            network_subnets = subnets.of_network(session, network_id)
+            if network is None or not _can_see(ctx, network) or not network_subnets or \
+                    not on_network:
+                raise NotFound(f"Network could not be found for instance {instance_id}.")
+            port = next((port for port, subnet in itertools.product(on_network, network_subnets)
+                         if _took_address(session, self.cloud.config, port, subnet)), None)
+            if port is None:
+                raise BadRequest(f"No fixed IP addresses available for network: {network_id}")
+            host = port.binding_host_id
+        host_state.wake_host(self.cloud.bus, host)
+
+    def remove_fixed_ip(self, instance_id: str, address: str) -> None:
+        """Nova's removeFixedIp: take the address from the server's port holding
+        it; BadRequest when none of the server's ports does."""
+        address = str(ipaddress.ip_address(address))   # as addresses are stored
+        with self.cloud.db.transaction() as session:
+            port = session.scalar(
+                sa.select(Port).join(IPAllocation, IPAllocation.port_id == Port.id)
+                .where(is_nic_of([instance_id]), IPAllocation.ip_address == address)
+                .order_by(Port.created_at, Port.id).limit(1))
+            if port is None:
+                raise BadRequest(f"Instance {instance_id} doesn't have fixed IP '{address}'.")
+            kept = [{"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
+                    for ip in port.fixed_ips if ip.ip_address != address]
+            ports.update_port(session, self.cloud.config, port, {"fixed_ips": kept})
+            host = port.binding_host_id
         host_state.wake_host(self.cloud.bus, host)
 
     def networks(self, ctx) -> list[dict]:
@@ -245,6 +308,20 @@ def _new_port(session, config, instance, host: str, network_id: str,
     port.compute_managed = True
     port.plugged_server_id = instance.id
     return port
+
+
+def _took_address(session, config, port: Port, subnet: Subnet) -> bool:
+    """Give the port one more address on the subnet, keeping those it has;
+    False when the network service refuses (the subnet is full, the port holds
+    its one address of an automatic IPv6 subnet, or as many as a port may).
+    A refused allocation changes nothing, so another may be tried after it."""
+    held = [{"subnet_id": ip.subnet_id, "ip_address": ip.ip_address} for ip in port.fixed_ips]
+    try:
+        ports.update_port(session, config, port,
+                          {"fixed_ips": [*held, {"subnet_id": subnet.id}]})
+    except (BadRequest, Conflict):
+        return False
+    return True
 
 
 def _release(session, config, port: Port) -> None:

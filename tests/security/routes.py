@@ -232,6 +232,8 @@ ACTION_BODIES = {
     "addFloatingIp": lambda world: {"address": world.a["floating_address"][0]},
     "removeFloatingIp": lambda world: {"address": world.a["floating_address"][0]},
     "addSecurityGroup": {"name": "default"},
+    "addFixedIp": lambda world: {"networkId": world.a["network"][0]},
+    "removeFixedIp": {"address": "10.0.0.3"},
     "removeSecurityGroup": lambda world: {"name": world.a["security_group"][0]},
     "changePassword": {"adminPass": "b-was-here"},
     "createBackup": {"name": "b", "backup_type": "daily", "rotation": 1},

@@ -245,6 +245,31 @@ def unshelve(req: ApiRequest, value):
         req.cloud.bus.cast(CONDUCTOR_TOPIC, "schedule")
 
 
+# -- fixed IPs (Nova's multinic, until 2.43) ------------------------------------------------------
+
+def _unlocked_server(req: ApiRequest, rule: str):
+    """The server, once ``rule`` allows the caller and it is not locked to them."""
+    with req.cloud.db.session() as session:
+        server = servers.get_server(session, req.ctx, req.path["server_id"])
+        ctx = req.authorize(rule, servers.policy_target(server))
+        servers.check_not_locked(ctx, server)
+    return server
+
+
+@action("addFixedIp", until="2.43")
+def add_fixed_ip(req: ApiRequest, value):
+    network_id = str(validate(action_schemas.ADD_FIXED_IP, value)["networkId"])
+    server = _unlocked_server(req, "os_compute_api:os-multinic:add")
+    req.cloud.ports.add_fixed_ip(req.ctx, server.id, network_id)
+
+
+@action("removeFixedIp", until="2.43")
+def remove_fixed_ip(req: ApiRequest, value):
+    address = validate(action_schemas.REMOVE_FIXED_IP, value)["address"]
+    server = _unlocked_server(req, "os_compute_api:os-multinic:remove")
+    req.cloud.ports.remove_fixed_ip(server.id, address)
+
+
 # -- console, password, crash dump, admin state -------------------------------------------------
 
 @action("os-getConsoleOutput")

@@ -30,9 +30,11 @@ def summary(req: ApiRequest, server: Instance) -> dict:
 
 
 def detail(req: ApiRequest, server: Instance, addresses: dict, *,
+           security_groups: list[str] | None = None,
            host_status: str | None = None, show_extended: bool | None = None,
            groups: list[str] | None = None) -> dict:
-    """The full view.  ``host_status`` (2.16, admins) comes from the caller's
+    """The full view.  ``security_groups`` are the names of the groups on the
+    server's ports (None: it has none); ``host_status`` (2.16, admins) comes from the caller's
     lookup of the host's service; ``groups`` (2.71) is shown on show and update."""
     version = req.version
     status = states.api_status(server.vm_state, server.task_state)
@@ -65,10 +67,13 @@ def detail(req: ApiRequest, server: Instance, addresses: dict, *,
     }
     if status in ("BUILD", "ACTIVE", "RESIZE", "REBUILD"):
         view["progress"] = 100 if status == "ACTIVE" else server.progress
-    # The groups asked for at boot (the network service applies them to ports).
-    if server.system_metadata.get("security_groups"):
-        view["security_groups"] = [{"name": name}
-                                   for name in server.system_metadata["security_groups"]]
+    # As Nova asks Neutron: the groups on the server's ports, absent when they
+    # have none (a network without port security); a server without ports
+    # (yet) shows those it asked for, which its ports will get.
+    if security_groups is None:
+        security_groups = server.system_metadata.get("security_groups")
+    if security_groups:
+        view["security_groups"] = [{"name": name} for name in security_groups]
     if show_extended is None:
         show_extended = req.allowed(_EXTENDED, {"project_id": server.project_id})
     if show_extended:

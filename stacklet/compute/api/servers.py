@@ -89,7 +89,10 @@ def _list(req: ApiRequest, *, detailed: bool):
     addresses = req.cloud.ports.addresses([server.id for server in rows])
     rows = _filter_by_ip(req, rows, addresses)
     if detailed:
+        groups = req.cloud.ports.security_group_names([server.id for server in rows])
         views = [server_views.detail(req, server, addresses.get(server.id, {}),
+                                     security_groups=_port_groups(server.id, addresses,
+                                                                  groups),
                                      host_status=statuses.get(server.host))
                  for server in rows]
     else:
@@ -144,9 +147,17 @@ def show_view(req: ApiRequest, session, server) -> dict:
                                       .filter_by(instance_id=server.id)))
     server.faults  # noqa: B018 (loaded while the session is open)
     statuses = _host_statuses(req, session, [server])
-    addresses = req.cloud.ports.addresses([server.id]).get(server.id, {})
-    return server_views.detail(req, server, addresses, host_status=statuses.get(server.host),
-                               groups=groups)
+    addresses = req.cloud.ports.addresses([server.id])
+    security_groups = _port_groups(server.id, addresses,
+                                   req.cloud.ports.security_group_names([server.id]))
+    return server_views.detail(req, server, addresses.get(server.id, {}),
+                               security_groups=security_groups,
+                               host_status=statuses.get(server.host), groups=groups)
+
+
+def _port_groups(server_id: str, addresses: dict, groups: dict) -> list[str] | None:
+    """The groups on the server's ports; None when it has no ports (yet)."""
+    return groups.get(server_id, []) if server_id in addresses else None
 
 
 @routes.route("/v2.1/servers/{server_id}", "GET")

@@ -65,9 +65,8 @@ class NetworkRuntime:
     async def start(self) -> None:
         wanted, reason = dataplane_wanted(self.cloud.config)
         if not wanted:
-            LOG.warning("network data plane off (%s): guests get QEMU user networking; "
-                        "run Stacklet as root with nftables, dnsmasq-base and iproute2 "
-                        "installed for bridges, DHCP, routers and security groups", reason)
+            # `stacklet up` has said why, and what to do, when it was not asked for.
+            LOG.info("network data plane off (%s): guests get QEMU user networking", reason)
             return
         if not self._take_lock():
             self._background.start(self._wait_for_lock())
