@@ -56,6 +56,15 @@ ensure_test_packages() {
 ensure_vm_packages() {
     apt_install_missing qemu-system-x86 qemu-utils syslinux syslinux-common mtools dosfstools \
         socat xorriso openssh-client isolinux novnc
+    ensure_network_packages
+}
+
+# What the network data plane runs: iproute2 (namespaces, nsenter is
+# util-linux's), nftables (security groups, NAT), dnsmasq without its system
+# service (DHCP in qdhcp- namespaces) and dnsmasq-utils' dhcp_release (the
+# leases of deleted ports forgotten).
+ensure_network_packages() {
+    apt_install_missing iproute2 nftables dnsmasq-base dnsmasq-utils
 }
 
 # Make VENV_DIR a venv holding PIP_ARGS, reinstalling only when the inputs named

@@ -18,8 +18,8 @@ from stacklet import config as config_module
 from stacklet import first_run, running
 from stacklet.common.private_files import NotPrivate, secure_data_dir, write_private
 from stacklet.compute.driver import DRIVER_NAMES, QEMU_BINARY, qemu_installed
-from stacklet.network.agent.settings import dataplane_wanted
 from stacklet.config import Config
+from stacklet.network.agent.settings import dataplane_wanted
 
 LOG = logging.getLogger("stacklet")
 
@@ -265,7 +265,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     else:
         print(f"  network: no data plane ({why_not}): guests get QEMU user networking "
               "(169.254.0.15, SSH through a loopback port); as root, with nftables, "
-              "dnsmasq-base and iproute2, they get bridges, DHCP, routers and security groups")
+              "dnsmasq-base, dnsmasq-utils and iproute2, they get bridges, DHCP, routers "
+              "and security groups")
     if config.data_dir != config_module.default_data_dir():
         print(f"  export STACKLET_DATA_DIR={config.data_dir}  "
               "# for the other stacklet commands (or pass them --data-dir)")

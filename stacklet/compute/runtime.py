@@ -10,10 +10,9 @@ their process; the sweeps of the database pick their work up instead.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 
+from stacklet.common.host_lock import HostLock
 from stacklet.compute.agent import ComputeAgent
 from stacklet.compute.conductor import Conductor
 from stacklet.compute.driver import load_driver, resolve_driver_name
@@ -21,7 +20,6 @@ from stacklet.compute.metadata_server import MetadataServer
 from stacklet.network.agent.settings import metadata_secret
 
 LOG = logging.getLogger(__name__)
-LOCK_RETRY_SECONDS = 3
 
 
 def compute_host_names(cloud) -> list[str]:
@@ -39,7 +37,7 @@ class ComputeRuntime:
         self.agent: ComputeAgent | None = None
         # Serves each QEMU guest's metadata socket, in this process's event loop.
         self.metadata: MetadataServer | None = None
-        self._lock_fd: int | None = None
+        self._lock = HostLock(cloud.config.data_dir / "compute.lock")
         self._waiter: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -47,14 +45,13 @@ class ComputeRuntime:
         keep trying in the background."""
         if not self.cloud.config.get("compute", "run_services"):
             return
-        if not self._take_lock():
+        if not self._lock.take():
             self._waiter = asyncio.ensure_future(self._wait_for_lock())
             return
         await self._start_services()
 
     async def _wait_for_lock(self) -> None:
-        while not self._take_lock():
-            await asyncio.sleep(LOCK_RETRY_SECONDS)
+        await self._lock.wait()
         LOG.info("this process now runs the conductor and compute agent")
         await self._start_services()
 
@@ -101,17 +98,6 @@ class ComputeRuntime:
                   "data plane get no metadata; set [compute] metadata_listen to a free "
                   "address:port")
 
-    def _take_lock(self) -> bool:
-        path = self.cloud.config.data_dir / "compute.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._lock_fd = fd
-        return True
-
     async def stop(self) -> None:
         if self._waiter is not None:
             self._waiter.cancel()
@@ -121,6 +107,4 @@ class ComputeRuntime:
             await self.agent.stop()
         if self.metadata is not None:
             await asyncio.to_thread(self.metadata.close_all)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()

@@ -304,8 +304,9 @@ def normalized_ip(text: str | None) -> str | None:
 
 def sanitize_hostname(name: str) -> str:
     """Nova's hostname from a display name: lower case letters, digits and
-    hyphens, at most 63 characters."""
-    hostname = re.sub(r"[ _]", "-", name.lower())
+    hyphens, at most 63 characters; dots become hyphens too (since Wallaby:
+    "guest-1.domain.com" is the host "guest-1-domain-com")."""
+    hostname = re.sub(r"[ _.]", "-", name.lower())
     hostname = re.sub(r"[^\w.-]+", "", hostname, flags=re.ASCII).strip(".-")[:63]
     return hostname.rstrip(".-") or "server"
 

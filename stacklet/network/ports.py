@@ -21,6 +21,7 @@ import secrets
 import sqlalchemy as sa
 
 from stacklet.network import ipam, networks, quotas, security_groups, subnets, tags
+from stacklet.network.agents import LINUX_BRIDGE_AGENT, alive_condition
 from stacklet.network.errors import (
     AddressPairAndPortSecurityRequired,
     DuplicateAddressPairInRequest,
@@ -36,7 +37,6 @@ from stacklet.network.errors import (
     SecurityGroupNotFound,
     ServicePortInUse,
 )
-from stacklet.network.agents import LINUX_BRIDGE_AGENT, alive_condition
 from stacklet.network.models import (
     Agent,
     FloatingIP,

@@ -171,3 +171,13 @@ def _wait_settled(compute, server_id: str, timeout: float = 15) -> dict:
             return server
         time.sleep(0.05)
     raise AssertionError(f"server {server_id} never left BUILD")
+
+
+def test_a_dotted_name_gives_a_hostname_with_hyphens(api, alice):
+    """As Nova since Wallaby (Tempest's test_create_server_with_fqdn_name reads
+    it inside the guest): the guest's hostname has no dots from its name."""
+    image_id = active_image(api, alice.token)
+    server = boot(alice, image_id, microversion="2.96", networks="none",
+                  name="Guest_Instance-1.domain.com")["server"]
+    shown = wait_for_status(alice, server["id"], "ACTIVE", microversion="2.96")
+    assert shown["OS-EXT-SRV-ATTR:hostname"] == "guest-instance-1-domain-com"

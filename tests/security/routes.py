@@ -17,7 +17,6 @@ from stacklet.common.api import DeclaredRoute
 from stacklet.compute.api.server_actions import ACTIONS
 from stacklet.network.api.tags import TAGGABLE
 from stacklet.services import ServiceInfo
-
 from tests.security.world import JSON_PATCH, META_KEY, NAMESPACE, OCTETS, World
 
 # "<segment before>/{parameter}" → kind (or kinds) of A's resource (World.a) or of

@@ -109,8 +109,10 @@ class DhcpAgent:
         namespace = namespace_name(network["id"])
         domain = network.get("dns_domain") or self.settings.dns_domain
         addresses = [ip["ip_address"] for ip in port["fixed_ips"]]
+        hosts = dnsmasq.hosts_file(network, domain)
+        gone = dnsmasq.leases_in(_text_of(files.hosts)) - dnsmasq.leases_in(hosts)
         changed = dnsmasq.write_files(files, {
-            files.hosts: dnsmasq.hosts_file(network, domain),
+            files.hosts: hosts,
             files.addn_hosts: dnsmasq.addn_hosts_file(network, domain),
             files.opts: dnsmasq.opts_file(network, addresses, self.settings.isolated_metadata)})
         argv = dnsmasq.command(network, interface_name(port["id"]), files, domain)
@@ -118,6 +120,7 @@ class DhcpAgent:
         if running and dnsmasq.started_with(files) == argv and \
                 not (changed and dnsmasq.reload_crashes(network)):
             if changed:
+                dnsmasq.release(namespace, interface_name(port["id"]), gone)
                 dnsmasq.reload(files)
             return ACTIVE
         if not running and dnsmasq.started_with(files) == argv:
@@ -129,14 +132,7 @@ class DhcpAgent:
         return ACTIVE
 
     def _served(self) -> set[str]:
-        """The networks this cloud serves on the host: recorded in state_dir,
-        or a qdhcp- namespace holding a link with our alias."""
-        recorded = {path.name for path in self.directory.iterdir()} \
-            if self.directory.is_dir() else set()
-        marked = {name[len(PREFIX):] for name in namespaces.names(PREFIX)
-                  if name[len(PREFIX):] not in recorded
-                  and namespaces.holds_alias(name, self.settings.link_alias)}
-        return recorded | marked
+        return namespaces.served(PREFIX, self.settings.link_alias, self.directory)
 
     def _remove(self, network_id: str) -> list[str]:
         removed = []
@@ -150,6 +146,13 @@ class DhcpAgent:
             removed.append(f"namespace {namespace}")
         shutil.rmtree(directory, ignore_errors=True)
         return removed
+
+
+def _text_of(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
 
 
 def _interface_address(address: str, network: dict) -> str:

@@ -29,7 +29,6 @@ host with hundreds costs about what wiring the first did.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import ipaddress
 import logging
 
@@ -281,7 +280,8 @@ class Firewall:
             "mld2-listener-report } return",                     # duplicate address detection
             "ether type ip6 meta mark . ether saddr . ip6 saddr != @v6 drop",
             "ether type ip6 return",
-            "drop")                    # other ethertypes (a VLAN tag would carry IP past the groups)
+            # Other ethertypes: a VLAN tag would carry IP past the groups.
+            "drop")
         ruleset.chains[p, "guest_out"] = (
             "type filter hook prerouting priority -200; policy accept;", "iifname vmap @from_port")
         # Before br_netfilter (priority -1) hands the packet to the inet forward hook.

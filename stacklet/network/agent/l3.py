@@ -128,12 +128,7 @@ class L3Agent:
                     ipr.link("del", index=link["index"])     # its tap end goes with it
 
     def _served(self) -> set[str]:
-        recorded = {path.name for path in self.directory.iterdir()} \
-            if self.directory.is_dir() else set()
-        marked = {name[len(PREFIX):] for name in namespaces.names(PREFIX)
-                  if name[len(PREFIX):] not in recorded
-                  and namespaces.holds_alias(name, self.settings.link_alias)}
-        return recorded | marked
+        return namespaces.served(PREFIX, self.settings.link_alias, self.directory)
 
     def _remove(self, router_id: str) -> list[str]:
         removed = []

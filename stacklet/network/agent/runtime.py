@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import fcntl
 import logging
-import os
 import threading
 
 import sqlalchemy as sa
 
+from stacklet.common.host_lock import HostLock
 from stacklet.compute.background import Background
 from stacklet.network import agents, host_state
 from stacklet.network.agent.settings import DataplaneSettings, Status, dataplane_wanted
 from stacklet.network.models import FloatingIP, Port
 
 LOG = logging.getLogger(__name__)
-LOCK_RETRY_SECONDS = 3
 REPORT_INTERVAL = 10.0
 
 # Neutron's agent types and binaries, as `openstack network agent list` shows them.
@@ -53,7 +51,7 @@ class NetworkRuntime:
         self._background = Background()
         # Held by the worker thread through each pass: stop waits for it.
         self._pass_lock = threading.Lock()
-        self._lock_fd: int | None = None
+        self._lock = HostLock(cloud.config.data_dir / "network.lock")
         self._syncing = False
         self._sync_again = False
         self._started = False
@@ -68,14 +66,13 @@ class NetworkRuntime:
             # `stacklet up` has said why, and what to do, when it was not asked for.
             LOG.info("network data plane off (%s): guests get QEMU user networking", reason)
             return
-        if not self._take_lock():
+        if not self._lock.take():
             self._background.start(self._wait_for_lock())
             return
         await self._start_agents()
 
     async def _wait_for_lock(self) -> None:
-        while not self._take_lock():
-            await asyncio.sleep(LOCK_RETRY_SECONDS)
+        await self._lock.wait()
         LOG.info("this process now runs the network agents")
         await self._start_agents()
 
@@ -115,9 +112,7 @@ class NetworkRuntime:
             self.cloud.bus.stop_consuming(host_state.topic(self.cloud.host))
             await asyncio.to_thread(self._wait_for_pass)
             await asyncio.to_thread(self.metadata.close_all)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()
 
     # -- reconciling ------------------------------------------------------------------------
 
@@ -209,14 +204,3 @@ class NetworkRuntime:
     def _metadata_lookup(self, network_ids: list[str], address: str):
         with self.cloud.db.session() as session:
             return host_state.metadata_instance(session, network_ids, address)
-
-    def _take_lock(self) -> bool:
-        path = self.cloud.config.data_dir / "network.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._lock_fd = fd
-        return True

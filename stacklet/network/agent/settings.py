@@ -17,7 +17,7 @@ from pathlib import Path
 from stacklet.common.private_files import write_private
 
 SECRET_FILE = "metadata-proxy-secret"
-TOOLS = ("nft", "dnsmasq", "ip")
+TOOLS = ("nft", "dnsmasq", "dhcp_release", "ip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +105,7 @@ def dataplane_wanted(config) -> tuple[bool, str]:
     missing = missing_tools()
     if missing:
         reasons.append("missing " + ", ".join(missing) +
-                       " (Debian packages nftables, dnsmasq-base, iproute2)")
+                       " (Debian packages nftables, dnsmasq-base, dnsmasq-utils, iproute2)")
     if not reasons:
         return True, ""
     if choice == "on":

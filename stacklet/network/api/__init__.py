@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from stacklet.common.api import ServiceAPI
 from stacklet.common.errors import APIError
+from stacklet.network import host_state
 from stacklet.network.api import (
     agents,
     availability_zones,
@@ -21,7 +22,6 @@ from stacklet.network.api import (
     tags,
     versions,
 )
-from stacklet.network import host_state
 from stacklet.network.errors import neutron_type
 
 # tags first: its /v2.0/{collection}/{id}/tags must win over any resource's

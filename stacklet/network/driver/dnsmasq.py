@@ -25,7 +25,9 @@ from stacklet.network.driver import namespaces
 
 LEASE_SECONDS = 86400          # Neutron's dhcp_lease_duration
 METADATA_ADDRESS = "169.254.169.254"
-INSTALL_HINT = "dnsmasq is not installed: install the Debian package dnsmasq-base"
+INSTALL_HINT = ("dnsmasq is not installed: install the Debian packages dnsmasq-base and "
+                "dnsmasq-utils")
+RELEASE = "dhcp_release"       # of dnsmasq-utils
 # Which dnsmasq range mode serves an IPv6 subnet's address mode.
 IPV6_MODES = {"slaac": "ra-only", "dhcpv6-stateless": "ra-stateless",
               "dhcpv6-stateful": "static"}
@@ -258,6 +260,25 @@ def reload(files: Files) -> None:
     pid = running_pid(files)
     if pid is not None:
         os.kill(pid, signal.SIGHUP)
+
+
+def leases_in(hosts_text: str) -> set[tuple[str, str]]:
+    """(MAC, IPv4 address) of each static lease of a hosts file's text."""
+    leases = set()
+    for line in hosts_text.splitlines():
+        fields = line.split(",")
+        if not fields[-1].startswith("["):       # IPv6 leases are the client id's
+            leases.add((fields[0], fields[-1]))
+    return leases
+
+
+def release(namespace: str, interface: str, leases: set[tuple[str, str]]) -> None:
+    """Forget leases dnsmasq gave to ports that are gone (Neutron does the
+    same): with --leasefile-ro it keeps them in memory for their whole lease
+    time, and would never offer the address to the next port that gets it."""
+    for mac, address in sorted(leases):
+        subprocess.run(namespaces.command(namespace, [RELEASE, interface, address, mac]),
+                       capture_output=True, check=False, stdin=subprocess.DEVNULL)
 
 
 def stop(files: Files) -> bool:

@@ -89,6 +89,16 @@ def holds_alias(name: str, alias: str) -> bool:
         return False
 
 
+def served(prefix: str, alias: str, records: Path) -> set[str]:
+    """The ids of the ``<prefix><id>`` namespaces a cloud serves on the host:
+    those recorded under RECORDS (an entry per id, made before the namespace),
+    and those holding a link with its ALIAS (made before a record was lost)."""
+    recorded = {path.name for path in records.iterdir()} if records.is_dir() else set()
+    marked = {name[len(prefix):] for name in names(prefix)
+              if name[len(prefix):] not in recorded and holds_alias(name, alias)}
+    return recorded | marked
+
+
 @contextlib.contextmanager
 def entered(name: str):
     """Run the block with this thread inside the namespace."""

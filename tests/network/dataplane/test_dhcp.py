@@ -229,6 +229,20 @@ def test_a_guest_leases_its_address_mtu_and_router_and_a_new_port_needs_no_resta
                                            ("0.0.0.0/0", "10.77.0.1")]
             assert dnsmasq.running_pid(files) == pid
 
+            # The first port deleted, its address given to a new port: dnsmasq
+            # forgets the old lease (dhcp_release) and offers it to the new MAC,
+            # still without a restart.
+            network["hosts"] = [h for h in network["hosts"]
+                                if h["mac_address"] != first["mac_address"]]
+            successor = make_port(network, "10.77.0.10")
+            add_host(network, successor, "successor")
+            assert agent.sync([network])[dhcp_port["id"]].state == "ACTIVE"
+            heir = Guest(settings, bridge, successor["mac_address"])
+            with made(heir.remove):
+                assert dhcp_lease(heir.name, successor["mac_address"])["address"] == \
+                    "10.77.0.10"
+            assert dnsmasq.running_pid(files) == pid
+
             # A MAC the network does not know gets nothing (static leases only).
             stranger = Guest(settings, bridge, random_mac())
             with made(stranger.remove), pytest.raises(socket.timeout):

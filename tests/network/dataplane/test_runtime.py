@@ -13,9 +13,9 @@ import pytest
 from pyroute2 import IPRoute, netns
 
 from stacklet.network.agent.cleanup import remove_everything
+from stacklet.network.driver import nft
 from tests.compute.conftest import admin_of
 from tests.compute.helpers import active_image, boot, wait_for_status
-from stacklet.network.driver import nft
 
 pytestmark = pytest.mark.dataplane
 
