@@ -121,6 +121,15 @@ class StackletServer:
             log.seek(self._log_offset)
             return log.read().decode(errors="replace")
 
+    def wait_for_output(self, text: str, seconds: float = 600) -> str:
+        """What this run printed, once it printed TEXT (the first run's steps
+        run in the background while the APIs answer)."""
+        deadline = time.monotonic() + seconds
+        while text not in self.output():
+            assert time.monotonic() < deadline, f"{text!r} never printed:\n{self.output()}"
+            time.sleep(1)
+        return self.output()
+
 
 class OpenStackCLI:
     """The real `openstack` command, on one clouds.yaml entry."""

@@ -108,7 +108,7 @@ def cloud(tmp_path_factory):
     server.start()
     try:
         admin = OpenStackCLI(server.clouds_yaml)
-        wait_for_output(server, "first run: image stacklet-tiny ready")
+        server.wait_for_output("first run: image stacklet-tiny ready")
         key = tmp / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
                        check=True)
@@ -151,14 +151,6 @@ def _project_with_guests(cli: OpenStackCLI, project: str, key: Path) -> dict[str
         cli.run("server", "add", "floating", "ip", name, floating)
         guests[name] = Guest(name, address, floating, key)
     return guests
-
-
-def wait_for_output(server: StackletServer, text: str, seconds: float = 600) -> str:
-    deadline = time.monotonic() + seconds
-    while text not in server.output():
-        assert time.monotonic() < deadline, f"{text!r} never printed:\n{server.output()}"
-        time.sleep(1)
-    return server.output()
 
 
 def wait_for_status(cli: OpenStackCLI, name: str, status: str) -> None:

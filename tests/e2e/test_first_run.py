@@ -14,19 +14,12 @@ from tests.e2e.conftest import OpenStackCLI, StackletServer
 pytestmark = pytest.mark.e2e
 
 
-def wait_for_output(server: StackletServer, text: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while text not in server.output():
-        assert time.monotonic() < deadline, f"{text!r} never printed:\n{server.output()}"
-        time.sleep(0.2)
-
-
 def test_the_default_networks_and_demo_are_made_once(tmp_path):
     server = StackletServer(tmp_path / "data", first_run=True, up_args=(
         "--compute-driver", "fake", "--no-guest-image", "--demo"))
     server.start()
     try:
-        wait_for_output(server, "first run: network private (10.0.0.0/26) and router1")
+        server.wait_for_output("first run: network private (10.0.0.0/26) and router1", 60)
         admin = OpenStackCLI(server.clouds_yaml)
         networks = {n["Name"]: n for n in admin.json("network", "list", "--long")}
         assert networks["public"]["Router Type"] in (True, "External")
@@ -69,7 +62,7 @@ def test_a_cloud_made_before_first_runs_keeps_its_public_network(tmp_path):
         "--compute-driver", "fake", "--no-guest-image"))
     server.start()
     try:
-        wait_for_output(server, "first run: network private (10.0.0.0/26) and router1")
+        server.wait_for_output("first run: network private (10.0.0.0/26) and router1", 60)
         assert "the external network public exists already: using it" in server.output()
         assert [n["ID"] for n in admin.json("network", "list", "--name", "public")] == [
             public["id"]]

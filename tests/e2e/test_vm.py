@@ -61,25 +61,17 @@ def server(tmp_path: Path):
     stacklet.stop()
 
 
-def wait_for_output(server: StackletServer, text: str, seconds: float = 600) -> str:
-    deadline = time.monotonic() + seconds
-    while text not in server.output():
-        assert time.monotonic() < deadline, f"{text!r} never printed:\n{server.output()}"
-        time.sleep(1)
-    return server.output()
-
-
 def test_a_new_users_session_with_real_guests(server: StackletServer, tmp_path: Path):
     cli = OpenStackCLI(server.clouds_yaml)
     # Without any admin step: the public network is there for a router...
-    assert "first run: network public (172.24.4.0/24, external, flat)" in wait_for_output(
-        server, "first run: network private (10.0.0.0/26) and router1 to public")
+    assert "first run: network public (172.24.4.0/24, external, flat)" in \
+        server.wait_for_output("first run: network private (10.0.0.0/26) and router1 to public")
     cli.run("router", "create", "r1")
     cli.run("router", "set", "--external-gateway", "public", "r1")
     assert cli.json("router", "show", "r1")["external_gateway_info"]["network_id"] == \
         cli.json("network", "show", "public")["id"]
     # ... and the image, built while the APIs already answered.
-    output = wait_for_output(server, "first run: image stacklet-tiny ready")
+    output = server.wait_for_output("first run: image stacklet-tiny ready")
     image_id = re.search(r"image stacklet-tiny ready \(([0-9a-f-]+)\)", output)[1]
     # `stacklet image build` finds the same build there and adds nothing.
     built = server.stacklet("image", "build")
