@@ -81,8 +81,10 @@ class ExternalGateway:
         return False
 
     def cleanup(self) -> list[str]:
-        removed = [f"address {address} from {bridge}" for bridge, address in self._recorded()]
-        self._sync_addresses(set())
+        recorded = self._recorded()
+        removed = [f"address {address} from {bridge}" for bridge, address in recorded]
+        if recorded:
+            self._sync_addresses(set())
         removed += [f"nftables table {name}" for name in nft.delete_tables(self.table)]
         return removed
 
@@ -94,6 +96,7 @@ class ExternalGateway:
 
     def _sync_addresses(self, wanted: set[tuple[str, str]]) -> None:
         recorded = self._recorded()
+        self.record.parent.mkdir(parents=True, exist_ok=True)
         # Recorded before they are added: a crash between the two leaves a
         # record of an address that cleanup removes, never an unrecorded one.
         self.record.write_text(json.dumps(sorted(recorded | wanted)))

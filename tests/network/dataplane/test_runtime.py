@@ -201,3 +201,11 @@ def test_a_boot_whose_port_is_never_wired_fails_with_why(api, admin):
     shown = wait_for_status(compute, server["id"], "ERROR", timeout=30)
     assert shown["fault"]["message"].startswith("Virtual Interface creation failed: port ")
     assert f"bridge_mappings = nowhere{SUFFIX}:<bridge>" in shown["fault"]["message"]
+
+
+def test_cleanup_of_a_cloud_that_never_ran_the_data_plane_finds_nothing(tmp_path):
+    from stacklet import config as config_module
+
+    (tmp_path / "off").mkdir()
+    fresh = config_module.load(tmp_path / "off", environ={})
+    assert remove_everything(fresh) == []
