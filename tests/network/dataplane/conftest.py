@@ -134,8 +134,11 @@ class Guest:
         """Accept and hold connections on PORT, answering each line with itself."""
         code = textwrap.dedent(f"""
             import socket, threading
-            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", {port})); s.listen(64)
+            # Both families: "::" takes IPv4 too (as mapped addresses).
+            s = socket.socket(socket.AF_INET6)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::", {port})); s.listen(64)
             def echo(c):
                 while (data := c.recv(65536)):
                     c.sendall(data)
@@ -157,7 +160,7 @@ class Guest:
         """"open", "refused" or "timeout": what a TCP connect from here gets."""
         return self.run_script(f"""
             import socket
-            s = socket.socket()
+            s = socket.socket(socket.AF_INET6 if ":" in {address!r} else socket.AF_INET)
             s.settimeout({timeout})
             if {source!r}:
                 s.bind(({source!r}, 0))

@@ -265,27 +265,6 @@ def test_a_port_replaced_or_readdressed_is_filtered_by_its_new_addresses(setting
     assert guest_new.connect("10.0.0.3", 22, source="10.0.0.5") == "timeout"
 
 
-def _connect_v6(guest, address: str, port: int, source: str | None = None) -> str:
-    """"open", "refused" or "timeout": a TCP connect over IPv6 from the guest
-    (after its addresses are out of duplicate address detection)."""
-    return guest.run_script(f"""
-        import socket, time
-        s = socket.socket(socket.AF_INET6)
-        s.settimeout(1.0)
-        for _ in range(50):          # the address is tentative for a moment (DAD)
-            try:
-                s.bind(({source or "::"!r}, 0)); break
-            except OSError:
-                time.sleep(0.1)
-        try:
-            s.connect(({address!r}, {port})); print("open")
-        except ConnectionRefusedError:
-            print("refused")
-        except OSError:
-            print("timeout")
-        """, timeout=20)
-
-
 def test_ipv6_members_talk_and_a_forged_ipv6_source_gets_nothing_through(settings,
                                                                          make_guest):
     """IPv6 through the same rules: neighbour discovery from the link-local
@@ -306,31 +285,14 @@ def test_ipv6_members_talk_and_a_forged_ipv6_source_gets_nothing_through(setting
                                  capture_output=True, text=True).stdout.strip():
                 time.sleep(0.1)
             """, timeout=20)
-    server = guests[0]
-    server.processes.append(subprocess.Popen(
-        ["nsenter", f"--net=/run/netns/{server.namespace}", sys.executable, "-c",
-         textwrap.dedent("""
-             import socket
-             s = socket.socket(socket.AF_INET6)
-             s.bind(("::", 2222)); s.listen(8)
-             while True:
-                 s.accept()[0].close()
-             """)]))
-    server.run_script("""
-        import socket, time
-        for _ in range(100):
-            try:
-                socket.create_connection(("::1", 2222), timeout=1).close(); break
-            except OSError:
-                time.sleep(0.02)
-        """)
-    assert _connect_v6(guests[1], "fd00:5::3", 2222) == "open"
-    assert _connect_v6(guests[2], "fd00:5::3", 2222) == "timeout"
+    guests[0].serve_tcp(2222)
+    assert guests[1].connect("fd00:5::3", 2222) == "open"
+    assert guests[2].connect("fd00:5::3", 2222) == "timeout"
     # b takes an address that is not its port's: nothing it sends from it arrives.
     guests[1].run_script("""
         import subprocess
         subprocess.run(["ip", "-6", "addr", "add", "fd00:5::99/64", "dev", "eth0", "nodad"],
                        check=True)
         """)
-    assert _connect_v6(guests[1], "fd00:5::3", 2222, source="fd00:5::99") == "timeout"
-    assert _connect_v6(guests[1], "fd00:5::3", 2222, source="fd00:5::4") == "open"
+    assert guests[1].connect("fd00:5::3", 2222, source="fd00:5::99") == "timeout"
+    assert guests[1].connect("fd00:5::3", 2222, source="fd00:5::4") == "open"
